@@ -1,0 +1,47 @@
+# pvfair — `make report` and `make test` are the whole set-up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.pvfair-installed
+CAMPAIGN ?= data/raw/demo
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test report validity lab lint clean tools
+
+help:  ## show this help
+	@echo "pvfair — make targets:"
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# The venv is (re)built when missing or when pyproject.toml is newer than the last install.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)  ## create .venv and install pvfair (editable) with its dev extras
+
+tools:  ## install the Debian packages the tests need (iperf3), skipped when present
+	@command -v iperf3 >/dev/null 2>&1 || { \
+	  echo "installing iperf3 (Debian package)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null; }
+
+test: $(STAMP) tools  ## run the test suite (unit, reference, notebooks, reduced validity)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+report: $(STAMP)  ## run the whole suite on the demo campaign
+	$(BIN)/pvfair ingest $(CAMPAIGN)
+
+validity: $(STAMP)  ## full-size validity simulations; prints the coverage / error-rate table
+	PVFAIR_FULL=1 $(BIN)/python -m pytest -m validity -s $(PYTEST_ARGS)
+
+lab: $(STAMP)  ## register the pvfair kernel and start JupyterLab on notebooks/
+	$(BIN)/python -m ipykernel install --sys-prefix --name pvfair --display-name "Python (pvfair)"
+	$(BIN)/jupyter lab notebooks/
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check analysis tests benchmarks scripts
+
+clean:  ## remove generated data and reports (keeps .venv)
+	rm -rf data/processed reports/*/ reports/index.html .pytest_cache

@@ -1,0 +1,18 @@
+"""Parser for netperf output (placeholder until the ingest issue's parser lands)."""
+
+from __future__ import annotations
+
+from analysis.parsers.base import ParsedRun, ParseError
+
+TOOL = "netperf"
+PARSER_VERSION = "0"
+
+__all__ = ["TOOL", "PARSER_VERSION", "sniff", "parse"]
+
+
+def sniff(text: str) -> bool:
+    return False
+
+
+def parse(text: str, path, *, test: str | None = None) -> ParsedRun:
+    raise ParseError(path, 0, "a netperf parser (not implemented yet)")
