@@ -1,0 +1,3 @@
+"""audit plots (see analysis.plots)."""
+
+__all__: list[str] = []

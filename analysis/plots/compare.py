@@ -1,0 +1,3 @@
+"""compare plots (see analysis.plots)."""
+
+__all__: list[str] = []
