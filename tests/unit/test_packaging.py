@@ -12,8 +12,10 @@ pytestmark = pytest.mark.unit
 
 
 def _norm(req: str) -> str:
-    name, _, rest = re.match(r"([A-Za-z0-9_.\-]+)(.*)", req.strip()).groups() or ("", "", "")
-    return name.lower().replace("_", "-") + rest.replace(" ", "")
+    match = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(.*)", req.strip())
+    assert match, f"unreadable requirement {req!r}"
+    name, bound = match.groups()
+    return name.lower().replace("_", "-") + bound.replace(" ", "")
 
 
 def test_environment_matches_pyproject():
