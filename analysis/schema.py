@@ -135,6 +135,8 @@ METRICS: dict[str, Metric] = dict(
         _m("remote_cpu_util_pct", False, "%", "remote (server) CPU utilization, percent of all CPUs"),
         _m("local_service_demand_us_per_kb", False, "us/KB", "local CPU time per KB (or per transaction for RR)"),
         _m("remote_service_demand_us_per_kb", False, "us/KB", "remote CPU time per KB (or per transaction for RR)"),
+        _m("local_service_demand_us_per_tr", False, "us/Tr", "local CPU time per transaction (netperf RR)"),
+        _m("remote_service_demand_us_per_tr", False, "us/Tr", "remote CPU time per transaction (netperf RR)"),
         _m("jitter_s", False, "s", "packet delay variation (iperf UDP)"),
         _m("loss_pct", False, "%", "datagrams lost, percent of sent"),
         _m("lost_packets", False, "count", "datagrams lost"),
