@@ -1,17 +1,68 @@
 """Ingest: raw campaign folder (tool output + manifest.csv) -> tidy, validated tables.
 
-(Skeleton: the ingest issue fills in ``ingest_campaign`` / ``load_campaign``.)
+``data/raw/<campaign>/`` holds the tools' raw output and a ``manifest.csv`` (:mod:`analysis.manifest`). Ingest
+reads every file once, hashes it (sha256), parses it (:mod:`analysis.parsers`), reconciles it with its manifest row
+and yields four tables (:mod:`analysis.schema`): ``runs``, ``measurements``, ``intervals`` and ``rejects``.
+
+Accounting: an *item* is every file in the folder (except :data:`analysis.manifest.IGNORED_FILES`) plus every
+manifest row that names something which is not such a file (a missing file, an unsafe path, an empty ``file``
+cell). Each item ends as exactly one run or exactly one reject, so ``seen == ingested + rejected`` always (checked
+in code). A reject's ``source_file`` is the campaign-relative path (or the path as written for an unsafe one, or
+``manifest.csv:<line>`` for a row without a path).
+
+``run_id`` is the file's posix path relative to the campaign folder; tables are sorted by run_id (then metric for
+measurements; intervals keep file order), so ingesting the same folder twice gives identical tables.
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import html
+import json
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm.auto import tqdm
 
-__all__ = ["Campaign", "load_campaign"]
+from analysis import parsers
+from analysis.manifest import (
+    MANIFEST_NAME,
+    ManifestResult,
+    ManifestRow,
+    UnsafePathError,
+    effective_cpu_mhz,
+    list_campaign_files,
+    read_manifest,
+    reconcile,
+    resolve_inside,
+)
+from analysis.schema import INTERVAL_COLUMNS, MEASUREMENT_COLUMNS, REJECT_COLUMNS, RUN_COLUMNS, coerce_frame
+
+__all__ = [
+    "Campaign",
+    "TABLE_FILES",
+    "ingest_campaign",
+    "load_campaign",
+    "write_campaign",
+    "default_out_dir",
+    "format_ingest_summary",
+    "cli_arguments",
+    "cli_run",
+]
+
+#: table name -> (Parquet file name, schema columns)
+TABLE_FILES: dict[str, tuple[str, dict[str, str]]] = {
+    "runs": ("runs.parquet", RUN_COLUMNS),
+    "measurements": ("measurements.parquet", MEASUREMENT_COLUMNS),
+    "intervals": ("intervals.parquet", INTERVAL_COLUMNS),
+    "rejects": ("rejects.parquet", REJECT_COLUMNS),
+}
+SUMMARY_FILE = "ingest_summary.json"
 
 
 @dataclass(frozen=True)
@@ -34,6 +85,373 @@ class Campaign:
     root: Path | None = None
     summary: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return (f"Campaign(name={self.name!r}, runs={len(self.runs)}, measurements={len(self.measurements)}, "
+                f"intervals={len(self.intervals)}, rejects={len(self.rejects)}, root={self.root!r})")
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(format_ingest_summary(self))}</pre>"
+
+
+# ---------------------------------------------------------------------------------------------------- one file
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one item became: a run (with its measurements and intervals) or a reject."""
+
+    source_file: str
+    run: dict[str, Any] | None = None
+    measurements: tuple[tuple[str, float], ...] = ()
+    intervals: tuple[tuple[str, Any, float, float, float], ...] = ()
+    reject: tuple[str, str] | None = None
+
+
+def _decode(raw: bytes, run_id: str) -> str:
+    """As :func:`analysis.parsers.read_text`, on bytes already read (each file is read once, for hash and parse)."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise parsers.ParseError(run_id, line, "UTF-8 text", found=f"byte 0x{raw[exc.start]:02x}") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _ingest_one(root: Path, campaign: str, run_id: str, row: ManifestRow) -> _Outcome:
+    """Read, hash, parse and reconcile one manifest-named file. Never opens anything outside *root*."""
+    where = f"{MANIFEST_NAME} line {row.line}"
+    try:
+        real = resolve_inside(root, run_id)
+    except UnsafePathError as exc:
+        return _Outcome(run_id, reject=("unsafe_path", f"{where}: {exc}"))
+    if not real.is_file():
+        what = "is a directory" if real.is_dir() else "does not exist in the campaign folder"
+        return _Outcome(run_id, reject=("missing_file", f"{where} names {row.file.strip()!r}, which {what}"))
+    raw = real.read_bytes()
+    sha = hashlib.sha256(raw).hexdigest()
+    values = row.values
+    tool = values.get("tool")
+    try:
+        text = _decode(raw, run_id)
+        if tool is None:
+            try:
+                tool = parsers.detect_tool(text, run_id)
+            except parsers.ToolReportedError:
+                raise
+            except parsers.ParseError as exc:
+                return _Outcome(run_id, reject=("unknown_tool", str(exc)))
+        parsed = parsers.parse_text(text, run_id, tool, test=values.get("test"))
+    except parsers.ParseError as exc:
+        return _Outcome(run_id, reject=(exc.reason, str(exc)))
+    tool_fields = {"tool": parsed.tool, **parsed.fields}
+    merged, mismatches = reconcile(values, tool_fields, where=where)
+    if mismatches:
+        return _Outcome(run_id, reject=("manifest_mismatch", f"{run_id}: " + "; ".join(mismatches)))
+    mhz, source = effective_cpu_mhz(values, parsed.fields)
+    run = dict(merged)
+    tool_mhz = parsed.fields.get("cpu_mhz")
+    if tool_mhz is not None and source != "tool":
+        run["cpu_mhz_tool"] = tool_mhz
+    if parsed.notes:
+        run["parse_notes"] = " | ".join(parsed.notes)
+    run.update(campaign=campaign, run_id=run_id, cpu_mhz=mhz, cpu_mhz_source=source, source_file=run_id,
+               source_sha256=sha, parser=parsed.parser, parser_version=str(parsed.parser_version))
+    measurements = tuple((m, float(v)) for m, v in sorted(parsed.measurements.items()))
+    intervals = tuple((s.metric, s.stream, float(s.interval_start_s), float(s.interval_end_s), float(s.value))
+                      for s in parsed.intervals)
+    return _Outcome(run_id, run=run, measurements=measurements, intervals=intervals)
+
+
+# ---------------------------------------------------------------------------------------------------- tables
+
+
+def _extra_dtype(values: list[Any]) -> str:
+    """dtype of an extra run column from a parser field: boolean, Int64, float64, else string."""
+    present = [v for v in values if v is not None and not (isinstance(v, float) and v != v)]
+    if present and all(isinstance(v, bool) for v in present):
+        return "boolean"
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return "Int64"
+    if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        return "float64"
+    return "string"
+
+
+def _runs_frame(runs: list[dict[str, Any]], manifest: ManifestResult) -> pd.DataFrame:
+    extras_seen: dict[str, None] = {}
+    for run in runs:
+        for key in run:
+            if key not in RUN_COLUMNS:
+                extras_seen[key] = None
+    manifest_extras = [c for c in manifest.extra_columns]
+    other_extras = sorted(c for c in extras_seen if c not in manifest.extra_columns)
+    columns = list(RUN_COLUMNS) + manifest_extras + other_extras
+    data = {c: [run.get(c) for run in runs] for c in columns}
+    frame = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in data.items()}, columns=columns)
+    for col in manifest_extras:
+        frame[col] = frame[col].astype("string")
+    for col in other_extras:
+        dtype = _extra_dtype(data[col])
+        frame[col] = (frame[col].map(lambda v: None if v is None else str(v)) if dtype == "string"
+                      else frame[col]).astype(dtype)
+    return coerce_frame(frame, RUN_COLUMNS, name="runs")
+
+
+def _table(columns: dict[str, str], rows: Iterable[tuple], *, name: str) -> pd.DataFrame:
+    cols = list(columns)
+    data = list(zip(*rows, strict=True)) if rows else [()] * len(cols)
+    frame = pd.DataFrame({c: pd.Series(list(v), dtype=object) for c, v in zip(cols, data, strict=True)},
+                         columns=cols)
+    return coerce_frame(frame, columns, name=name)
+
+
+def _sorted(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    return frame.sort_values(by, kind="stable").reset_index(drop=True) if len(frame) else frame.reset_index(
+        drop=True)
+
+
+# ---------------------------------------------------------------------------------------------------- ingest
+
+
+def _ingest_campaign_iv(path: str | Path, progress: bool) -> tuple[Path, ManifestResult]:
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress: expected True or False, got {progress!r}")
+    root = Path(path)
+    if not root.exists():
+        raise FileNotFoundError(f"path: campaign folder {str(root)!r} does not exist; expected a folder with the "
+                                f"raw output and a {MANIFEST_NAME}")
+    if not root.is_dir():
+        raise ValueError(f"path: {str(root)!r} is not a folder; expected a campaign folder with the raw output "
+                         f"and a {MANIFEST_NAME}")
+    return root, read_manifest(root)
+
+
+def ingest_campaign(path: str | Path, *, progress: bool = False) -> Campaign:
+    """Read, validate and parse a raw campaign folder, in memory.
+
+    Parameters
+    ----------
+    path : the raw campaign folder (``data/raw/<name>``) holding the tool output and ``manifest.csv``
+    progress : show a tqdm progress bar over the files
+
+    Returns
+    -------
+    Campaign
+        ``runs`` (one row per ingested run; manifest extra columns and parser extra fields after the schema
+        columns), ``measurements``, ``intervals``, ``rejects`` (``source_file, reason, detail``) and ``summary``
+        (``seen``, ``ingested``, ``rejected``, ``rejected_by_reason`` ...).
+
+    Raises
+    ------
+    FileNotFoundError
+        when the folder or its manifest.csv does not exist.
+    ValueError
+        when the manifest is structurally broken (see :func:`analysis.manifest.read_manifest`).
+    """
+    root, manifest = _ingest_campaign_iv(path, progress)
+    name = root.resolve().name
+    on_disk = list_campaign_files(root)
+    rows_by_id: dict[str, list[ManifestRow]] = {}
+    outcomes: list[_Outcome] = []
+    for row in manifest.rows:
+        if row.run_id is None:  # unsafe or empty path: an item of its own, never touched
+            assert row.problem is not None
+            outcomes.append(_Outcome(row.source_file, reject=row.problem))
+        else:
+            rows_by_id.setdefault(row.run_id, []).append(row)
+    keys = sorted(set(on_disk) | set(rows_by_id))
+    seen = len(outcomes) + len(keys)
+    for run_id in tqdm(keys, desc=f"ingest {name}", unit="file", disable=not progress):
+        rows = rows_by_id.get(run_id)
+        if rows and rows[0].problem is not None:
+            outcomes.append(_Outcome(run_id, reject=rows[0].problem))
+        elif rows:
+            outcomes.append(_ingest_one(root, name, run_id, rows[0]))
+        else:
+            try:
+                resolve_inside(root, run_id)
+                outcomes.append(_Outcome(run_id, reject=(
+                    "no_manifest_row", f"{run_id}: no row of {MANIFEST_NAME} names this file; add one (file, "
+                    "pv_model, ...) or remove the file")))
+            except UnsafePathError as exc:
+                outcomes.append(_Outcome(run_id, reject=("unsafe_path", f"{run_id}: {exc}")))
+    return _assemble(name, root, manifest, outcomes, seen=seen, files_on_disk=len(on_disk))
+
+
+def _assemble(name: str, root: Path, manifest: ManifestResult, outcomes: list[_Outcome], *, seen: int,
+              files_on_disk: int) -> Campaign:
+    runs: list[dict[str, Any]] = []
+    measurements: list[tuple] = []
+    intervals: list[tuple] = []
+    rejects: list[tuple] = []
+    for out in outcomes:
+        if out.reject is not None:
+            rejects.append((out.source_file, *out.reject))
+            continue
+        runs.append(out.run)
+        rid = out.source_file
+        measurements.extend((rid, m, v) for m, v in out.measurements)
+        intervals.extend((rid, *s) for s in out.intervals)
+    if seen != len(runs) + len(rejects):
+        raise AssertionError(f"ingest accounting: seen {seen} != ingested {len(runs)} + rejected {len(rejects)}")
+    by_reason: dict[str, int] = {}
+    for _, reason, _ in rejects:
+        by_reason[reason] = by_reason.get(reason, 0) + 1
+    summary = {
+        "campaign": name,
+        "root": str(root),
+        "seen": seen,
+        "ingested": len(runs),
+        "rejected": len(rejects),
+        "rejected_by_reason": dict(sorted(by_reason.items())),
+        "files_on_disk": files_on_disk,
+        "manifest_rows": len(manifest.rows),
+        "measurements": len(measurements),
+        "intervals": len(intervals),
+    }
+    return Campaign(
+        name=name,
+        runs=_sorted(_runs_frame(runs, manifest), ["run_id"]),
+        measurements=_sorted(_table(MEASUREMENT_COLUMNS, measurements, name="measurements"), ["run_id", "metric"]),
+        intervals=_sorted(_table(INTERVAL_COLUMNS, intervals, name="intervals"), ["run_id"]),
+        rejects=_sorted(_table(REJECT_COLUMNS, rejects, name="rejects"), ["source_file", "reason", "detail"]),
+        root=root,
+        summary=summary,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- I/O
+
+
+def _check_summary(summary: Mapping[str, Any]) -> None:
+    if summary["seen"] != summary["ingested"] + summary["rejected"]:
+        raise AssertionError(f"ingest summary: seen {summary['seen']} != ingested {summary['ingested']} + "
+                             f"rejected {summary['rejected']}")
+    if sum(summary["rejected_by_reason"].values()) != summary["rejected"]:
+        raise AssertionError("ingest summary: rejected_by_reason does not add up to rejected")
+
+
+def write_campaign(campaign: Campaign, out_dir: str | Path) -> dict[str, Path]:
+    """Write a campaign's tables as Parquet plus ``ingest_summary.json`` into *out_dir* (created if needed).
+
+    Types are validated with :func:`analysis.schema.coerce_frame` before writing; the summary's accounting
+    (``seen == ingested + rejected``) is checked. Returns ``{table or "summary": path written}``.
+    """
+    if not isinstance(campaign, Campaign):
+        raise TypeError(f"campaign: expected an analysis.ingest.Campaign, got {type(campaign).__name__}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out_dir: {str(out)!r} exists and is not a folder; expected a folder to write into")
+    summary = dict(campaign.summary)
+    _check_summary(summary)
+    if summary["ingested"] != len(campaign.runs) or summary["rejected"] != len(campaign.rejects):
+        raise AssertionError("ingest summary does not match the tables' row counts")
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for table, (file_name, columns) in TABLE_FILES.items():
+        frame = coerce_frame(getattr(campaign, table), columns, name=table)
+        frame.to_parquet(out / file_name, index=False)
+        written[table] = out / file_name
+    (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    written["summary"] = out / SUMMARY_FILE
+    return written
+
+
+def _load_campaign_iv(path: str | Path) -> Path:
+    folder = Path(path)
+    if not folder.exists():
+        raise FileNotFoundError(f"path: {str(folder)!r} does not exist; expected a raw campaign folder (with "
+                                f"{MANIFEST_NAME}) or a processed one (with runs.parquet)")
+    if not folder.is_dir():
+        raise ValueError(f"path: {str(folder)!r} is not a folder; expected a raw campaign folder (with "
+                         f"{MANIFEST_NAME}) or a processed one (with runs.parquet)")
+    return folder
+
 
 def load_campaign(path: str | Path) -> Campaign:
-    raise NotImplementedError("load_campaign lands with the ingest issue")
+    """A campaign's tables in memory, for notebooks and the later stages.
+
+    Parameters
+    ----------
+    path : a processed folder (``data/processed/<name>``, as written by :func:`write_campaign`: its Parquet
+        tables are read) or a raw campaign folder (``data/raw/<name>`` with ``manifest.csv``: ingested in memory
+        by :func:`ingest_campaign`, nothing written).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        naming the path and what was expected.
+    """
+    folder = _load_campaign_iv(path)
+    if (folder / "runs.parquet").is_file():
+        tables = {}
+        for table, (file_name, columns) in TABLE_FILES.items():
+            if not (folder / file_name).is_file():
+                raise ValueError(f"path: {str(folder)!r} has runs.parquet but no {file_name}; expected all of "
+                                 f"{[f for f, _ in TABLE_FILES.values()]} (re-run pvfair ingest)")
+            tables[table] = coerce_frame(pd.read_parquet(folder / file_name), columns, name=table)
+        summary: dict[str, Any] = {}
+        if (folder / SUMMARY_FILE).is_file():
+            summary = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
+        root = Path(summary["root"]) if summary.get("root") else None
+        return Campaign(name=summary.get("campaign", folder.name), root=root, summary=summary, **tables)
+    if (folder / MANIFEST_NAME).is_file():
+        return ingest_campaign(folder)
+    raise ValueError(f"path: {str(folder)!r} has neither runs.parquet nor {MANIFEST_NAME}; expected a processed "
+                     "campaign folder or a raw one")
+
+
+def format_ingest_summary(campaign: Campaign, *, max_rejects: int | None = None) -> str:
+    """Text summary: seen / ingested / rejected by reason, then each reject with its reason and detail."""
+    s = campaign.summary
+    lines = [f"campaign {campaign.name}: {s.get('seen', '?')} seen, {s.get('ingested', len(campaign.runs))} "
+             f"ingested, {s.get('rejected', len(campaign.rejects))} rejected"]
+    by_reason = s.get("rejected_by_reason", {})
+    if by_reason:
+        lines.append("rejected by reason: " + ", ".join(f"{r} {n}" for r, n in by_reason.items()))
+    rejects = campaign.rejects
+    shown = rejects if max_rejects is None else rejects.head(max_rejects)
+    for rec in shown.itertuples(index=False):
+        lines.append(f"  reject {rec.source_file}: {rec.reason}: {rec.detail}")
+    if len(shown) < len(rejects):
+        lines.append(f"  ... and {len(rejects) - len(shown)} more rejects")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------- CLI
+
+
+def default_out_dir(raw: str | Path) -> Path:
+    """Where ``pvfair ingest`` writes by default: ``<x>/processed/<name>`` for a raw folder ``<x>/raw/<name>``,
+    else ``data/processed/<name>`` under the current directory."""
+    raw = Path(raw)
+    name = raw.resolve().name
+    parent = raw.resolve().parent
+    if parent.name == "raw":
+        return parent.parent / "processed" / name
+    return Path("data") / "processed" / name
+
+
+def cli_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``pvfair ingest``."""
+    parser.add_argument("campaign", help=f"raw campaign folder (data/raw/<name>) with the tool output and "
+                                         f"{MANIFEST_NAME}")
+    parser.add_argument("--out", metavar="DIR", default=None,
+                        help="output folder (default: data/processed/<name>, beside the raw folder's 'raw')")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bar (default: when stderr is a terminal)")
+
+
+def cli_run(args: argparse.Namespace) -> int:
+    """``pvfair ingest``: ingest, write the tables, print the summary and every reject. Exit 0 (rejects listed)."""
+    raw = Path(args.campaign)
+    if not raw.is_dir():
+        raise FileNotFoundError(f"campaign folder {str(raw)!r} does not exist or is not a folder; expected "
+                                f"data/raw/<name> with {MANIFEST_NAME}")
+    progress = sys.stderr.isatty() if args.progress is None else bool(args.progress)
+    campaign = ingest_campaign(raw, progress=progress)
+    out = Path(args.out) if args.out else default_out_dir(raw)
+    written = write_campaign(campaign, out)
+    print(format_ingest_summary(campaign))
+    print(f"wrote {', '.join(p.name for p in written.values())} to {out}")
+    return 0

@@ -1,0 +1,552 @@
+"""The campaign manifest (``manifest.csv``): reading, validation, path safety, and reconciling with tool output.
+
+A campaign folder holds raw tool output files and one ``manifest.csv``, one row per run (``../shared/DESIGN.md``,
+"Manifest"):
+
+- required columns ``file`` (path of the raw file, relative to the campaign folder) and ``pv_model``;
+- optional columns named after :data:`analysis.schema.RUN_COLUMNS` (:data:`MANIFEST_COLUMNS`), typed and checked;
+- any other column is an *extra* run column, kept as text (never dropped);
+- columns ingest computes itself (:data:`RESERVED_COLUMNS`: ``run_id``, ``source_sha256``, ``parser`` ...) may not
+  be given.
+
+Rules applied here (a broken *row* becomes a reject with a reason from :data:`analysis.schema.REJECT_REASONS`; a
+structurally broken *manifest* raises ``ValueError``):
+
+- ``file`` must stay inside the campaign folder: ``..`` components and absolute paths are refused lexically, before
+  anything is touched (``unsafe_path``); symlinks are followed only to check that their target stays inside
+  (:func:`resolve_inside`); nothing outside the folder is ever opened.
+- a missing ``file`` or ``pv_model`` value, a malformed number / boolean / time, an unknown ``tool`` or
+  ``direction``, or more cells than header columns: ``invalid_manifest_row``, naming the manifest line and column.
+- two rows naming the same file (after normalizing ``./a`` to ``a``): ``duplicate_manifest_row``.
+- a value the tool output carries fills an empty manifest cell; a disagreement is ``manifest_mismatch`` naming the
+  column and both values (:func:`reconcile`). CPU frequency follows its own precedence (:func:`effective_cpu_mhz`).
+
+Files in the campaign folder that are not runs (:data:`IGNORED_FILES`, matched case-insensitively against each
+file's name at any depth): ``manifest.csv``, ``README*``, ``truth.csv``, ``metadata*`` and hidden files (``.*``,
+e.g. ``.gitkeep``). Every other file must be named by a manifest row, or it is listed as ``no_manifest_row``.
+"""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import html
+import io
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+import pandas as pd
+
+from analysis.schema import RUN_COLUMNS
+
+__all__ = [
+    "MANIFEST_NAME",
+    "REQUIRED_COLUMNS",
+    "MANIFEST_COLUMNS",
+    "RESERVED_COLUMNS",
+    "IGNORED_FILES",
+    "UnsafePathError",
+    "ManifestRow",
+    "ManifestResult",
+    "read_manifest",
+    "parse_manifest_text",
+    "normalize_path",
+    "resolve_inside",
+    "is_ignored",
+    "list_campaign_files",
+    "reconcile",
+    "effective_cpu_mhz",
+]
+
+MANIFEST_NAME = "manifest.csv"
+
+#: columns every manifest must have
+REQUIRED_COLUMNS: tuple[str, ...] = ("file", "pv_model")
+
+_OPTIONAL = (
+    "tool", "test", "msg_size_bytes", "response_size_bytes", "direction", "streams", "pinning", "cpu_mhz",
+    "cpu_mhz_before", "cpu_mhz_after", "n_cpus", "governor", "host", "host_kernel", "guest_kernel", "mtu_bytes",
+    "session", "trial", "order_index", "warmup", "start_time",
+)
+#: run columns a manifest may set, with their dtype (from :data:`analysis.schema.RUN_COLUMNS`)
+MANIFEST_COLUMNS: dict[str, str] = {"pv_model": RUN_COLUMNS["pv_model"]} | {c: RUN_COLUMNS[c] for c in _OPTIONAL}
+
+#: run columns ingest derives itself (from the file, its hash, its parser); a manifest may not give them
+RESERVED_COLUMNS: tuple[str, ...] = tuple(c for c in RUN_COLUMNS if c not in MANIFEST_COLUMNS)
+
+#: file-name patterns (case-insensitive, any depth) that are not runs and need no manifest row
+IGNORED_FILES: tuple[str, ...] = ("manifest.csv", "readme*", "truth.csv", "metadata*", ".*")
+
+_DIRECTIONS = ("send", "receive", "bidir")
+_TRUE = frozenset({"true", "yes", "1", "t", "y"})
+_FALSE = frozenset({"false", "no", "0", "f", "n"})
+_POSITIVE = frozenset({"msg_size_bytes", "response_size_bytes", "streams", "n_cpus", "mtu_bytes", "cpu_mhz",
+                       "cpu_mhz_before", "cpu_mhz_after"})
+_NON_NEGATIVE = frozenset({"trial", "order_index"})
+#: columns whose manifest value takes precedence over the tool's (see effective_cpu_mhz), never a mismatch
+_PRECEDENCE_COLUMNS = frozenset({"cpu_mhz"})
+
+
+class UnsafePathError(ValueError):
+    """A manifest path that leaves the campaign folder."""
+
+
+# ---------------------------------------------------------------------------------------------------- paths
+
+
+def normalize_path(file: str) -> str:
+    """The campaign-relative posix form of a manifest ``file`` value, checked lexically (nothing is touched).
+
+    ``./a//b.txt`` -> ``a/b.txt``; backslashes count as separators.
+
+    Raises
+    ------
+    UnsafePathError
+        for an empty path, an absolute path (``/x``, ``C:\\x``, ``\\\\host\\x``) or a ``..`` component.
+
+    >>> normalize_path("./netperf//run1.txt")
+    'netperf/run1.txt'
+    """
+    text = str(file).strip()
+    if not text:
+        raise UnsafePathError("file: empty path; expected a path relative to the campaign folder")
+    win = PureWindowsPath(text)
+    if text.startswith(("/", "\\")) or win.drive or win.root or PurePosixPath(text).is_absolute():
+        raise UnsafePathError(f"file: {text!r} is an absolute path; expected a path relative to the campaign "
+                              "folder (not opened)")
+    parts = [p for p in text.replace("\\", "/").split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UnsafePathError(f"file: {text!r} has a '..' component that leaves the campaign folder; expected a "
+                              "path inside it (not opened)")
+    if not parts:
+        raise UnsafePathError(f"file: {text!r} names the campaign folder itself; expected a file inside it")
+    return "/".join(parts)
+
+
+def resolve_inside(root: str | Path, run_id: str) -> Path:
+    """The real path of campaign file *run_id* (see :func:`normalize_path`), refusing symlinks that lead out.
+
+    Only path metadata is consulted (``os.path.realpath``); the file is not opened.
+
+    Raises
+    ------
+    UnsafePathError
+        when *run_id* is lexically unsafe or resolves (through a symlink) outside *root*.
+    """
+    rel = normalize_path(run_id)
+    real_root = Path(os.path.realpath(root))
+    target = Path(os.path.realpath(real_root / rel))
+    if target != real_root and real_root not in target.parents:
+        raise UnsafePathError(f"file: {run_id!r} is a symlink (or under one) that resolves outside the campaign "
+                              "folder; not opened")
+    return target
+
+
+def is_ignored(name: str) -> bool:
+    """True when a file called *name* (basename) is not a run (:data:`IGNORED_FILES`).
+
+    >>> is_ignored("README.md"), is_ignored("run1.txt")
+    (True, False)
+    """
+    low = name.lower()
+    return any(fnmatch.fnmatchcase(low, pat) for pat in IGNORED_FILES)
+
+
+def list_campaign_files(root: str | Path) -> list[str]:
+    """Sorted campaign-relative posix paths of every candidate run file under *root*.
+
+    Ignored names (:data:`IGNORED_FILES`) are skipped, hidden directories are not entered and symlinked
+    directories are not followed (their files are reachable only through the manifest, checked by
+    :func:`resolve_inside`). Symlinked files are listed, whatever they point to: ingest checks them before reading.
+    """
+    root = Path(root)
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel_dir = Path(dirpath).relative_to(root)
+        for name in filenames:
+            if is_ignored(name):
+                continue
+            found.append((rel_dir / name).as_posix() if rel_dir.parts else name)
+    return sorted(found)
+
+
+# ---------------------------------------------------------------------------------------------------- values
+
+
+def _cast_int(text: str) -> int:
+    number = float(text)
+    if not math.isfinite(number) or number != int(number):
+        raise ValueError("not a whole number")
+    return int(number)
+
+
+def _cast_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return number
+
+
+def _cast_bool(text: str) -> bool:
+    low = str(text).strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ValueError("not a boolean")
+
+
+def _cast_time(text: Any) -> pd.Timestamp:
+    stamp = pd.Timestamp(text)
+    if pd.isna(stamp):
+        raise ValueError("not a time")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _cast_str(text: Any) -> str:
+    return str(text).strip()
+
+
+#: dtype -> (cast from a manifest cell or a parser value, what was expected)
+_CASTS: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "Int64": (_cast_int, "a whole number"),
+    "float64": (_cast_float, "a finite number"),
+    "boolean": (_cast_bool, "true/false, yes/no or 1/0"),
+    "datetime64[ns, UTC]": (_cast_time, "a date and time (ISO 8601; UTC assumed when no zone is given)"),
+    "string": (_cast_str, "text"),
+}
+
+
+def _check_domain(column: str, value: Any) -> str | None:
+    """What was expected, when *value* is outside *column*'s domain; None when it is fine."""
+    if column in _POSITIVE and not value > 0:
+        return "a positive number"
+    if column in _NON_NEGATIVE and value < 0:
+        return "a number >= 0"
+    if column == "direction" and value not in _DIRECTIONS:
+        return f"one of {list(_DIRECTIONS)}"
+    if column == "tool":
+        from analysis.parsers import PARSERS
+
+        if value not in PARSERS:
+            return f"one of {sorted(PARSERS)}"
+    return None
+
+
+def _cast_cell(column: str, text: str) -> Any:
+    """A manifest cell as its column's type; ValueError naming what was expected."""
+    dtype = MANIFEST_COLUMNS.get(column, "string")
+    cast, expected = _CASTS[dtype]
+    try:
+        value = cast(text)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"expected {expected}, found {text!r}") from None
+    if column in ("tool", "direction"):
+        value = value.lower()
+    problem = _check_domain(column, value)
+    if problem:
+        raise ValueError(f"expected {problem}, found {text!r}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------- manifest
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One data row of ``manifest.csv``.
+
+    Attributes
+    ----------
+    line : 1-based line in manifest.csv where the row starts (the header is line 1)
+    file : the ``file`` cell as written
+    run_id : campaign-relative posix path (:func:`normalize_path`); None when the path is empty or unsafe
+    values : typed values of the non-empty cells other than ``file`` (``pv_model``, optional and extra columns)
+    problem : ``(reason, detail)`` when the row is rejected on its own, else None
+    """
+
+    line: int
+    file: str
+    run_id: str | None
+    values: Mapping[str, Any] = field(default_factory=dict)
+    problem: tuple[str, str] | None = None
+
+    @property
+    def source_file(self) -> str:
+        """The name a reject of this row is listed under: run_id, else the path as written, else manifest:line."""
+        if self.run_id is not None:
+            return self.run_id
+        return self.file.strip() or f"{MANIFEST_NAME}:{self.line}"
+
+
+@dataclass(frozen=True)
+class ManifestResult:
+    """A read and validated manifest.
+
+    Attributes
+    ----------
+    path : the manifest file (for messages)
+    columns : header columns in file order
+    extra_columns : header columns that are not run columns (kept as text)
+    rows : every data row, in file order (rejected ones carry a ``problem``)
+    """
+
+    path: Path
+    columns: tuple[str, ...]
+    extra_columns: tuple[str, ...]
+    rows: tuple[ManifestRow, ...]
+
+    @property
+    def valid_rows(self) -> tuple[ManifestRow, ...]:
+        return tuple(r for r in self.rows if r.problem is None)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per manifest row: ``line, file, run_id, reason, detail`` and the typed cell values."""
+        records = []
+        for r in self.rows:
+            reason, detail = r.problem if r.problem else (pd.NA, pd.NA)
+            records.append({"line": r.line, "file": r.file, "run_id": r.run_id, "reason": reason,
+                            "detail": detail, **dict(r.values)})
+        cols = ["line", "file", "run_id", "reason", "detail"] + [
+            c for c in self.columns if c != "file"]
+        return pd.DataFrame.from_records(records, columns=cols)
+
+    def summary(self) -> str:
+        bad: dict[str, int] = {}
+        for r in self.rows:
+            if r.problem:
+                bad[r.problem[0]] = bad.get(r.problem[0], 0) + 1
+        lines = [f"{self.path.name}: {len(self.rows)} rows, {len(self.valid_rows)} valid",
+                 f"columns: {', '.join(self.columns)}"]
+        if self.extra_columns:
+            lines.append(f"extra columns (kept as text): {', '.join(self.extra_columns)}")
+        lines += [f"rejected {n}: {reason}" for reason, n in sorted(bad.items())]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+
+def _read_manifest_iv(campaign: str | Path) -> Path:
+    path = Path(campaign)
+    if path.is_dir():
+        path = path / MANIFEST_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{MANIFEST_NAME}: not found at {str(path)!r}; expected a {MANIFEST_NAME} with "
+                                f"columns {', '.join(REQUIRED_COLUMNS)} in the campaign folder")
+    return path
+
+
+def read_manifest(campaign: str | Path) -> ManifestResult:
+    """Read and validate ``manifest.csv`` of a campaign folder (or the manifest file itself).
+
+    Parameters
+    ----------
+    campaign : the campaign folder, or the path of its manifest.csv
+
+    Returns
+    -------
+    ManifestResult
+        every row, typed; rows with a problem carry ``(reason, detail)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        when there is no manifest.
+    ValueError
+        naming manifest.csv when it is structurally broken: not UTF-8 CSV, no header, no ``file`` or
+        ``pv_model`` column, an unnamed, duplicated or reserved column.
+    """
+    path = _read_manifest_iv(campaign)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ValueError(f"{path.name}: line {line}: expected UTF-8 CSV text, found byte 0x{raw[exc.start]:02x}"
+                         ) from None
+    return parse_manifest_text(text, source=path)
+
+
+def _parse_manifest_text_iv(text: str, source: str | Path) -> tuple[Path, list[str], list[tuple[int, list[str]]]]:
+    source = Path(source)
+    name = source.name
+    if "\x00" in text:
+        raise ValueError(f"{name}: expected CSV text, found a NUL byte (binary file?)")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[tuple[int, list[str]]] = []
+    next_line = 1
+    try:
+        for cells in reader:
+            start, next_line = next_line, reader.line_num + 1
+            if not cells or all(not c.strip() for c in cells):
+                continue
+            records.append((start, cells))
+    except csv.Error as exc:
+        raise ValueError(f"{name}: line {reader.line_num}: expected CSV, {exc}") from None
+    if not records:
+        raise ValueError(f"{name}: empty; expected a header row with columns {', '.join(REQUIRED_COLUMNS)}")
+    header_line, header = records[0]
+    header = [h.strip() for h in header]
+    for i, col in enumerate(header, start=1):
+        if not col:
+            raise ValueError(f"{name}: line {header_line}: header column {i} has no name; expected a name for "
+                             "every column")
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        raise ValueError(f"{name}: line {header_line}: duplicated header column(s) {dupes}; expected each column "
+                         "once")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise ValueError(f"{name}: line {header_line}: no {' or '.join(repr(c) for c in missing)} column; "
+                         f"expected a header with at least {', '.join(REQUIRED_COLUMNS)}, found {header}")
+    reserved = [c for c in header if c in RESERVED_COLUMNS]
+    if reserved:
+        raise ValueError(f"{name}: line {header_line}: column(s) {reserved} are set by ingest from the files "
+                         f"themselves; expected none of {list(RESERVED_COLUMNS)} in the manifest")
+    return source, header, records[1:]
+
+
+def parse_manifest_text(text: str, *, source: str | Path = MANIFEST_NAME) -> ManifestResult:
+    """Validate manifest CSV *text* (see :func:`read_manifest`); *source* names it in messages."""
+    source, header, records = _parse_manifest_text_iv(text, source)
+    name = source.name
+    extra = tuple(c for c in header if c not in MANIFEST_COLUMNS and c != "file")
+    file_col = header.index("file")
+    rows: list[ManifestRow] = []
+    for line, cells in records:
+        where = f"{name} line {line}"
+        file_text = cells[file_col] if len(cells) > file_col else ""
+        run_id: str | None = None
+        problem: tuple[str, str] | None = None
+        values: dict[str, Any] = {}
+        try:
+            run_id = normalize_path(file_text)
+        except UnsafePathError as exc:
+            if file_text.strip():
+                problem = ("unsafe_path", f"{where}: {exc}")
+            else:
+                problem = ("invalid_manifest_row", f"{where}: column 'file' is empty; expected a path")
+        errors: list[str] = []
+        if len(cells) > len(header):
+            errors.append(f"{len(cells)} cells but the header has {len(header)} columns")
+        for col, cell in zip(header, cells, strict=False):
+            if col == "file" or not cell.strip():
+                continue
+            try:
+                values[col] = _cast_cell(col, cell.strip()) if col in MANIFEST_COLUMNS else cell.strip()
+            except ValueError as exc:
+                errors.append(f"column {col!r}: {exc}")
+        if "pv_model" not in values:
+            errors.append("column 'pv_model' is empty; expected the PV model's name")
+        if problem is None and errors:
+            problem = ("invalid_manifest_row", f"{where}: " + "; ".join(errors))
+        rows.append(ManifestRow(line=line, file=file_text, run_id=run_id, values=values, problem=problem))
+    rows = _mark_duplicates(rows, name)
+    return ManifestResult(path=source, columns=tuple(header), extra_columns=extra, rows=tuple(rows))
+
+
+def _mark_duplicates(rows: list[ManifestRow], name: str) -> list[ManifestRow]:
+    by_id: dict[str, list[int]] = {}
+    for r in rows:
+        if r.run_id is not None:
+            by_id.setdefault(r.run_id, []).append(r.line)
+    out = []
+    for r in rows:
+        lines = by_id.get(r.run_id, []) if r.run_id is not None else []
+        if len(lines) > 1:
+            shown = ", ".join(str(n) for n in lines)
+            r = ManifestRow(r.line, r.file, r.run_id, r.values,
+                            ("duplicate_manifest_row", f"{name} lines {shown} all name {r.run_id!r}; expected one "
+                             "row per file"))
+        out.append(r)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- reconcile
+
+
+def _same(dtype: str, a: Any, b: Any) -> bool:
+    if dtype == "float64":
+        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
+    if dtype == "string":
+        return str(a).casefold() == str(b).casefold()
+    if dtype.startswith("datetime64"):
+        return abs((a - b).total_seconds()) <= 1.0
+    return a == b
+
+
+def _show(value: Any) -> str:
+    return value.isoformat() if isinstance(value, pd.Timestamp) else repr(value)
+
+
+def reconcile(manifest_values: Mapping[str, Any], tool_fields: Mapping[str, Any], *, where: str = MANIFEST_NAME
+              ) -> tuple[dict[str, Any], list[str]]:
+    """Merge a manifest row's values with the values the tool output carries.
+
+    The tool's value fills a column the manifest leaves empty; where both have a value they must agree (numbers
+    exactly for whole numbers, to 1e-6 relative for decimals, text case-insensitively, times within 1 s), and
+    the tool's spelling is kept. ``cpu_mhz`` is exempt (:func:`effective_cpu_mhz` decides it).
+
+    Returns
+    -------
+    merged : dict
+        manifest values overlaid with tool values (tool fields outside the manifest columns pass through).
+    mismatches : list of str
+        one message per disagreement, naming the column and both values.
+
+    >>> reconcile({"msg_size_bytes": 1024}, {"msg_size_bytes": 16384}, where="manifest.csv line 3")[1]
+    ['msg_size_bytes: manifest.csv line 3 says 1024, the file says 16384']
+    """
+    merged = dict(manifest_values)
+    mismatches: list[str] = []
+    for key, value in tool_fields.items():
+        if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
+            continue
+        if key in _PRECEDENCE_COLUMNS:
+            continue
+        if key not in merged:
+            merged[key] = value
+            continue
+        dtype = MANIFEST_COLUMNS.get(key) or RUN_COLUMNS.get(key) or "string"
+        cast = _CASTS[dtype][0]
+        try:
+            tool_value = cast(value)
+        except (TypeError, ValueError, OverflowError):
+            tool_value = value
+        try:
+            same = _same(dtype, merged[key], tool_value)
+        except (TypeError, ValueError):
+            same = merged[key] == tool_value
+        if same:
+            merged[key] = tool_value
+        else:
+            mismatches.append(f"{key}: {where} says {_show(merged[key])}, the file says {_show(tool_value)}")
+    return merged, mismatches
+
+
+def effective_cpu_mhz(manifest_values: Mapping[str, Any], tool_fields: Mapping[str, Any]
+                      ) -> tuple[float | None, str | None]:
+    """The run's effective clock and where it came from.
+
+    Precedence: mean of the manifest's ``cpu_mhz_before`` and ``cpu_mhz_after`` when both are given
+    (``"manifest-before-after"``), else the manifest's ``cpu_mhz`` (``"manifest"``), else a frequency the tool
+    reported (``"tool"``, e.g. netperf ``LOCAL_CPU_FREQUENCY``), else ``(None, None)``.
+
+    >>> effective_cpu_mhz({"cpu_mhz_before": 2000.0, "cpu_mhz_after": 2400.0}, {"cpu_mhz": 2596.0})
+    (2200.0, 'manifest-before-after')
+    """
+    before, after = manifest_values.get("cpu_mhz_before"), manifest_values.get("cpu_mhz_after")
+    if before is not None and after is not None:
+        return (float(before) + float(after)) / 2.0, "manifest-before-after"
+    if manifest_values.get("cpu_mhz") is not None:
+        return float(manifest_values["cpu_mhz"]), "manifest"
+    tool = tool_fields.get("cpu_mhz")
+    if tool is not None and not pd.isna(tool):
+        return float(tool), "tool"
+    return None, None
