@@ -16,6 +16,7 @@ __all__ = ["main", "COMMANDS"]
 #: subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": ("analysis.ingest", "parse a raw campaign folder into Parquet tables"),
+    "report": ("analysis.report", "run the notebooks on campaign(s): HTML, tables, provenance and summary.pdf"),
 }
 
 
