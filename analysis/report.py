@@ -1,0 +1,845 @@
+"""Batch reports: run the notebooks with papermill, export HTML and the PDF summary, record provenance.
+
+``pvfair report data/raw/<campaign>`` is one wrapper over :func:`papermill.execute_notebook`. For each campaign it
+
+1. checks every ``-p key=value`` against the parameters cells of the notebooks (papermill itself only warns about
+   an unknown parameter; a typo such as ``-p apha=0.01`` would silently run with the default, so it is refused);
+2. runs ``notebooks/01_ingest`` ... ``06_summary`` in order (tqdm progress) into ``reports/<campaign>/NN_*.ipynb``;
+   the notebooks write their tables into ``reports/<campaign>/tables/*.csv``;
+3. exports each executed notebook to ``NN_*.html`` and the summary notebook, without code, to ``summary.pdf``;
+4. writes ``provenance.json``: parameters, package versions, git commit, sha256 of every raw input file.
+
+A failing notebook stops the campaign's batch with a :class:`ReportError` naming the notebook, the failing cell and
+its error; the partial executed notebook is kept. Several campaigns run in parallel (``--jobs``) and
+``reports/index.html`` links each.
+
+The PDF route is nbconvert HTML (inputs excluded) rendered by WeasyPrint: pure Python plus the system's pango, so it
+needs neither a TeX installation (nbconvert's ``PDFExporter``) nor a headless-browser download (``WebPDFExporter``).
+
+Strings from raw files and manifests (hostnames, kernel versions, notes) reach HTML only through pandas' escaping
+``to_html`` / ``_repr_html_`` or through the ``format_*`` helpers here, which escape with :func:`html.escape`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import html
+import json
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "REPO_ROOT",
+    "NOTEBOOK_DIR",
+    "NOTEBOOKS",
+    "WRAPPER_PARAMETERS",
+    "ReportError",
+    "ReportResult",
+    "resolve_campaign",
+    "infer_models",
+    "campaign_overview",
+    "notebook_parameters",
+    "parse_parameter",
+    "save_tables",
+    "input_checksums",
+    "provenance",
+    "format_html_table",
+    "format_notes_html",
+    "format_index",
+    "write_index",
+    "export_html",
+    "format_pdf_html",
+    "export_pdf",
+    "run_report",
+    "run_reports",
+    "cli_arguments",
+    "cli_run",
+]
+
+#: the repository root (the package is installed editable, so notebooks and defaults resolve from here)
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+
+#: the notebooks of a report, in the order they run; the last one is exported to ``summary.pdf``
+NOTEBOOKS: tuple[str, ...] = ("01_ingest", "02_normalize", "03_audit", "04_compare", "05_model", "06_summary")
+
+#: parameters the wrapper sets itself (from the campaign argument and --out); ``-p`` may not set them
+WRAPPER_PARAMETERS: dict[str, str] = {
+    "campaign": "the campaign folder is the positional argument",
+    "output_dir": "the tables go to <out>/<campaign>/tables; use --out",
+}
+
+#: packages whose versions go into provenance.json
+_PROVENANCE_PACKAGES = (
+    "pvfair", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "pyarrow", "papermill",
+    "nbconvert", "nbclient", "ipykernel", "weasyprint", "pypdf",
+)  # fmt: skip
+
+
+class ReportError(RuntimeError):
+    """A report could not be made: a notebook failed (named, with its failing cell), or an export failed."""
+
+
+# --------------------------------------------------------------------------------------------------- campaigns
+
+
+def resolve_campaign(path: str | Path) -> Path:
+    """The campaign folder *path* as an absolute path.
+
+    A relative path is looked up from the current directory first, then from the repository root, so the
+    notebooks' default ``data/raw/demo`` works both from the repository root (papermill, ``pvfair report``) and from
+    ``notebooks/`` (JupyterLab).
+
+    Raises
+    ------
+    FileNotFoundError
+        When no candidate is a folder holding ``manifest.csv``.
+    """
+    p = Path(path).expanduser()
+    candidates = [p] if p.is_absolute() else [Path.cwd() / p, REPO_ROOT / p]
+    for cand in candidates:
+        if cand.is_dir() and (cand / "manifest.csv").is_file():
+            return cand.resolve()
+    looked = ", ".join(str(c) for c in candidates)
+    raise FileNotFoundError(
+        f"campaign: {str(path)!r} is not a campaign folder (looked in {looked}); "
+        "expected a folder containing manifest.csv"
+    )
+
+
+def _manifest_model_order(root: Path | None) -> list[str]:
+    if root is None or not (Path(root) / "manifest.csv").is_file():
+        return []
+    manifest = pd.read_csv(Path(root) / "manifest.csv", dtype=str, keep_default_na=False)
+    if "pv_model" not in manifest.columns:
+        return []
+    if "role" in manifest.columns:
+        roles = manifest.loc[manifest["role"].str.strip().str.lower() == "baseline", "pv_model"]
+        first = list(dict.fromkeys(roles.str.strip()))
+        rest = [m for m in dict.fromkeys(manifest["pv_model"].str.strip()) if m not in first]
+        return [m for m in first + rest if m]
+    return [m for m in dict.fromkeys(manifest["pv_model"].str.strip()) if m]
+
+
+def infer_models(campaign, baseline: str | None = None, candidate: str | None = None) -> tuple[str, str]:
+    """The (baseline, candidate) PV models of *campaign*, filling in whichever is None.
+
+    The campaign must hold exactly two PV models when either is inferred. Without a choice, the baseline is the
+    model a manifest ``role`` column marks ``baseline``; without that column, the model of the manifest's first
+    row (documented in the README). A named model that the campaign does not hold is an error.
+
+    Parameters
+    ----------
+    campaign : analysis.ingest.Campaign
+    baseline, candidate : str or None
+    """
+    models = sorted(str(m) for m in campaign.runs["pv_model"].dropna().unique())
+    for arg, value in (("baseline", baseline), ("candidate", candidate)):
+        if value is not None and value not in models:
+            raise ValueError(f"{arg}: PV model {value!r} is not in campaign {campaign.name!r}; it holds {models}")
+    if baseline is not None and candidate is not None:
+        if baseline == candidate:
+            raise ValueError(f"candidate: must differ from baseline, both are {baseline!r}")
+        return baseline, candidate
+    if len(models) != 2:
+        raise ValueError(
+            f"baseline, candidate: campaign {campaign.name!r} holds {len(models)} PV models {models}; "
+            "name the baseline and the candidate explicitly"
+        )
+    if baseline is not None:
+        return baseline, next(m for m in models if m != baseline)
+    if candidate is not None:
+        return next(m for m in models if m != candidate), candidate
+    order = [m for m in _manifest_model_order(campaign.root) if m in models]
+    order += [m for m in models if m not in order]
+    return order[0], order[1]
+
+
+def _unique_join(s: pd.Series) -> str:
+    vals = [str(v) for v in pd.unique(s.dropna())]
+    return ", ".join(sorted(vals)) if vals else "-"
+
+
+def campaign_overview(campaign) -> pd.DataFrame:
+    """One row per PV model: runs, tools, tests, message sizes, pinning, clock range, hosts and kernels.
+
+    The strings come from the raw files and the manifest; show the frame through pandas' escaping HTML (the
+    default ``_repr_html_``) or :func:`format_html_table`.
+    """
+    runs = campaign.runs
+    if runs.empty:
+        return pd.DataFrame(columns=["pv_model", "runs"])
+    rows = []
+    for model, g in runs.groupby("pv_model", sort=True, dropna=False):
+        mhz = pd.to_numeric(g["cpu_mhz"], errors="coerce").dropna() if "cpu_mhz" in g else pd.Series(dtype=float)
+        sizes = sorted(int(v) for v in pd.unique(g["msg_size_bytes"].dropna())) if "msg_size_bytes" in g else []
+        rows.append(
+            {
+                "pv_model": str(model),
+                "runs": len(g),
+                "tools": _unique_join(g.get("tool", pd.Series(dtype=str))),
+                "tests": _unique_join(g.get("test", pd.Series(dtype=str))),
+                "msg_sizes_bytes": ", ".join(map(str, sizes)) if sizes else "-",
+                "pinning": _unique_join(g.get("pinning", pd.Series(dtype=str))),
+                "cpu_mhz_min": float(mhz.min()) if len(mhz) else float("nan"),
+                "cpu_mhz_max": float(mhz.max()) if len(mhz) else float("nan"),
+                "hosts": _unique_join(g.get("host", pd.Series(dtype=str))),
+                "host_kernels": _unique_join(g.get("host_kernel", pd.Series(dtype=str))),
+                "guest_kernels": _unique_join(g.get("guest_kernel", pd.Series(dtype=str))),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# -------------------------------------------------------------------------------------------------- parameters
+
+
+def notebook_parameters(notebook: str | Path) -> dict[str, dict[str, str]]:
+    """The parameters cell of *notebook*: name -> {"type", "default", "help"} (from papermill's inspection).
+
+    Raises
+    ------
+    ValueError
+        When the notebook has no cell tagged ``parameters``.
+    """
+    import nbformat
+    import papermill as pm
+
+    path = Path(notebook)
+    nb = nbformat.read(path, as_version=4)
+    if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells):
+        raise ValueError(f"notebook: {path.name} has no cell tagged 'parameters'")
+    return {
+        name: {"type": p["inferred_type_name"], "default": p["default"], "help": p["help"]}
+        for name, p in pm.inspect_notebook(str(path)).items()
+    }
+
+
+def _to_str(text: str) -> str:
+    return str(text)
+
+
+def _to_int(text: str) -> int:
+    return int(str(text).strip())
+
+
+def _to_float(text: str) -> float:
+    return float(str(text).strip())
+
+
+def _to_bool(text: str) -> bool:
+    value = str(text).strip().lower()
+    table = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    if value not in table:
+        raise ValueError(f"expected true/false, found {text!r}")
+    return table[value]
+
+
+def _to_list(text: str) -> list[str]:
+    value = str(text).strip()
+    if value.startswith("["):
+        parsed = ast.literal_eval(value)
+        if not isinstance(parsed, list):
+            raise ValueError(f"expected a list, found {text!r}")
+        return [str(v) for v in parsed]
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _optional(conv: Callable[[str], Any]) -> Callable[[str], Any]:
+    def inner(text: str) -> Any:
+        return None if str(text).strip() in {"None", "none", "null", ""} else conv(text)
+
+    return inner
+
+
+#: parameter type (as annotated in a parameters cell) -> converter from the command-line text
+_CONVERTERS: dict[str, Callable[[str], Any]] = {
+    "str": _to_str,
+    "int": _to_int,
+    "float": _to_float,
+    "bool": _to_bool,
+    "list[str]": _to_list,
+    "Optional[str]": _optional(_to_str),
+    "Optional[int]": _optional(_to_int),
+    "Optional[float]": _optional(_to_float),
+    "Optional[list[str]]": _optional(_to_list),
+}
+
+
+def parse_parameter(name: str, text: str, type_name: str) -> Any:
+    """Convert the command-line text of parameter *name* to its annotated type *type_name*.
+
+    >>> parse_parameter("alpha", "0.01", "float")
+    0.01
+    >>> parse_parameter("metrics", "throughput_bps,latency_mean_s", "Optional[list[str]]")
+    ['throughput_bps', 'latency_mean_s']
+    """
+    try:
+        conv = _CONVERTERS[type_name]
+    except KeyError:
+        raise ValueError(
+            f"parameter {name!r}: unsupported annotated type {type_name!r}; expected one of {sorted(_CONVERTERS)}"
+        ) from None
+    try:
+        return conv(text)
+    except (ValueError, SyntaxError) as exc:
+        raise ValueError(f"parameter {name!r}: expected {type_name}, found {text!r} ({exc})") from None
+
+
+def _split_assignments(pairs: Iterable[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"-p: expected key=value, found {pair!r}")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = value
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- tables and I/O
+
+
+def save_tables(output_dir: str | Path | None, **tables: pd.DataFrame) -> list[Path]:
+    """Write each DataFrame to ``<output_dir>/<name>.csv``; nothing when *output_dir* is None or empty.
+
+    The notebooks call this for every table they produce, so a report's ``tables/`` folder holds them all.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    if output_dir is None or str(output_dir) == "":
+        return []
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in tables.items():
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"save_tables: table {name!r} must be a pandas DataFrame, got {type(frame).__name__}")
+        path = out / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        written.append(path)
+    return written
+
+
+def input_checksums(root: str | Path) -> dict[str, str]:
+    """sha256 of every file under the campaign folder *root*, keyed by posix path relative to *root*, sorted."""
+    root = Path(root)
+    out = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        out[path.relative_to(root).as_posix()] = h.hexdigest()
+    return out
+
+
+def _git_commit() -> dict[str, Any]:
+    def git(*args: str) -> str | None:
+        try:
+            res = subprocess.run(
+                ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=False
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return res.stdout.strip() if res.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no", "--", "analysis", "notebooks")
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+def _package_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in _PROVENANCE_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def provenance(campaign_root: str | Path, parameters: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """The provenance record of a report: parameters, package versions, git commit, input sha256 (pyperf-style).
+
+    *extra* keys (e.g. notebook timings, status) are added as given.
+    """
+    root = Path(campaign_root)
+    record = {
+        "campaign": root.name,
+        "campaign_path": str(root),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "parameters": dict(parameters),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": _package_versions(),
+        "git": _git_commit(),
+        "inputs_sha256": input_checksums(root),
+    }
+    record.update(extra)
+    return record
+
+
+# ----------------------------------------------------------------------------------------------- HTML and PDF
+
+
+def format_html_table(frame: pd.DataFrame, *, float_format: str = "{:.4g}", classes: str = "pvfair") -> str:
+    """*frame* as an HTML table with every cell escaped (strings from raw files included)."""
+    return frame.to_html(
+        index=False,
+        escape=True,
+        na_rep="-",
+        classes=classes,
+        border=0,
+        float_format=(lambda x: float_format.format(x)),
+    )
+
+
+def format_notes_html(notes: Sequence[str], *, title: str | None = None) -> str:
+    """Numbered notes as an escaped HTML ordered list (with an optional escaped heading)."""
+    head = f"<p><strong>{html.escape(title)}</strong></p>" if title else ""
+    if not notes:
+        return head + "<p>None.</p>"
+    items = "".join(f"<li>{html.escape(str(n))}</li>" for n in notes)
+    return f"{head}<ol>{items}</ol>"
+
+
+def format_index(entries: Sequence[Mapping[str, Any]], *, title: str = "pvfair reports") -> str:
+    """``reports/index.html``: one row per campaign with links to its summary PDF and notebooks (all escaped).
+
+    Each entry has ``campaign`` (folder name, also the link target), ``status``, ``created_utc``, ``pdf`` (file name
+    or None) and ``html`` (list of file names).
+    """
+    rows = []
+    for e in sorted(entries, key=lambda e: str(e["campaign"])):
+        name = str(e["campaign"])
+        href = html.escape(name, quote=True)
+        pdf = e.get("pdf")
+        pdf_link = f'<a href="{href}/{html.escape(pdf, quote=True)}">summary.pdf</a>' if pdf else "-"
+        nbs = " ".join(
+            f'<a href="{href}/{html.escape(h, quote=True)}">{html.escape(Path(h).stem)}</a>'
+            for h in e.get("html", [])
+        )
+        rows.append(
+            f"<tr><td>{html.escape(name)}</td><td>{html.escape(str(e.get('status', '')))}</td>"
+            f"<td>{html.escape(str(e.get('created_utc', '')))}</td><td>{pdf_link}</td><td>{nbs}</td></tr>"
+        )
+    body = "\n".join(rows) if rows else '<tr><td colspan="5">no reports yet</td></tr>'
+    t = html.escape(title)
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{t}</title>'
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head>\n"
+        f"<body><h1>{t}</h1>\n<table><thead><tr><th>campaign</th><th>status</th><th>created (UTC)</th>"
+        f"<th>summary</th><th>notebooks</th></tr></thead>\n<tbody>\n{body}\n</tbody></table></body></html>\n"
+    )
+
+
+def write_index(out_dir: str | Path) -> Path:
+    """Write ``<out_dir>/index.html`` linking every report folder under *out_dir* that has a provenance.json."""
+    out = Path(out_dir)
+    entries = []
+    for prov in sorted(out.glob("*/provenance.json")):
+        try:
+            rec = json.loads(prov.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            rec = {"status": "unreadable provenance.json"}
+        folder = prov.parent
+        entries.append(
+            {
+                "campaign": folder.name,
+                "status": rec.get("status", "unknown"),
+                "created_utc": rec.get("created_utc", ""),
+                "pdf": "summary.pdf" if (folder / "summary.pdf").is_file() else None,
+                "html": sorted(p.name for p in folder.glob("[0-9][0-9]_*.html")),
+            }
+        )
+    path = out / "index.html"
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(format_index(entries), encoding="utf-8")
+    return path
+
+
+def _html_exporter(*, exclude_input: bool, template: str = "lab"):
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name=template)
+    exporter.exclude_input = exclude_input
+    exporter.exclude_input_prompt = exclude_input
+    exporter.exclude_output_prompt = exclude_input
+    return exporter
+
+
+def export_html(notebook: str | Path, html_path: str | Path, *, exclude_input: bool = False) -> Path:
+    """Export the executed *notebook* to a standalone HTML file."""
+    body, _ = _html_exporter(exclude_input=exclude_input).from_filename(str(notebook))
+    out = Path(html_path)
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+#: print style for the PDF: A4, readable tables, figures scaled to the page, no screen-only chrome
+_PRINT_CSS = """
+@page { size: A4; margin: 14mm 12mm 16mm 12mm;
+        @bottom-center { content: "pvfair summary - page " counter(page) " of " counter(pages);
+                         font-size: 8pt; color: #666; } }
+html, body { background: white !important; }
+body { font-family: "DejaVu Sans", sans-serif; font-size: 9.5pt; line-height: 1.35; padding: 0 !important; }
+.cell { margin: 0 0 4pt 0; }
+.prompt, .anchor-link, .input { display: none !important; }
+.output_subarea { max-width: 100%; overflow: visible; }
+h1 { font-size: 17pt; margin: 0 0 4pt 0; } h2 { font-size: 13pt; margin: 10pt 0 4pt 0; }
+h3 { font-size: 11pt; margin: 8pt 0 3pt 0; }
+table { border-collapse: collapse; font-size: 7.5pt; margin: 3pt 0 6pt 0; width: auto; max-width: 100%;
+        page-break-inside: auto; }
+tr { page-break-inside: avoid; }
+th, td { border-bottom: 0.5pt solid #bbb; padding: 1.5pt 4pt !important; text-align: left !important;
+         vertical-align: top; }
+thead th { background: #eee; }
+img { max-width: 100% !important; height: auto; page-break-inside: avoid; }
+pre { white-space: pre-wrap; font-size: 8pt; }
+"""
+
+
+def format_pdf_html(notebook: str | Path) -> str:
+    """The HTML that becomes ``summary.pdf``: the executed *notebook* without code cells' inputs or prompts.
+
+    nbconvert's ``basic`` template (cells only, no JupyterLab theme: WeasyPrint lays it out several times faster)
+    inside a minimal document; :data:`_PRINT_CSS` styles it.
+    """
+    body, _ = _html_exporter(exclude_input=True, template="basic").from_filename(str(notebook))
+    title = html.escape(Path(notebook).stem)
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>\n'
+        f"<body>\n{body}\n</body></html>\n"
+    )
+
+
+def export_pdf(notebook: str | Path, pdf_path: str | Path) -> Path:
+    """Render the executed *notebook*, code hidden, to a PDF with WeasyPrint (no TeX, no browser)."""
+    import logging
+
+    import weasyprint
+
+    # WeasyPrint warns about every CSS property of the JupyterLab theme it does not support; those are cosmetic
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    body = format_pdf_html(notebook)
+    out = Path(pdf_path)
+    doc = weasyprint.HTML(string=body, base_url=str(Path(notebook).resolve().parent))
+    doc.write_pdf(out, stylesheets=[weasyprint.CSS(string=_PRINT_CSS)])
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- the wrapper
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What one ``pvfair report`` run on one campaign produced.
+
+    Attributes
+    ----------
+    campaign : campaign name (raw folder name)
+    report_dir : ``<out>/<campaign>``
+    parameters : the parameters passed to the notebooks (union over notebooks)
+    notebooks, html, tables : paths written, in order
+    pdf : the summary PDF, or None when not made
+    provenance : ``provenance.json``
+    seconds : (notebook, wall seconds) per executed notebook, then ("pdf", seconds)
+    """
+
+    campaign: str
+    report_dir: Path
+    parameters: Mapping[str, Any]
+    notebooks: tuple[Path, ...]
+    html: tuple[Path, ...]
+    tables: tuple[Path, ...]
+    pdf: Path | None
+    provenance: Path
+    seconds: tuple[tuple[str, float], ...] = field(default=())
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per file written: kind (notebook, html, table, pdf, provenance), name, path, seconds."""
+        secs = dict(self.seconds)
+        rows = [("notebook", p.stem, str(p), secs.get(p.stem)) for p in self.notebooks]
+        rows += [("html", p.stem, str(p), None) for p in self.html]
+        rows += [("table", p.stem, str(p), None) for p in self.tables]
+        if self.pdf is not None:
+            rows.append(("pdf", self.pdf.stem, str(self.pdf), secs.get("pdf")))
+        rows.append(("provenance", self.provenance.stem, str(self.provenance), None))
+        return pd.DataFrame(rows, columns=["kind", "name", "path", "seconds"])
+
+    def summary(self) -> str:
+        total = sum(s for _, s in self.seconds)
+        lines = [
+            f"pvfair report: campaign {self.campaign!r} -> {self.report_dir}",
+            f"  {len(self.notebooks)} notebooks, {len(self.html)} HTML, {len(self.tables)} tables, "
+            f"PDF: {self.pdf if self.pdf else 'not made'}",
+            f"  wall time {total:.1f} s (" + ", ".join(f"{n} {s:.1f} s" for n, s in self.seconds) + ")",
+        ]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+
+def _run_report_iv(campaign, out_dir, parameters, baseline, candidate, notebooks, notebook_dir):
+    root = resolve_campaign(campaign)
+    nb_dir = Path(notebook_dir)
+    names = tuple(notebooks)
+    if not names:
+        raise ValueError("notebooks: expected at least one notebook name")
+    specs: dict[str, dict[str, dict[str, str]]] = {}
+    for name in names:
+        path = nb_dir / f"{name}.ipynb"
+        if not path.is_file():
+            raise FileNotFoundError(f"notebooks: {path} not found; expected one of {sorted(NOTEBOOKS)}")
+        specs[name] = notebook_parameters(path)
+    known: dict[str, dict[str, str]] = {}
+    for spec in specs.values():
+        known.update(spec)
+    given = dict(parameters or {})
+    for key, value in (("baseline", baseline), ("candidate", candidate)):
+        if value is not None:
+            if key in given and given[key] != value:
+                raise ValueError(f"parameter {key!r}: given both as --{key} and -p {key}=...; give it once")
+            given[key] = value
+    typed: dict[str, Any] = {}
+    for key, value in given.items():
+        if key in WRAPPER_PARAMETERS:
+            raise ValueError(f"parameter {key!r} is set by the wrapper: {WRAPPER_PARAMETERS[key]}")
+        if key not in known:
+            raise ValueError(
+                f"parameter {key!r}: unknown; the notebooks' parameters cells define {sorted(known)}"
+            )
+        typed[key] = parse_parameter(key, value, known[key]["type"]) if isinstance(value, str) else value
+    return root, Path(out_dir), typed, names, nb_dir, specs
+
+
+def run_report(
+    campaign: str | Path,
+    *,
+    out_dir: str | Path = "reports",
+    parameters: Mapping[str, Any] | None = None,
+    baseline: str | None = None,
+    candidate: str | None = None,
+    notebooks: Sequence[str] = NOTEBOOKS,
+    notebook_dir: str | Path = NOTEBOOK_DIR,
+    kernel_name: str = "python3",
+    pdf: bool = True,
+    progress: bool = True,
+) -> ReportResult:
+    """Run the report notebooks on one campaign and write ``<out_dir>/<campaign>/``.
+
+    Parameters
+    ----------
+    campaign : path of the raw campaign folder (``data/raw/<name>``)
+    out_dir : the reports folder; the campaign's report goes to ``<out_dir>/<name>``
+    parameters : notebook parameters (name -> value, or the command-line text, converted by the annotated type);
+        a name no notebook defines is refused. Each notebook receives only the parameters it defines.
+    baseline, candidate : PV models (None: the notebooks infer them, see :func:`infer_models`)
+    notebooks : notebook names (without ``.ipynb``) in the order they run; the last one becomes ``summary.pdf``
+    notebook_dir : where the notebooks live
+    kernel_name : Jupyter kernel; ``python3`` is the interpreter running this function (jupyter_client maps a
+        kernel command ``python`` to ``sys.executable``), i.e. the venv's
+    pdf : export the last notebook, without code, to ``summary.pdf``
+    progress : show a tqdm progress bar
+
+    Raises
+    ------
+    ReportError
+        A notebook failed: the message names it, the failing cell and the error; the partial executed notebook is
+        kept in the report folder.
+    """
+    root, out, typed, names, nb_dir, specs = _run_report_iv(
+        campaign, out_dir, parameters, baseline, candidate, notebooks, notebook_dir
+    )
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+    from tqdm.auto import tqdm
+
+    report_dir = out / root.name
+    tables_dir = report_dir / "tables"
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    fixed = {"campaign": str(root), "output_dir": str(tables_dir.resolve())}
+    all_params = {**fixed, **typed}
+    prov_path = report_dir / "provenance.json"
+    seconds: list[tuple[str, float]] = []
+
+    def write_prov(status: str, **extra: Any) -> None:
+        record = provenance(
+            root, all_params, status=status, notebooks=list(names), seconds=dict(seconds), **extra
+        )
+        prov_path.write_text(json.dumps(record, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+
+    write_prov("running")
+    executed: list[Path] = []
+    html_files: list[Path] = []
+    bar = tqdm(names, desc=root.name, unit="notebook", disable=not progress, leave=True)
+    for name in bar:
+        bar.set_postfix_str(name)
+        src = nb_dir / f"{name}.ipynb"
+        dst = report_dir / f"{name}.ipynb"
+        params = {k: v for k, v in all_params.items() if k in specs[name]}
+        t0 = time.perf_counter()
+        try:
+            pm.execute_notebook(
+                str(src), str(dst), parameters=params, kernel_name=kernel_name, progress_bar=False,
+                cwd=str(nb_dir),
+            )  # fmt: skip
+        except PapermillExecutionError as exc:
+            seconds.append((name, time.perf_counter() - t0))
+            executed.append(dst)
+            msg = (
+                f"notebook {name}.ipynb failed in cell {exc.exec_count} (cell index {exc.cell_index}): "
+                f"{exc.ename}: {exc.evalue}; partial executed notebook kept at {dst}"
+            )
+            try:
+                html_files.append(export_html(dst, report_dir / f"{name}.html"))
+            except Exception:  # noqa: BLE001 - the HTML of a failed run is a courtesy; the error is what matters
+                pass
+            write_prov("failed", error=msg)
+            bar.close()
+            raise ReportError(msg) from exc
+        seconds.append((name, time.perf_counter() - t0))
+        executed.append(dst)
+        html_files.append(export_html(dst, report_dir / f"{name}.html"))
+    bar.close()
+    pdf_path = None
+    if pdf:
+        t0 = time.perf_counter()
+        try:
+            pdf_path = export_pdf(executed[-1], report_dir / "summary.pdf")
+        except Exception as exc:  # noqa: BLE001 - re-raised as ReportError naming the step
+            write_prov("failed", error=f"PDF export failed: {exc}")
+            raise ReportError(f"summary.pdf: PDF export of {executed[-1].name} failed: {exc}") from exc
+        seconds.append(("pdf", time.perf_counter() - t0))
+    write_prov("complete")
+    tables = tuple(sorted(tables_dir.glob("*.csv")))
+    return ReportResult(
+        campaign=root.name,
+        report_dir=report_dir,
+        parameters=all_params,
+        notebooks=tuple(executed),
+        html=tuple(html_files),
+        tables=tables,
+        pdf=pdf_path,
+        provenance=prov_path,
+        seconds=tuple(seconds),
+    )
+
+
+def _run_one(campaign: str, kwargs: dict[str, Any]) -> ReportResult:
+    return run_report(campaign, **kwargs)
+
+
+def run_reports(
+    campaigns: Sequence[str | Path], *, jobs: int = 1, out_dir: str | Path = "reports", progress: bool = True,
+    **kwargs: Any,
+) -> tuple[ReportResult, ...]:  # fmt: skip
+    """Run :func:`run_report` on several campaigns, *jobs* at a time, then write ``<out_dir>/index.html``.
+
+    Every campaign is attempted; when any failed, a :class:`ReportError` lists each failure after the others
+    finished and the index was written (a failed campaign is listed there with status ``failed``).
+    """
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ValueError(f"jobs: expected a positive integer, got {jobs!r}")
+    if not campaigns:
+        raise ValueError("campaigns: expected at least one campaign folder")
+    roots = [resolve_campaign(c) for c in campaigns]
+    names = [r.name for r in roots]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"campaigns: two campaign folders share the name(s) {dupes}; reports would collide")
+    # validate parameters once, up front, so a typo fails before any kernel starts
+    _run_report_iv(
+        roots[0], out_dir, kwargs.get("parameters"), kwargs.get("baseline"), kwargs.get("candidate"),
+        kwargs.get("notebooks", NOTEBOOKS), kwargs.get("notebook_dir", NOTEBOOK_DIR),
+    )  # fmt: skip
+    from tqdm.auto import tqdm
+
+    results: dict[str, ReportResult] = {}
+    errors: dict[str, str] = {}
+    if jobs == 1 or len(roots) == 1:
+        for root in roots:
+            try:
+                results[root.name] = run_report(root, out_dir=out_dir, progress=progress, **kwargs)
+            except ReportError as exc:
+                errors[root.name] = str(exc)
+    else:
+        import multiprocessing as mp
+
+        sub = {**kwargs, "out_dir": out_dir, "progress": False}
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(_run_one, str(r), sub): r.name for r in roots}
+            for fut in tqdm(as_completed(futures), total=len(futures), desc="campaigns", disable=not progress):
+                name = futures[fut]
+                try:
+                    results[name] = fut.result()
+                except ReportError as exc:
+                    errors[name] = str(exc)
+    write_index(out_dir)
+    if errors:
+        lines = "\n".join(f"  {name}: {msg}" for name, msg in sorted(errors.items()))
+        raise ReportError(f"{len(errors)} of {len(roots)} campaign reports failed:\n{lines}")
+    return tuple(results[n] for n in names)
+
+
+# ----------------------------------------------------------------------------------------------------- the CLI
+
+
+def cli_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``pvfair report``."""
+    parser.add_argument("campaigns", nargs="+", metavar="CAMPAIGN", help="raw campaign folder(s), data/raw/<name>")
+    parser.add_argument("--baseline", default=None, help="baseline PV model (default: inferred from the campaign)")
+    parser.add_argument("--candidate", default=None, help="candidate PV model (default: inferred)")
+    parser.add_argument(
+        "-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
+        help="notebook parameter, e.g. -p alpha=0.01 -p metrics=throughput_bps,latency_mean_s (repeatable); "
+        "unknown names are refused",
+    )  # fmt: skip
+    parser.add_argument("--out", default="reports", help="reports folder (default: reports)")
+    parser.add_argument("--jobs", type=int, default=1, help="campaigns reported in parallel (default: 1)")
+    parser.add_argument("--no-pdf", action="store_true", help="skip the PDF export")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def cli_run(args: argparse.Namespace) -> int:
+    """Run ``pvfair report``; exit status 0 on success, 1 when a notebook or export failed."""
+    try:
+        results = run_reports(
+            args.campaigns,
+            jobs=args.jobs,
+            out_dir=args.out,
+            parameters=_split_assignments(args.parameter),
+            baseline=args.baseline,
+            candidate=args.candidate,
+            pdf=not args.no_pdf,
+            progress=not args.quiet,
+        )
+    except ReportError as exc:
+        print(f"pvfair report: error: {exc}", file=sys.stderr)
+        return 1
+    for res in results:
+        print(res.summary())
+    print(f"index: {Path(args.out) / 'index.html'}")
+    return 0
