@@ -1,18 +1,518 @@
-"""Parser for iperf3 output (placeholder until the ingest issue's parser lands)."""
+"""Parser for iperf3 ``-J`` (JSON) output.
+
+What is read (keys as iperf3 3.0 ... 3.17 write them):
+
+``start.test_start``
+    ``protocol`` (TCP/UDP -> test ``IPERF3_TCP``/``IPERF3_UDP``), ``num_streams`` -> ``streams``, ``blksize`` ->
+    ``msg_size_bytes``, ``duration`` -> ``test_duration_s`` (requested), ``omit`` -> ``omit_s``, ``reverse``
+    (``-R``) and ``bidir`` (``--bidir``) -> ``direction`` send / receive / bidir (client's point of view).
+``start.version``, ``start.system_info``, ``start.timestamp.timesecs`` (or ``.time``)
+    -> ``tool_version`` (e.g. ``"3.12"``), ``system_info``, ``start_time`` (UTC).
+``end``
+    TCP: ``sum_received.bits_per_second`` -> ``throughput_bps``; ``sum_sent.bits_per_second`` ->
+    ``send_throughput_bps``; ``sum_sent.retransmits`` -> ``retransmits`` (required whenever the per-stream sender
+    records carry it). UDP: ``sum_sent``/``sum_received`` as iperf3 >= 3.11 writes them (jitter, loss from
+    ``sum_received``), else the older ``sum`` (sender rate; the receiver rate is then derived as
+    ``rate x (1 - lost/packets)`` and a note says so); ``jitter_ms`` -> ``jitter_s``, ``lost_packets``,
+    ``packets``, ``lost_percent`` -> ``loss_pct``. ``--bidir``: the ``*_bidir_reverse`` sums are added to the
+    forward ones (throughput of both directions together; a note says so). ``sum_sent.seconds`` (or
+    ``sum.seconds``) -> ``duration_s``. ``cpu_utilization_percent.host_total`` / ``remote_total`` ->
+    ``local_cpu_util_pct`` / ``remote_cpu_util_pct``.
+``intervals``
+    every interval not marked ``"omitted": true``: the ``sum`` (stream None) and each stream (stream = its position
+    in the list, 0-based) as interval samples of ``send_throughput_bps`` when the client sends, ``throughput_bps``
+    when it receives (``-R``; with ``--bidir``, ``sum`` is the sending and ``sum_bidir_reverse`` the receiving
+    direction).
+
+Failures: JSON that does not decode (truncated, garbled) raises :class:`ParseError` with the line the decoder
+stopped at; a duplicated key, ``NaN``/``Infinity``, a missing or mistyped value raise it with the line of the
+offending key. A JSON with an ``"error"`` key raises :class:`ToolReportedError` carrying iperf3's error text.
+"""
 
 from __future__ import annotations
 
-from analysis.parsers.base import ParsedRun, ParseError
+import json
+import math
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from analysis.parsers.base import IntervalSample, ParsedRun, ParseError, ToolReportedError
 
 TOOL = "iperf3"
-PARSER_VERSION = "0"
+PARSER = "iperf3-json"
+PARSER_VERSION = "1"
 
-__all__ = ["TOOL", "PARSER_VERSION", "sniff", "parse"]
+__all__ = ["TOOL", "PARSER", "PARSER_VERSION", "sniff", "parse"]
+
+_TESTS = {"TCP": "IPERF3_TCP", "UDP": "IPERF3_UDP"}
 
 
 def sniff(text: str) -> bool:
-    return False
+    """True when *text* looks like iperf3 ``-J`` output: a JSON object with ``start``/``end``/``intervals``."""
+    head = text.lstrip("\ufeff \t\r\n")
+    if not head.startswith("{"):
+        return False
+    return ('"intervals"' in text and '"start"' in text and '"end"' in text) or '"error"' in text[:200000]
 
 
-def parse(text: str, path, *, test: str | None = None) -> ParsedRun:
-    raise ParseError(path, 0, "a iperf3 parser (not implemented yet)")
+# --------------------------------------------------------------------------------------------------------------
+# locating keys in the text (for error messages)
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+class _BadConstant(Exception):
+    pass
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"]+')
+
+
+def _locate(text: str) -> tuple[dict[tuple, int], int | None, int | None]:
+    """Map every key path (tuple of keys / list indices) to its 1-based line, in a text that json accepted
+    (up to duplicate keys). Also return the line of the first duplicated key and of the first bare token that is
+    not a plain JSON number or literal."""
+    locs: dict[tuple, int] = {}
+    dup_line = bad_line = None
+    stack: list[list] = []  # frames: [kind, path, expecting_key, index, pending_key]
+    line = 1
+    last = 0
+    path: tuple = ()
+    for m in _TOKEN.finditer(text):
+        line += text.count("\n", last, m.start())
+        last = m.start()
+        tok = m.group(0)
+        frame = stack[-1] if stack else None
+        if frame is not None and frame[0] == "obj" and frame[2]:
+            if tok.startswith('"'):
+                key = tok[1:-1]
+                kpath = frame[1] + (key,)
+                if kpath in locs and dup_line is None:
+                    dup_line = line
+                locs.setdefault(kpath, line)
+                frame[4] = key
+                frame[2] = False
+            elif tok == "}":
+                stack.pop()
+            continue
+        if tok == ":" or tok == ",":
+            if tok == "," and frame is not None:
+                if frame[0] == "obj":
+                    frame[2] = True
+                else:
+                    frame[3] += 1
+            continue
+        if tok in "}]":
+            if stack:
+                stack.pop()
+            continue
+        # a value
+        if frame is None:
+            path = ()
+        elif frame[0] == "obj":
+            path = frame[1] + (frame[4],)
+        else:
+            path = frame[1] + (frame[3],)
+            locs.setdefault(path, line)
+        if tok == "{":
+            stack.append(["obj", path, True, 0, None])
+        elif tok == "[":
+            stack.append(["arr", path, False, 0, None])
+        elif not tok.startswith('"') and bad_line is None:
+            if tok not in ("true", "false", "null") and not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?",
+                                                                          tok):
+                bad_line = line
+    return locs, dup_line, bad_line
+
+
+class _Doc:
+    """The decoded document plus what is needed to name the line of any key path."""
+
+    def __init__(self, text: str, path: str | Path, data: dict):
+        self.text = text
+        self.path = path
+        self.data = data
+        self._locs: dict[tuple, int] | None = None
+
+    def line(self, keys: tuple) -> int:
+        if self._locs is None:
+            self._locs = _locate(self.text)[0]
+        for n in range(len(keys), 0, -1):
+            if keys[:n] in self._locs:
+                return self._locs[keys[:n]]
+        return 1
+
+    def fail(self, keys: tuple, expected: str, found: str | None = None) -> ParseError:
+        shown = ".".join(str(k) for k in keys)
+        return ParseError(self.path, self.line(keys), f"{expected} at {shown}", found)
+
+    def raw(self, keys: tuple) -> Any:
+        obj: Any = self.data
+        for k in keys:
+            if isinstance(k, int):
+                if not isinstance(obj, list) or k >= len(obj):
+                    return _MISSING
+                obj = obj[k]
+            else:
+                if not isinstance(obj, dict) or k not in obj:
+                    return _MISSING
+                obj = obj[k]
+        return obj
+
+    def get(self, keys: tuple, kind: str, *, required: bool = True) -> Any:
+        value = self.raw(keys)
+        if value is _MISSING:
+            if required:
+                raise self.fail(keys, f"a value ({_KIND_TEXT[kind]})", "nothing")
+            return None
+        ok, out = _CHECKS[kind](value)
+        if not ok:
+            raise self.fail(keys, _KIND_TEXT[kind], repr(value))
+        return out
+
+
+_MISSING = object()
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_num(v: Any) -> tuple[bool, Any]:
+    return (_is_num(v) and math.isfinite(v) and v >= 0), (float(v) if _is_num(v) else None)
+
+
+def _check_count(v: Any) -> tuple[bool, Any]:
+    return (isinstance(v, int) and not isinstance(v, bool) and v >= 0), v
+
+
+def _check_flag(v: Any) -> tuple[bool, Any]:
+    if isinstance(v, bool):
+        return True, v
+    return (isinstance(v, int) and v in (0, 1)), bool(v) if isinstance(v, int) else None
+
+
+def _check_str(v: Any) -> tuple[bool, Any]:
+    return isinstance(v, str), v
+
+
+def _check_obj(v: Any) -> tuple[bool, Any]:
+    return isinstance(v, dict), v
+
+
+def _check_list(v: Any) -> tuple[bool, Any]:
+    return isinstance(v, list), v
+
+
+_CHECKS: dict[str, Callable[[Any], tuple[bool, Any]]] = {
+    "num": _check_num,
+    "count": _check_count,
+    "flag": _check_flag,
+    "str": _check_str,
+    "obj": _check_obj,
+    "list": _check_list,
+}
+_KIND_TEXT = {
+    "num": "a finite number >= 0",
+    "count": "a whole number >= 0",
+    "flag": "0/1 or true/false",
+    "str": "a string",
+    "obj": "a JSON object",
+    "list": "a JSON array",
+}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# decoding
+
+
+def _reject_constant(name: str) -> Any:
+    raise _BadConstant(name)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(k)
+        out[k] = v
+    return out
+
+
+def _decode(text: str, path: str | Path) -> dict:
+    if not text.strip():
+        raise ParseError(path, 0, "iperf3 -J output (a JSON object)", found="empty file")
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        first = text.lstrip().splitlines()[0] if text.strip() else ""
+        if exc.msg == "Extra data" and re.match(r'\{\s*"event"\s*:', first):
+            raise ParseError(path, exc.lineno, "one iperf3 -J document (--json-stream output is not supported)",
+                             found=first) from None
+        bad = text.splitlines()[exc.lineno - 1] if exc.lineno - 1 < len(text.splitlines()) else ""
+        raise ParseError(path, exc.lineno, f"complete iperf3 JSON ({exc.msg}, column {exc.colno})",
+                         found=bad.strip() or "end of file") from None
+    except _DuplicateKey as exc:
+        line = _locate(text)[1] or 1
+        raise ParseError(path, line, "each JSON key once per object", found=f"duplicate key {exc.args[0]!r}") from None
+    except _BadConstant as exc:
+        line = _locate(text)[2] or 1
+        raise ParseError(path, line, "a finite JSON number", found=str(exc.args[0])) from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer literal too long to convert
+        line = _locate(text)[2] or 1
+        raise ParseError(path, line, "a JSON number Python can read", found=str(exc)[:60]) from None
+    if not isinstance(data, dict):
+        raise ParseError(path, 1, "a JSON object at the top level", found=type(data).__name__)
+    return data
+
+
+# --------------------------------------------------------------------------------------------------------------
+# reading
+
+
+def _start_time(doc: _Doc) -> datetime | None:
+    secs = doc.get(("start", "timestamp", "timesecs"), "count", required=False)
+    if secs is not None:
+        if secs <= 0:
+            raise doc.fail(("start", "timestamp", "timesecs"), "seconds since the epoch > 0", str(secs))
+        try:
+            return datetime.fromtimestamp(secs, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise doc.fail(("start", "timestamp", "timesecs"), "a representable time", str(secs)) from None
+    stamp = doc.get(("start", "timestamp", "time"), "str", required=False)
+    if stamp is None:
+        return None
+    try:
+        parsed = parsedate_to_datetime(stamp)
+    except (TypeError, ValueError, IndexError):
+        raise doc.fail(("start", "timestamp", "time"), "an RFC 2822 date", stamp) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _version(doc: _Doc) -> str | None:
+    raw = doc.get(("start", "version"), "str", required=False)
+    if raw is None:
+        return None
+    m = re.fullmatch(r"\s*(?:iperf\s+)?(\S+)\s*", raw)
+    if not m:
+        raise doc.fail(("start", "version"), "'iperf <version>'", raw)
+    return m.group(1)
+
+
+def _direction(doc: _Doc) -> str:
+    reverse = doc.get(("start", "test_start", "reverse"), "flag", required=False) or False
+    bidir = doc.get(("start", "test_start", "bidir"), "flag", required=False) or False
+    has_bidir_sums = any(doc.raw(("end", k)) is not _MISSING
+                         for k in ("sum_sent_bidir_reverse", "sum_received_bidir_reverse"))
+    if bidir or has_bidir_sums:
+        if reverse:
+            raise doc.fail(("start", "test_start", "reverse"), "reverse 0 in a --bidir test", "1")
+        return "bidir"
+    # iperf3 >= 3.2 marks whether the local side sent: it must agree with the reverse flag
+    sender = doc.get(("end", "sum_sent", "sender"), "flag", required=False)
+    if sender is not None and sender == bool(reverse):
+        raise doc.fail(("end", "sum_sent", "sender"), f"sender {'false' if reverse else 'true'} "
+                       f"for reverse={int(reverse)}", str(sender).lower())
+    return "receive" if reverse else "send"
+
+
+def _tcp(doc: _Doc, direction: str, meas: dict, notes: list) -> float:
+    fwd_sent = doc.get(("end", "sum_sent"), "obj")
+    doc.get(("end", "sum_received"), "obj")
+    sent = doc.get(("end", "sum_sent", "bits_per_second"), "num")
+    recv = doc.get(("end", "sum_received", "bits_per_second"), "num")
+    duration = doc.get(("end", "sum_sent", "seconds"), "num")
+    retrans = doc.get(("end", "sum_sent", "retransmits"), "count", required=False)
+    streams = doc.get(("end", "streams"), "list", required=False) or []
+    if retrans is None and "retransmits" not in fwd_sent:
+        for s in streams:
+            if isinstance(s, dict) and isinstance(s.get("sender"), dict) and "retransmits" in s["sender"]:
+                raise doc.fail(("end", "sum_sent"), "retransmits (the per-stream sender records carry them)",
+                               "no retransmits")
+    if direction == "bidir":
+        sent += doc.get(("end", "sum_sent_bidir_reverse", "bits_per_second"), "num")
+        recv += doc.get(("end", "sum_received_bidir_reverse", "bits_per_second"), "num")
+        back = doc.get(("end", "sum_sent_bidir_reverse", "retransmits"), "count", required=False)
+        if (back is None) != (retrans is None):
+            raise doc.fail(("end", "sum_sent_bidir_reverse"), "retransmits in both directions or in neither")
+        if back is not None:
+            retrans += back
+        notes.append("iperf3 --bidir: throughput is the sum of both directions")
+    meas["throughput_bps"] = recv
+    meas["send_throughput_bps"] = sent
+    if retrans is not None:
+        meas["retransmits"] = float(retrans)
+    return duration
+
+
+_UDP_KEYS = (("jitter_ms", "num"), ("lost_packets", "count"), ("packets", "count"), ("lost_percent", "num"))
+
+
+def _udp_stats(doc: _Doc, key: str) -> dict[str, float]:
+    out = {}
+    for name, kind in _UDP_KEYS:
+        out[name] = float(doc.get(("end", key, name), kind))
+    if out["lost_packets"] > out["packets"]:
+        raise doc.fail(("end", key, "lost_packets"), "lost_packets <= packets",
+                       f"{out['lost_packets']:.0f} > {out['packets']:.0f}")
+    if out["lost_percent"] > 100:
+        raise doc.fail(("end", key, "lost_percent"), "a percentage <= 100", str(out["lost_percent"]))
+    return out
+
+
+def _udp(doc: _Doc, direction: str, meas: dict, notes: list) -> float:
+    if doc.raw(("end", "sum_received")) is not _MISSING:
+        doc.get(("end", "sum_sent"), "obj")
+        sent = doc.get(("end", "sum_sent", "bits_per_second"), "num")
+        recv = doc.get(("end", "sum_received", "bits_per_second"), "num")
+        duration = doc.get(("end", "sum_sent", "seconds"), "num")
+        stats = _udp_stats(doc, "sum_received")
+        if direction == "bidir":
+            sent += doc.get(("end", "sum_sent_bidir_reverse", "bits_per_second"), "num")
+            recv += doc.get(("end", "sum_received_bidir_reverse", "bits_per_second"), "num")
+            back = _udp_stats(doc, "sum_received_bidir_reverse")
+            packets = stats["packets"] + back["packets"]
+            lost = stats["lost_packets"] + back["lost_packets"]
+            stats = {"jitter_ms": max(stats["jitter_ms"], back["jitter_ms"]), "lost_packets": lost,
+                     "packets": packets, "lost_percent": 100.0 * lost / packets if packets else 0.0}
+            notes.append("iperf3 --bidir: throughput, packets and loss are summed over both directions; "
+                         "jitter is the larger of the two")
+    else:
+        doc.get(("end", "sum"), "obj")
+        sent = doc.get(("end", "sum", "bits_per_second"), "num")
+        duration = doc.get(("end", "sum", "seconds"), "num")
+        stats = _udp_stats(doc, "sum")
+        if direction == "bidir":
+            raise doc.fail(("end", "sum_received"), "sum_sent/sum_received sums in a --bidir UDP test")
+        frac = stats["lost_packets"] / stats["packets"] if stats["packets"] else 0.0
+        recv = sent * (1.0 - frac)
+        notes.append("iperf3 UDP (end.sum only): throughput_bps derived as the sent rate x (1 - lost/packets)")
+    meas["throughput_bps"] = recv
+    meas["send_throughput_bps"] = sent
+    meas["jitter_s"] = stats["jitter_ms"] / 1000.0
+    meas["lost_packets"] = stats["lost_packets"]
+    meas["packets"] = stats["packets"]
+    meas["loss_pct"] = stats["lost_percent"]
+    return duration
+
+
+_PROTOCOL_READERS: dict[str, Callable[[_Doc, str, dict, list], float]] = {"TCP": _tcp, "UDP": _udp}
+
+
+def _cpu(doc: _Doc, meas: dict) -> None:
+    if doc.raw(("end", "cpu_utilization_percent")) is _MISSING:
+        return
+    doc.get(("end", "cpu_utilization_percent"), "obj")
+    meas["local_cpu_util_pct"] = doc.get(("end", "cpu_utilization_percent", "host_total"), "num")
+    meas["remote_cpu_util_pct"] = doc.get(("end", "cpu_utilization_percent", "remote_total"), "num")
+
+
+def _intervals(doc: _Doc, direction: str) -> tuple[IntervalSample, ...]:
+    items = doc.get(("intervals",), "list")
+    sums = {"sum": "throughput_bps" if direction == "receive" else "send_throughput_bps"}
+    if direction == "bidir":
+        sums["sum_bidir_reverse"] = "throughput_bps"
+    out: list[IntervalSample] = []
+    for i in range(len(items)):
+        doc.get(("intervals", i), "obj")
+        rows: list[tuple[tuple, int | None, str]] = []
+        for key, metric in sums.items():
+            doc.get(("intervals", i, key), "obj")
+            rows.append((("intervals", i, key), None, metric))
+        streams = doc.get(("intervals", i, "streams"), "list")
+        for j in range(len(streams)):
+            doc.get(("intervals", i, "streams", j), "obj")
+            sender = doc.get(("intervals", i, "streams", j, "sender"), "flag", required=False)
+            if direction == "bidir" and sender is None:
+                raise doc.fail(("intervals", i, "streams", j), "a 'sender' flag on each stream of a --bidir test")
+            metric = sums["sum"] if direction != "bidir" else ("send_throughput_bps" if sender else "throughput_bps")
+            rows.append((("intervals", i, "streams", j), j, metric))
+        omitted = [doc.get(base + ("omitted",), "flag", required=False) or False for base, _, _ in rows]
+        if any(omitted) and not all(omitted):
+            raise doc.fail(("intervals", i), "'omitted' the same on the sum and every stream")
+        if omitted and omitted[0]:
+            continue
+        for base, stream, metric in rows:
+            start = doc.get(base + ("start",), "num")
+            end = doc.get(base + ("end",), "num")
+            if end < start:
+                raise doc.fail(base + ("end",), f"an interval end >= its start {start}", str(end))
+            bps = doc.get(base + ("bits_per_second",), "num")
+            out.append(IntervalSample(metric, start, end, bps, stream))
+    return tuple(out)
+
+
+def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
+    """Parse one iperf3 ``-J`` output.
+
+    Parameters
+    ----------
+    text : the file's content (``\\r\\n`` tolerated)
+    path : the file, named in errors
+    test : the manifest's test name; unused (the output names its protocol; ingest compares the two)
+
+    Returns
+    -------
+    ParsedRun
+        ``parser="iperf3-json"``, measurements in bits/s, seconds, %, counts.
+
+    Raises
+    ------
+    ToolReportedError
+        the JSON carries iperf3's ``"error"`` key.
+    ParseError
+        truncated or garbled JSON, or a required value missing or of the wrong type (file and line named).
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    data = _decode(text, path)
+    doc = _Doc(text, path, data)
+    if "error" in data:
+        err = data["error"]
+        raise ToolReportedError(path, doc.line(("error",)), err if isinstance(err, str) else repr(err))
+    doc.get(("start",), "obj")
+    doc.get(("start", "test_start"), "obj")
+    doc.get(("end",), "obj")
+    protocol = doc.get(("start", "test_start", "protocol"), "str")
+    if protocol not in _PROTOCOL_READERS:
+        raise doc.fail(("start", "test_start", "protocol"), f"one of {sorted(_PROTOCOL_READERS)}", protocol)
+    test_name = _TESTS[protocol]
+    direction = _direction(doc)
+    fields: dict[str, Any] = {
+        "test": test_name,
+        "protocol": protocol,
+        "streams": doc.get(("start", "test_start", "num_streams"), "count"),
+        "msg_size_bytes": doc.get(("start", "test_start", "blksize"), "count"),
+        "direction": direction,
+    }
+    if fields["streams"] < 1:
+        raise doc.fail(("start", "test_start", "num_streams"), "at least 1 stream", "0")
+    requested = doc.get(("start", "test_start", "duration"), "count", required=False)
+    if requested is not None:
+        fields["test_duration_s"] = float(requested)
+    omit = doc.get(("start", "test_start", "omit"), "count", required=False)
+    if omit is not None:
+        fields["omit_s"] = float(omit)
+    version = _version(doc)
+    if version is not None:
+        fields["tool_version"] = version
+    system_info = doc.get(("start", "system_info"), "str", required=False)
+    if system_info is not None:
+        fields["system_info"] = system_info
+    start_time = _start_time(doc)
+    if start_time is not None:
+        fields["start_time"] = start_time
+    meas: dict[str, float] = {}
+    notes: list[str] = []
+    fields["duration_s"] = _PROTOCOL_READERS[protocol](doc, direction, meas, notes)
+    _cpu(doc, meas)
+    intervals = _intervals(doc, direction)
+    return ParsedRun(tool=TOOL, parser=PARSER, parser_version=PARSER_VERSION, fields=fields, measurements=meas,
+                     intervals=intervals, notes=tuple(notes))
