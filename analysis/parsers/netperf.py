@@ -425,7 +425,7 @@ class _Lines:
 
     def error(self, expected: str, *, line: int | None = None, found: str | None = None) -> ParseError:
         if line is None:
-            line = self.lineno if not self.eof() else len(self.lines)
+            line = self.lineno if not self.eof() else len(self.lines) + 1
             if found is None:
                 found = self.line.strip() if not self.eof() else "end of file"
         return ParseError(self.path, line, expected, found=found)
@@ -1045,7 +1045,8 @@ def _omni_apply(lines: _Lines, acc: _Acc, values: dict[str, tuple[str, int]], hi
     if missing:
         acc.notes.append(f"netperf printed 'not measured' (-1 or empty) for {', '.join(missing)}; read as missing")
     if not acc.measurements:
-        raise ParseError(lines.path, lines.lineno if not lines.eof() else len(lines.lines),
+        where = max((no for _, no in values.values()), default=len(lines.lines) + 1)
+        raise ParseError(lines.path, where,
                          "at least one netperf result value (THROUGHPUT, TRANSACTION_RATE, *_LATENCY, "
                          "LOCAL_CPU_UTIL ...)", found="none")
 
