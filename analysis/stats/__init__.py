@@ -1,0 +1,39 @@
+"""Statistics engine (numpy/scipy only, no file I/O): bootstrap CIs of ratios, tests, TOST, multiplicity, power.
+
+::
+
+    ratio_ci(baseline, candidate, *, statistic, method, confidence_level, n_resamples, rng, groups) -> RatioResult
+    ratio_ci_batch(cells, *, statistic, method, confidence_level, n_resamples, rng)          -> list[RatioResult]
+    permutation_test_ratio(baseline, candidate, *, statistic, alternative, n_resamples, rng) -> TestResult
+    welch_log(baseline, candidate, *, alternative)                                           -> TestResult
+    mann_whitney(baseline, candidate, *, alternative)                                        -> TestResult
+    tost_ratio(baseline, candidate, *, margin, alpha, method, n_resamples, rng, statistic)   -> TOSTResult
+    adjust_pvalues(pvalues, *, method)                                                       -> ndarray
+    simultaneous_confidence_level(confidence_level, m, *, method)                            -> float
+    runs_needed(baseline, candidate, *, goal, margin, power, alpha, half_width)              -> RunsNeededResult
+"""
+
+from ._results import ConfidenceInterval, RatioResult, RunsNeededResult, TestResult, TOSTResult
+from .bootstrap import ratio_ci, ratio_ci_batch
+from .equivalence import equivalence_bounds, tost_ratio
+from .multiplicity import adjust_pvalues, simultaneous_confidence_level
+from .power import runs_needed
+from .tests import mann_whitney, permutation_test_ratio, welch_log
+
+__all__ = [
+    "ConfidenceInterval",
+    "RatioResult",
+    "TestResult",
+    "TOSTResult",
+    "RunsNeededResult",
+    "ratio_ci",
+    "ratio_ci_batch",
+    "permutation_test_ratio",
+    "welch_log",
+    "mann_whitney",
+    "tost_ratio",
+    "equivalence_bounds",
+    "adjust_pvalues",
+    "simultaneous_confidence_level",
+    "runs_needed",
+]

@@ -1,0 +1,165 @@
+"""Runs per model that would settle an inconclusive cell, from the observed spread.
+
+The model is lognormal noise: the log of a run's metric has SD ``s`` (pooled over both models), so the CV per
+run is ``sqrt(exp(s**2) - 1)``, and the effect is the ratio of geometric means. Both goals use the Welch test on
+logs with equal runs per model (df = 2n - 2):
+
+* ``"equivalence"``: power of the TOST (:func:`~analysis.stats.equivalence.tost_ratio`, welch-log) to declare
+  equivalence within ``margin`` when the true ratio is ``assumed_ratio``. Power from the noncentral t
+  (``1 - P(t1 <= t_c) - P(t2 >= -t_c)``, exact for each one-sided test, a tight lower bound for both).
+* ``"ci_half_width"``: the (1 - alpha) CI of the ratio has relative half-width at most ``half_width`` with
+  probability ``power`` (Kupper & Hafner 1989: the SD estimate follows ``s * sqrt(chi2_df / df)``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+from scipy import stats as _sps
+
+from ._results import RunsNeededResult
+from ._validation import as_sample, check_choice, check_unit_interval
+
+__all__ = ["runs_needed", "tost_power", "GOALS"]
+
+
+def tost_power(n, *, log_ratio: float, sd_log: float, margin: float, alpha: float = 0.05) -> np.ndarray:
+    """Power of the welch-log TOST with ``n`` runs per model (vectorized over ``n``)."""
+    n = np.asarray(n, dtype=float)
+    df = 2 * n - 2
+    se = sd_log * np.sqrt(2.0 / n)
+    low, upp = -math.log1p(margin), math.log1p(margin)
+    tc = _sps.t.ppf(1 - alpha, df)
+    p1 = _sps.nct.cdf(tc, df, (log_ratio - low) / se)  # lower test fails to reject
+    p2 = _sps.nct.sf(-tc, df, (log_ratio - upp) / se)  # upper test fails to reject
+    return np.clip(1.0 - p1 - p2, 0.0, 1.0)
+
+
+def half_width_assurance(n, *, sd_log: float, half_width: float, alpha: float = 0.05) -> np.ndarray:
+    """P(relative half-width of the (1 - alpha) welch-log CI <= half_width) with ``n`` runs per model."""
+    n = np.asarray(n, dtype=float)
+    df = 2 * n - 2
+    w = math.log1p(half_width)
+    s_max = w / (_sps.t.ppf(1 - alpha / 2, df) * np.sqrt(2.0 / n))
+    return _sps.chi2.cdf(df * (s_max / sd_log) ** 2, df)
+
+
+def _goal_equivalence(ns, *, log_ratio, sd_log, margin, alpha, half_width):
+    return tost_power(ns, log_ratio=log_ratio, sd_log=sd_log, margin=margin, alpha=alpha)
+
+
+def _goal_half_width(ns, *, log_ratio, sd_log, margin, alpha, half_width):
+    return half_width_assurance(ns, sd_log=sd_log, half_width=half_width, alpha=alpha)
+
+
+#: goal -> probability of success as a function of runs per model
+GOALS = {"equivalence": _goal_equivalence, "ci_half_width": _goal_half_width}
+
+
+def _runs_needed_iv(baseline, candidate, goal, margin, power, alpha, half_width, assumed_ratio, max_n):
+    b = as_sample(baseline, "baseline")
+    c = as_sample(candidate, "candidate")
+    check_choice(goal, "goal", GOALS)
+    if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not (0 < margin < 10):
+        raise ValueError(f"`margin` must be a relative margin in (0, 10), e.g. 0.05 for +/-5 %; got {margin!r}")
+    power = check_unit_interval(power, "power")
+    alpha = check_unit_interval(alpha, "alpha", high=0.5)
+    if goal == "ci_half_width":
+        if half_width is None:
+            raise ValueError("`half_width` is required for goal='ci_half_width' (e.g. 0.02 for +/-2 %)")
+        if isinstance(half_width, bool) or not isinstance(half_width, numbers.Real) or not half_width > 0:
+            raise ValueError(f"`half_width` must be a positive relative width, got {half_width!r}")
+    if assumed_ratio is not None and (
+        isinstance(assumed_ratio, bool) or not isinstance(assumed_ratio, numbers.Real) or not assumed_ratio > 0
+    ):
+        raise ValueError(f"`assumed_ratio` must be a positive number or None, got {assumed_ratio!r}")
+    if isinstance(max_n, bool) or not isinstance(max_n, numbers.Integral) or max_n < 2:
+        raise ValueError(f"`max_n` must be an integer >= 2, got {max_n!r}")
+    return b, c, float(margin), power, alpha, half_width, assumed_ratio, int(max_n)
+
+
+def runs_needed(
+    baseline,
+    candidate,
+    *,
+    goal: str = "equivalence",
+    margin: float = 0.05,
+    power: float = 0.8,
+    alpha: float = 0.05,
+    half_width: float | None = None,
+    assumed_ratio: float | None = None,
+    max_n: int = 100_000,
+) -> RunsNeededResult:
+    """Smallest number of runs per model that reaches ``goal`` with probability ``power``.
+
+    Parameters
+    ----------
+    baseline, candidate : array_like
+        The observed runs (strictly positive, at least 2 each); only their spread (and, by default, their
+        ratio of geometric means) is used.
+    goal : {"equivalence", "ci_half_width"}
+    margin : float
+        Equivalence margin (goal "equivalence").
+    power : float
+        Target probability of declaring equivalence, or of reaching the half-width.
+    alpha : float
+        Level of each one-sided TOST test, or 1 - level of the CI (goal "ci_half_width").
+    half_width : float, optional
+        Target relative half-width of the CI, e.g. 0.02 for +/-2 % (required for "ci_half_width").
+    assumed_ratio : float, optional
+        True ratio to plan for; default the observed ratio of geometric means.
+    max_n : int
+        Search limit. If the goal is not reached by ``max_n`` (e.g. the assumed ratio lies outside the
+        equivalence bounds), ``n_per_model == max_n``, ``achieved_power < power`` and a note says so.
+
+    Returns
+    -------
+    RunsNeededResult
+    """
+    b, c, margin, power, alpha, half_width, assumed_ratio, max_n = _runs_needed_iv(
+        baseline, candidate, goal, margin, power, alpha, half_width, assumed_ratio, max_n
+    )
+    lb, lc = np.log(b), np.log(c)
+    sd_log = math.sqrt(
+        ((lb.size - 1) * lb.var(ddof=1) + (lc.size - 1) * lc.var(ddof=1)) / (lb.size + lc.size - 2)
+    )
+    ratio = float(np.exp(lc.mean() - lb.mean())) if assumed_ratio is None else float(assumed_ratio)
+    cv = math.sqrt(math.expm1(sd_log**2))
+    notes: list[str] = []
+    if sd_log == 0:
+        notes.append("zero variance: both samples are constant; 2 runs per model already settle the cell")
+        n, achieved = 2, 1.0
+    else:
+        ns = np.arange(2, max_n + 1)
+        prob = GOALS[goal](
+            ns, log_ratio=math.log(ratio), sd_log=sd_log, margin=margin, alpha=alpha, half_width=half_width
+        )
+        ok = np.flatnonzero(prob >= power)
+        if ok.size:
+            n, achieved = int(ns[ok[0]]), float(prob[ok[0]])
+        else:
+            n, achieved = max_n, float(prob[-1])
+            why = (
+                f"the assumed ratio {ratio:.4g} lies outside the equivalence bounds, so equivalence cannot be shown"
+                if goal == "equivalence" and abs(math.log(ratio)) >= math.log1p(margin)
+                else "the goal is not reached"
+            )
+            notes.append(f"{why}; power at max_n={max_n} is {achieved:.3f} < {power}")
+    expected_hw = None
+    if goal == "ci_half_width":
+        df = 2 * n - 2
+        expected_hw = math.expm1(_sps.t.ppf(1 - alpha / 2, df) * sd_log * math.sqrt(2 / n))
+    return RunsNeededResult(
+        n_per_model=n,
+        goal=goal,
+        assumed_ratio=ratio,
+        cv=cv,
+        target_power=power,
+        achieved_power=achieved,
+        expected_half_width=expected_hw,
+        margin=margin if goal == "equivalence" else None,
+        alpha=alpha,
+        notes=tuple(notes),
+    )
