@@ -444,7 +444,6 @@ def _parse_csv(text: str, path, test: str | None) -> ParsedRun:
     lines = _lines(text)
     _truncation_check(text, path, lines, lambda ln: True)
     rows: list[_CsvRow] = []
-    width = None
     notes: list[str] = []
     for n, line in enumerate(lines, start=1):
         s = line.strip()
@@ -457,13 +456,10 @@ def _parse_csv(text: str, path, test: str | None) -> ParsedRun:
         if len(parts) not in (9, 14):
             raise ParseError(path, n, "an iperf 2 -y C row of 9 (TCP) or 14 (UDP) fields",
                              found=f"{len(parts)} fields: {s}")
-        if width is not None and len(parts) != width:
-            raise ParseError(path, n, f"{width} fields like the rows before", found=s)
-        width = len(parts)
         rows.append(_csv_row(parts, n, s, path))
     if not rows:
         raise ParseError(path, 0, "at least one iperf 2 -y C row", found="none")
-    udp = width == 14
+    udp = any(r.jitter_ms is not None for r in rows)
     by_id: dict[int, list[_CsvRow]] = {}
     for r in rows:
         by_id.setdefault(r.id, []).append(r)
@@ -472,37 +468,40 @@ def _parse_csv(text: str, path, test: str | None) -> ParsedRun:
         if rs[-1].t0 != 0.0:
             raise ParseError(path, rs[-1].line, f"a final row (interval starting at 0) for transfer ID {ident} "
                              "after its interval rows (truncated?)", found=lines[rs[-1].line - 1].strip())
-        # the last run of consecutive rows starting at 0 with the same end: client row (+ server report for UDP)
+        # UDP client: its own row, then the server's report for the same ID and interval
         tail = [rs[-1]]
-        if udp and len(rs) >= 2 and rs[-2].t0 == 0.0 and rs[-2].t1 == rs[-1].t1 and rs[-2].jitter_ms is not None:
+        if udp and len(rs) >= 2 and rs[-2].t0 == 0.0 and rs[-2].t1 == rs[-1].t1 and rs[-1].jitter_ms is not None:
             tail.insert(0, rs[-2])
         finals[ident] = tail
     stream_ids = sorted(i for i in finals if i >= 0)
     if -1 in finals:
         key = [-1]
-    elif len(stream_ids) == 1:
-        key = stream_ids
     else:
         key = stream_ids
-        notes.append(f"iperf2: no ID -1 sum row; values are summed over {len(stream_ids)} streams")
+        if len(stream_ids) > 1:
+            notes.append(f"iperf2: no ID -1 sum row; values are summed over {len(stream_ids)} streams")
     meas: dict[str, float] = {}
     sel = [finals[k] for k in key]
     duration = max(t[-1].t1 - t[-1].t0 for t in sel)
     if not udp:
         meas["throughput_bps"] = sum(t[-1].bps for t in sel)
     else:
-        if all(len(t) == 2 for t in sel):
-            meas["send_throughput_bps"] = sum(t[0].bps for t in sel)
+        recv = [t[-1] if t[-1].jitter_ms is not None else None for t in sel]
+        send = [t[0] if (len(t) == 2 or t[0].jitter_ms is None) else None for t in sel]
+        if all(r is not None for r in send):
+            meas["send_throughput_bps"] = sum(r.bps for r in send)
+        if all(r is not None for r in recv):
+            lost = sum(r.lost for r in recv)
+            total = sum(r.total for r in recv)
+            meas["throughput_bps"] = sum(r.bps for r in recv)
+            meas["jitter_s"] = sum(r.jitter_ms for r in recv) / len(recv) / 1000.0
+            meas["lost_packets"] = float(lost)
+            meas["packets"] = float(total)
+            meas["loss_pct"] = 100.0 * lost / total if total else 0.0
+            if not any(len(t) == 2 for t in sel):
+                notes.append("iperf2 UDP CSV: one row per transfer, read as the receiver's report")
         else:
-            notes.append("iperf2 UDP CSV: one row per transfer, read as the receiver's report")
-        recv = [t[-1] for t in sel]
-        lost = sum(r.lost for r in recv)
-        total = sum(r.total for r in recv)
-        meas["throughput_bps"] = sum(r.bps for r in recv)
-        meas["jitter_s"] = sum(r.jitter_ms for r in recv) / len(recv) / 1000.0
-        meas["lost_packets"] = float(lost)
-        meas["packets"] = float(total)
-        meas["loss_pct"] = 100.0 * lost / total if total else 0.0
+            notes.append("iperf2 UDP CSV: no server report, so no receiver-side throughput, jitter or loss")
     metric = "send_throughput_bps" if udp and "send_throughput_bps" in meas else "throughput_bps"
     intervals = []
     for ident, rs in by_id.items():

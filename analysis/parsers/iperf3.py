@@ -53,8 +53,7 @@ _TESTS = {"TCP": "IPERF3_TCP", "UDP": "IPERF3_UDP"}
 
 def sniff(text: str) -> bool:
     """True when *text* looks like iperf3 ``-J`` output: a JSON object with ``start``/``end``/``intervals``."""
-    head = text.lstrip("\ufeff \t\r\n")
-    if not head.startswith("{"):
+    if re.search(r"^\s*\{", text[:4000], re.M) is None:
         return False
     return ('"intervals"' in text and '"start"' in text and '"end"' in text) or '"error"' in text[:200000]
 
@@ -330,9 +329,14 @@ def _tcp(doc: _Doc, direction: str, meas: dict, notes: list) -> float:
     sent = doc.get(("end", "sum_sent", "bits_per_second"), "num")
     recv = doc.get(("end", "sum_received", "bits_per_second"), "num")
     duration = doc.get(("end", "sum_sent", "seconds"), "num")
-    retrans = doc.get(("end", "sum_sent", "retransmits"), "count", required=False)
+    unavailable = fwd_sent.get("retransmits", 0) == -1  # some builds write -1 for "not available"
+    if unavailable:
+        retrans = None
+        notes.append("iperf3: retransmits not available (-1)")
+    else:
+        retrans = doc.get(("end", "sum_sent", "retransmits"), "count", required=False)
     streams = doc.get(("end", "streams"), "list", required=False) or []
-    if retrans is None and "retransmits" not in fwd_sent:
+    if "retransmits" not in fwd_sent:
         for s in streams:
             if isinstance(s, dict) and isinstance(s.get("sender"), dict) and "retransmits" in s["sender"]:
                 raise doc.fail(("end", "sum_sent"), "retransmits (the per-stream sender records carry them)",
@@ -340,7 +344,8 @@ def _tcp(doc: _Doc, direction: str, meas: dict, notes: list) -> float:
     if direction == "bidir":
         sent += doc.get(("end", "sum_sent_bidir_reverse", "bits_per_second"), "num")
         recv += doc.get(("end", "sum_received_bidir_reverse", "bits_per_second"), "num")
-        back = doc.get(("end", "sum_sent_bidir_reverse", "retransmits"), "count", required=False)
+        back = doc.get(("end", "sum_sent_bidir_reverse", "retransmits"), "count", required=False) \
+            if doc.raw(("end", "sum_sent_bidir_reverse", "retransmits")) != -1 else None
         if (back is None) != (retrans is None):
             raise doc.fail(("end", "sum_sent_bidir_reverse"), "retransmits in both directions or in neither")
         if back is not None:
@@ -450,6 +455,19 @@ def _intervals(doc: _Doc, direction: str) -> tuple[IntervalSample, ...]:
     return tuple(out)
 
 
+def _strip_preamble(text: str, notes: list[str]) -> str:
+    """Blank out warning lines some iperf3 builds print before the JSON (line numbers are kept)."""
+    if text.lstrip().startswith("{"):
+        return text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("{"):
+            kept = [ln.strip() for ln in lines[:i] if ln.strip()]
+            notes.extend(f"iperf3 printed before the JSON: {ln}" for ln in kept)
+            return "\n" * i + "\n".join(lines[i:])
+    return text
+
+
 def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     """Parse one iperf3 ``-J`` output.
 
@@ -472,6 +490,8 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
         truncated or garbled JSON, or a required value missing or of the wrong type (file and line named).
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    notes: list[str] = []
+    text = _strip_preamble(text, notes)
     data = _decode(text, path)
     doc = _Doc(text, path, data)
     if "error" in data:
@@ -510,7 +530,6 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     if start_time is not None:
         fields["start_time"] = start_time
     meas: dict[str, float] = {}
-    notes: list[str] = []
     fields["duration_s"] = _PROTOCOL_READERS[protocol](doc, direction, meas, notes)
     _cpu(doc, meas)
     intervals = _intervals(doc, direction)

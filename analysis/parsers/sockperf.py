@@ -66,7 +66,7 @@ _F = r"[0-9]+\.[0-9]+"
 _I = r"[0-9]+"
 
 _VERSION = re.compile(r"== version #(?P<v>\S+) ==")
-_TOTAL_RUN = re.compile(rf"\[Total Run\] RunTime=(?P<rt>{_F}) sec; Warm up (?:time=(?P<wu>{_I}) msec|packets={_I}); "
+_TOTAL_RUN = re.compile(rf"\[Total Run\] RunTime=(?P<rt>{_F}) sec; (?:Warm up (?:time=(?P<wu>{_I}) msec|packets={_I}); )?"
                         rf"SentMessages=(?P<sent>{_I}); ReceivedMessages=(?P<recv>{_I})(?:; SkippedMessages={_I})?")
 _VALID = re.compile(rf"\[(?P<kind>Valid Duration|including warmup)\] RunTime=(?P<rt>{_F}) sec; "
                     rf"SentMessages=(?P<sent>{_I}); ReceivedMessages=(?P<recv>{_I})")
