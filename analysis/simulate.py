@@ -206,7 +206,6 @@ MHZ_JITTER = 4.0
 RUN_SECONDS = 10
 GAP_SECONDS = 5
 CAMPAIGN_START = datetime(2009, 11, 5, 9, 0, 0, tzinfo=UTC)
-HOSTS = {"baseline": "kvm-host-a", "candidate": "kvm-host-a"}
 
 
 def _base_rate(test: str, size: int) -> float:
@@ -329,10 +328,6 @@ def plan_runs(spec: CampaignSpec = CampaignSpec(), *, seed: int = 0) -> pd.DataF
 
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-").replace("--", "-")
-
-
-def _mhz(x: float) -> str:
-    return f"{x:.3f}"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -525,20 +520,121 @@ def _iperf3_error(v: dict) -> str:
     return _cjson(doc) + "\n"
 
 
+
+# --------------------------------------------------------------------------------------------------------------
+# netperf omni -k KEY=VALUE output (migrated test banner, then one KEY=VALUE per selected output)
+
+
+def _netperf_omni_kv(v: dict) -> str:
+    """``netperf -t TEST -c -C -- ... -k KEYS`` output; latency keys in microseconds as netperf prints them."""
+    test = v["test"]
+    lines = [_netperf_banner(test).rstrip("\n")]
+    if TESTS[test].kind == "stream":
+        lines += [f"THROUGHPUT={v['rate'] / 1e6:.2f}", "THROUGHPUT_UNITS=10^6bits/s",
+                  f"LOCAL_SEND_SIZE={v['size']}"]
+    else:
+        mean_us = 1e6 / v["rate"]
+        lines += [f"TRANSACTION_RATE={v['rate']:.3f}", f"MEAN_LATENCY={mean_us:.2f}",
+                  f"P50_LATENCY={mean_us * LATENCY_SHAPE['p50']:.0f}",
+                  f"P90_LATENCY={mean_us * LATENCY_SHAPE['p90']:.0f}",
+                  f"P99_LATENCY={mean_us * LATENCY_SHAPE['p99']:.0f}",
+                  f"STDDEV_LATENCY={mean_us * LATENCY_SHAPE['stddev']:.2f}",
+                  f"REQUEST_SIZE={v['size']}", f"RESPONSE_SIZE={v['size']}"]
+    lines += [f"ELAPSED_TIME={v['elapsed_s']:.2f}", f"LOCAL_CPU_UTIL={v['local_util']:.2f}",
+              f"REMOTE_CPU_UTIL={v['remote_util']:.2f}", f"LOCAL_CPU_FREQUENCY={round(v['clock'])}"]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# sockperf 3.7 ping-pong output (ANSI colour codes as it writes them to a terminal)
+
+_ESC_ON, _ESC_OFF = "\x1b[2;35m", "\x1b[0m"
+_SOCKPERF_WARMUP_S = 0.4
+
+
+def _sockperf_ping_pong(v: dict) -> str:
+    """``sockperf ping-pong -i HOST -p 11111 -t RUN_SECONDS -m 64`` output; latency = half the round trip."""
+    rate = v["rate"]  # round trips per second
+    mean_us = 0.5e6 / rate
+    total_s = RUN_SECONDS + 0.001
+    valid_s = round(RUN_SECONDS - _SOCKPERF_WARMUP_S - 0.05 - 0.002 * (v["order_index"] % 7), 3)
+    sent_total = int(round(rate * total_s))
+    valid = int(round(rate * valid_s))
+    pct = [("99.999", "p99999"), ("99.990", "p9999"), ("99.900", "p999"), ("99.000", "p99"), ("90.000", "p90"),
+           ("75.000", "p75"), ("50.000", "p50"), ("25.000", "p25")]
+    out = [
+        f"sockperf: {_ESC_ON}== version #3.7-no.git == {_ESC_OFF}",
+        "sockperf[CLIENT] send on:sockperf: using recvfrom() to block on socket(s)",
+        "",
+        f"[ 0] IP = {_NP_REMOTE:<15s} PORT = 11111 # UDP",
+        "sockperf: Warmup stage (sending a few dummy messages)...",
+        "sockperf: Starting test...",
+        "sockperf: Test end (interrupted by timer)",
+        "sockperf: Test ended",
+        f"sockperf: [Total Run] RunTime={total_s:.3f} sec; Warm up time={_SOCKPERF_WARMUP_S * 1000:.0f} msec; "
+        f"SentMessages={sent_total}; ReceivedMessages={sent_total - 1}",
+        "sockperf: ========= Printing statistics for Server No: 0",
+        f"sockperf: [Valid Duration] RunTime={valid_s:.3f} sec; SentMessages={valid}; ReceivedMessages={valid}",
+        f"sockperf: {_ESC_ON}====> avg-latency={mean_us:.3f} (std-dev={mean_us * LATENCY_SHAPE['stddev']:.3f})"
+        f"{_ESC_OFF}",
+        "sockperf: # dropped messages = 0; # duplicated messages = 0; # out-of-order messages = 0",
+        f"sockperf: Summary: Latency is {mean_us:.3f} usec",
+        f"sockperf: {_ESC_ON}Total {valid} observations{_ESC_OFF}; each percentile contains {valid / 100:.2f} "
+        "observations",
+        f"sockperf: ---> <MAX> observation = {mean_us * LATENCY_SHAPE['max']:8.3f}",
+    ]
+    out += [f"sockperf: ---> percentile {label} = {mean_us * LATENCY_SHAPE[key]:8.3f}" for label, key in pct]
+    out.append(f"sockperf: ---> <MIN> observation = {mean_us * LATENCY_SHAPE['min']:8.3f}")
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# iperf 2.1.8 client text output (Transfer in 1024-based units, Bandwidth in 1000-based units, adaptive)
+
+
+def _iperf2_adaptive(x: float, base: float, units: tuple[str, ...]) -> str:
+    k = 0
+    while x >= base and k < len(units) - 1:
+        x /= base
+        k += 1
+    fmt = "%4.2f %s" if x < 9.995 else "%4.1f %s" if x < 99.95 else "%4.0f %s"
+    return _printf(fmt, x, units[k])
+
+
+def _iperf2_text(v: dict) -> str:
+    """``iperf -c HOST -t RUN_SECONDS -l SIZE`` output of a TCP run."""
+    elapsed = v["elapsed_s"]
+    nbytes = v["rate"] * elapsed / 8
+    transfer = _iperf2_adaptive(nbytes, 1024.0, ("Byte", "KByte", "MByte", "GByte"))
+    bandwidth = _iperf2_adaptive(v["rate"], 1000.0, ("bits", "Kbits", "Mbits", "Gbits"))
+    port = 40000 + v["order_index"]
+    return (
+        "------------------------------------------------------------\n"
+        "Client connecting to 192.168.122.1, TCP port 5001\n"
+        "TCP window size: 16.0 KByte (default)\n"
+        "------------------------------------------------------------\n"
+        f"[  1] local 192.168.122.2 port {port} connected with 192.168.122.1 port 5001 "
+        "(icwnd/mss/irtt=14/1448/250)\n"
+        "[ ID] Interval       Transfer     Bandwidth\n"
+        f"[  1] 0.0000-{elapsed:.4f} sec  {transfer}s  {bandwidth}/sec\n"
+    )
+
+
 # --------------------------------------------------------------------------------------------------------------
 # tool registry
 
 
 @dataclass(frozen=True)
 class _Tool:
-    """One output format: which spec tests it measures, how it names them, what it writes."""
+    """One output format: which spec tests it measures, how its parser names them, what it writes."""
 
-    name: str  # manifest `tool` column (the parser registry key)
+    parser_tool: str  # the manifest's `tool` column: the parser registry key
     ext: str
     tests: tuple[str, ...]  # spec tests it measures
     test_name: Callable[[str], str]  # spec test -> the test name its parser reports
     write: Callable[[dict], str]
     metrics: Callable[[str], dict[str, int]]  # spec test -> {metric: power of true_ratio in its truth}
+    msg_size: Callable[[int], int] = lambda size: size  # spec message size -> the size this tool was run with
 
     def supports(self, test: str) -> bool:
         return test in self.tests
@@ -552,14 +648,35 @@ def _netperf_metrics(test: str) -> dict[str, int]:
             "local_service_demand_us_per_tr": -1, "remote_service_demand_us_per_tr": -1}
 
 
+def _omni_kv_metrics(test: str) -> dict[str, int]:
+    if TESTS[test].kind == "stream":
+        return {"throughput_bps": 1, "local_cpu_util_pct": 0, "remote_cpu_util_pct": 0}
+    return {"transactions_per_s": 1, "latency_mean_s": -1, "latency_p50_s": -1, "latency_p99_s": -1,
+            "local_cpu_util_pct": 0, "remote_cpu_util_pct": 0}
+
+
 def _iperf3_metrics(test: str) -> dict[str, int]:
     return {"throughput_bps": 1, "send_throughput_bps": 1, "local_cpu_util_pct": 0, "remote_cpu_util_pct": 0}
 
 
-#: output formats: name -> writer. netperf: classic -c -C output of every test; iperf3: -J JSON of TCP_STREAM.
+def _sockperf_metrics(test: str) -> dict[str, int]:
+    return {"latency_mean_s": -1, "latency_p50_s": -1, "latency_p99_s": -1}
+
+
+def _iperf2_metrics(test: str) -> dict[str, int]:
+    return {"throughput_bps": 1}
+
+
+#: output formats (``CampaignSpec.tools``): name -> writer. ``netperf``: classic ``-c -C`` output of every test;
+#: ``netperf-omni-kv``: ``-k`` KEY=VALUE output of every test; ``iperf3``: ``-J`` JSON of TCP_STREAM;
+#: ``iperf2``: client text of TCP_STREAM; ``sockperf``: ping-pong (UDP, ``-m 64``) standing in for UDP_RR.
 TOOLS: dict[str, _Tool] = {
     "netperf": _Tool("netperf", "txt", tuple(TESTS), lambda t: t, _netperf_classic, _netperf_metrics),
+    "netperf-omni-kv": _Tool("netperf", "txt", tuple(TESTS), lambda t: t, _netperf_omni_kv, _omni_kv_metrics),
     "iperf3": _Tool("iperf3", "json", ("TCP_STREAM",), lambda t: "IPERF3_TCP", _iperf3_json, _iperf3_metrics),
+    "iperf2": _Tool("iperf2", "txt", ("TCP_STREAM",), lambda t: "IPERF2_TCP", _iperf2_text, _iperf2_metrics),
+    "sockperf": _Tool("sockperf", "txt", ("UDP_RR",), lambda t: "SOCKPERF_PING_PONG", _sockperf_ping_pong,
+                      _sockperf_metrics, lambda size: 64),
 }
 
 
@@ -702,10 +819,11 @@ def _simulate(spec: CampaignSpec, seed: int) -> tuple[pd.DataFrame, list[dict]]:
         per_unit = rate / 8 / 1024 if kind == "stream" else rate  # KB/s or transactions/s
         start = CAMPAIGN_START + timedelta(seconds=idx * (RUN_SECONDS + GAP_SECONDS))
         tool = TOOLS[r.tool]
-        fname = (f"{idx + 1:04d}_{r.tool}_{_slug(r.model)}_{r.test.lower()}_m{r.size}_{_slug(r.pinning)}"
+        size = tool.msg_size(r.size)
+        fname = (f"{idx + 1:04d}_{r.tool}_{_slug(r.model)}_{r.test.lower()}_m{size}_{_slug(r.pinning)}"
                  f"_t{r.trial}.{tool.ext}")
         v = {
-            "model": r.model, "test": r.test, "size": r.size, "rate": rate, "order_index": idx,
+            "model": r.model, "test": r.test, "size": size, "rate": rate, "order_index": idx, "clock": clock,
             "elapsed_s": RUN_SECONDS + 0.004 * abs(elapsed), "local_util": local_util, "remote_util": remote_util,
             "local_sd": local_util / 100 * spec.n_cpus * 1e6 / per_unit,
             "remote_sd": remote_util / 100 * spec.n_cpus * 1e6 / per_unit,
@@ -717,8 +835,8 @@ def _simulate(spec: CampaignSpec, seed: int) -> tuple[pd.DataFrame, list[dict]]:
             v["interval_bps"] = list(rate * w / w.mean())
         values.append(v)
         rows.append({
-            "file": fname, "pv_model": r.model, "tool": r.tool, "test": tool.test_name(r.test),
-            "msg_size_bytes": r.size, "pinning": r.pinning,
+            "file": fname, "pv_model": r.model, "tool": tool.parser_tool, "test": tool.test_name(r.test),
+            "msg_size_bytes": size, "pinning": r.pinning,
             "cpu_mhz_before": round(clock + MHZ_JITTER * mhz_b, 3), "cpu_mhz_after": round(clock + MHZ_JITTER * mhz_a, 3),
             "n_cpus": spec.n_cpus,
             "governor": "ondemand" if spec.low_clock is not None and spec.low_clock[0] == r.model else "performance",
@@ -757,7 +875,7 @@ def _broken(spec: CampaignSpec, manifest: pd.DataFrame, values: list[dict], rng:
             contents[fname] = _netperf_truncated(v)
         elif what == "error":
             contents[fname] = _iperf3_error(v)
-        extra_rows.append({**base, "file": fname, "pv_model": model, "tool": tool,
+        extra_rows.append({**base, "file": fname, "pv_model": model, "tool": TOOLS[tool].parser_tool,
                            "test": TOOLS[tool].test_name(stream_test), "msg_size_bytes": size,
                            "pinning": spec.pinnings[0], "cpu_mhz_before": round(float(mhz[0]), 3),
                            "cpu_mhz_after": round(float(mhz[1]), 3),
@@ -835,7 +953,7 @@ def true_ratios(spec: CampaignSpec = CampaignSpec()) -> pd.DataFrame:
             r = spec.ratio(test, size)
             for pin in spec.pinnings:
                 for metric, power in tool.metrics(test).items():
-                    rows.append({"test": tool.test_name(test), "msg_size_bytes": size, "pinning": pin,
+                    rows.append({"test": tool.test_name(test), "msg_size_bytes": tool.msg_size(size), "pinning": pin,
                                  "metric": metric, "true_ratio": r ** power, "tool": tool_name,
                                  "both_models": (test, size) not in one})
     return pd.DataFrame(rows, columns=["test", "msg_size_bytes", "pinning", "metric", "true_ratio", "tool",
