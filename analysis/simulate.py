@@ -52,6 +52,17 @@ trial); ``order="blocked"`` runs every baseline run (trial-blocked, shuffled wit
 run. Each model's runs are split into ``sessions`` contiguous blocks in run order. With several ``tools``, every
 tool measures the cells it supports (:data:`TOOLS`), each as its own runs.
 
+Formats (:data:`TOOLS`)
+-----------------------
+``netperf``: netperf 2.7 classic ``-c -C`` output (format strings of netperf's ``src/nettest_bsd.c``; a real
+file's numbers fed to the writer reproduce it byte for byte, a unit test checks it), every test.
+``netperf-omni-kv``: the migrated banner plus ``-k`` KEY=VALUE lines (latencies in microseconds,
+``LOCAL_CPU_FREQUENCY`` = the run's clock), every test. ``iperf3``: ``-J`` JSON in cJSON's layout, TCP_STREAM
+(manifest test ``IPERF3_TCP``, 1-second intervals). ``iperf2``: iperf 2.1.8 client text, TCP_STREAM
+(``IPERF2_TCP``; 3 significant digits as iperf prints them). ``sockperf``: sockperf 3.7 ping-pong with
+``-m 64`` standing in for UDP_RR (``SOCKPERF_PING_PONG``; its latency is half the round trip, ``0.5 / rate``).
+The manifest's ``tool`` column is the parser registry key (``netperf`` for both netperf formats).
+
 Same seed, same bytes: every draw comes from one ``numpy.random.Generator`` seeded with ``seed``, in a fixed order.
 """
 
