@@ -71,8 +71,8 @@ def format_readme(folder: pathlib.Path) -> str:
     return f"""# Demo campaign: venet (AlacrityVM) vs virtio-net + vhost-net, autumn 2009 (simulated)
 
 **Simulated data with a known truth**, written by `scripts/make_demo.py` from `analysis.simulate.DEMO_SPEC` with
-seed {SEED} (`python scripts/make_demo.py` regenerates this folder byte for byte; a unit test checks it). Every raw
-file is byte-faithful netperf 2.7 output of `netperf -H 192.168.122.1 -t TEST -l 10 -c -C -- -m SIZE` (stream) or
+seed {SEED} (`python scripts/make_demo.py` regenerates this folder byte for byte; a unit test checks it). Every valid
+raw file is byte-faithful netperf 2.7 output of `netperf -H 192.168.122.1 -t TEST -l 10 -c -C -- -m SIZE` (stream) or
 `-- -r 1,1` (RR), as a guest would have produced it; the numbers are drawn from the generating model in the
 docstring of `analysis/simulate.py`.
 
@@ -98,14 +98,14 @@ metric with the ratio above, local/remote CPU utilization with ratio 1 (it does 
 service demands (us/KB for streams, us/Tr for RR) with the inverse ratio.
 
 ## Planted problems (what the audit should find)
-1. **CPU-frequency confound.** Runs at the low clock: {low_txt}. They ran at {spec.low_clock[2]:.0f} MHz instead of {spec.nominal_mhz:.0f} MHz,
-   as under the `ondemand` governor (column `governor` is `ondemand` for every {cand} run, `performance` for
-   {base}); `cpu_mhz_before` / `cpu_mhz_after` show it. Per cell, half of {cand}'s runs are at the low clock. The
+1. **CPU-frequency confound.** Runs at the low clock: {low_txt}. They ran at {spec.low_clock[2]:.0f} MHz instead
+   of {spec.nominal_mhz:.0f} MHz, as under the `ondemand` governor (column `governor` is `ondemand` for every
+   {cand} run, `performance` for {base}); `cpu_mhz_before` / `cpu_mhz_after` show it. Per cell, half of {cand}'s runs are at the low clock. The
    rate scales with clock^elasticity (1.0 for CPU-bound cells, 0.5 at 4096 B, 0.0 for wire-bound cells): a
    low-clock run of a CPU-bound cell is a third slower, so the raw mean understates {cand} by about a sixth there;
    per-GHz normalization recovers the truth in CPU-bound cells but over-corrects the wire-bound ones.
-2. **Pinning imbalance.** Shares of runs per pinning: {mix}. Pinning multiplies rates ({pin_eff}), so pooling the
-   pinnings penalises {cand}. Every (test, size, pinning) cell is measured by both models (except the one-model cell
+2. **Pinning imbalance.** Shares of runs per pinning: {mix}.
+   Pinning multiplies rates ({pin_eff}), so pooling the pinnings penalises {cand}. Every (test, size, pinning) cell is measured by both models (except the one-model cell
    below). Runs per model and pinning (valid files):
 
 {_md_table(counts)}
