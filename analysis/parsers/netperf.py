@@ -1015,6 +1015,13 @@ def _omni_apply(lines: _Lines, acc: _Acc, values: dict[str, tuple[str, int]], hi
                              "convert the throughput to SI)", found="no THROUGHPUT_UNITS")
         tput_kind, factor = _unit_or_raise(values["THROUGHPUT_UNITS"][0].strip(), lines,
                                            values["THROUGHPUT_UNITS"][1])
+        stream_test = (acc.test in TEST_KINDS and TEST_KINDS[acc.test][0] != "rr") or (
+            _OMNI_DIRECTIONS.get(acc.fields.get("omni_direction", "")) is not None) or (
+            acc.test == "OMNI" and "direction" in acc.fields)
+        if tput_kind == "trans" and stream_test:
+            raise ParseError(lines.path, values["THROUGHPUT_UNITS"][1], "a bits or bytes per second unit for a "
+                             "stream test (netperf prints Trans/s for request/response tests only)",
+                             found=values["THROUGHPUT_UNITS"][0].strip())
         v = number("THROUGHPUT")
         if v is not None:
             acc.metric("throughput_bps" if tput_kind == "bits" else "transactions_per_s", v * factor)
