@@ -103,7 +103,7 @@ class CampaignSpec:
 
     Attributes
     ----------
-    name : campaign name (written to nothing but the README of a bundled campaign)
+    name : a label for the campaign (not written into the files; the folder name is the campaign's name)
     baseline, candidate : the two PV model names (``pv_model`` in the manifest)
     tests : netperf test names, from :data:`TESTS`
     stream_msg_sizes_bytes : message sizes of the stream tests; RR tests use 1-byte requests and responses

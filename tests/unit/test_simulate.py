@@ -409,6 +409,7 @@ def test_demo_folder_is_what_make_demo_regenerates(tmp_path, capsys):
     ({"sessions": 0}, r"spec.sessions: expected an integer >= 1"),
     ({"session_sd": -1.0}, r"spec.session_sd: expected a finite number >= 0"),
     ({"tools": ("ttcp",)}, r"spec.tools: expected distinct names from"),
+    ({"tests": ("TCP_RR",), "tools": ("iperf3",)}, r"spec.tools: none of \('iperf3',\) measures any of the tests"),
     ({"cpu_util_pct": 0.0}, r"spec.cpu_util_pct: expected a percentage in \(0, 100\]"),
     ({"n_cpus": 0}, r"spec.n_cpus: expected an integer >= 1"),
 ])
