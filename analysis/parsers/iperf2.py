@@ -321,7 +321,8 @@ def _udp_receiver(rows: list[_Row], meas: dict, notes: list, path) -> bool:
 def _parse_text(text: str, path, test: str | None) -> ParsedRun:
     st = _scan_text(text, path)
     if not st.rows:
-        raise ParseError(path, 0, "at least one iperf 2 report row '[ ID] start-end sec ...'", found="none")
+        raise ParseError(path, len(text.splitlines()), "at least one iperf 2 report row '[ ID] start-end sec ...'",
+                         found="end of file")
     own = [r for r in st.rows if not r.server_report]
     reports = [r for r in st.rows if r.server_report]
     if st.pending_report:

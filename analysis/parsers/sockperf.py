@@ -261,14 +261,15 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     ParseError
         a statistics line is missing, repeated, out of order or garbled (file and line named).
     """
-    st, n_lines = _scan(text, path)
+    st, _ = _scan(text, path)
     v = st.values
     need = [("avg", "the '====> avg-latency=' line"), ("RunTime", "the '[Valid Duration] RunTime=' line"),
             ("dropped", "the '# dropped messages' line"), ("observations", "the 'Total N observations' line"),
             ("<MAX>", "the '<MAX> observation' line"), ("<MIN>", "the '<MIN> observation' line")]
     for key, what in need:
         if key not in st.seen:
-            raise ParseError(path, n_lines if st.seen else 0, what, found="end of file" if st.seen else "none")
+            last = len(text.splitlines())  # the line the statistics should have come by (0: blank file)
+            raise ParseError(path, last, what, found="end of file" if st.seen else "none")
     n_obs = v["n_obs"]
     expected = _expected_percentiles(n_obs)
     block = ["observations", "<MAX>"] + [f"percentile {p}" for p in expected] + ["<MIN>"]

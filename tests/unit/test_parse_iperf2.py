@@ -150,7 +150,7 @@ def test_truncated_last_row():
 
 def test_no_rows_at_all():
     lines = TEXT.read_text().splitlines(keepends=True)
-    with pytest.raises(ParseError, match=r"t1.txt: expected at least one iperf 2 report row"):
+    with pytest.raises(ParseError, match=r"t1.txt:6: expected at least one iperf 2 report row"):
         _parse(TEXT, "".join(lines[:-1]))
 
 

@@ -119,9 +119,9 @@ def test_truncated_files():
     text = PP.read_text()
     with pytest.raises(ParseError, match=r"t1.txt:25: expected a complete last line"):
         _parse(PP, text[:-3])
-    with pytest.raises(ParseError, match=r"t1.txt:21: expected the '<MIN> observation' line, found 'end of file'"):
+    with pytest.raises(ParseError, match=r"t1.txt:20: expected the '<MIN> observation' line, found 'end of file'"):
         _parse(PP, "".join(_lines()[:20]))
-    with pytest.raises(ParseError, match=r"x.txt: expected the '====> avg-latency=' line, found 'none'"):
+    with pytest.raises(ParseError, match=r"x.txt:1: expected the '====> avg-latency=' line, found 'none'"):
         sockperf.parse("sockperf: Starting test...\n", "x.txt")
 
 
