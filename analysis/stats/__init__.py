@@ -11,10 +11,11 @@
     adjust_pvalues(pvalues, *, method)                                                       -> ndarray
     simultaneous_confidence_level(confidence_level, m, *, method)                            -> float
     runs_needed(baseline, candidate, *, goal, margin, power, alpha, half_width)              -> RunsNeededResult
+    bca_interval(theta_hat, bootstrap_distribution, jackknife, *, confidence_level)          -> BCaResult
 """
 
-from ._results import ConfidenceInterval, RatioResult, RunsNeededResult, TestResult, TOSTResult
-from .bootstrap import ratio_ci, ratio_ci_batch
+from ._results import BCaResult, ConfidenceInterval, RatioResult, RunsNeededResult, TestResult, TOSTResult
+from .bootstrap import bca_interval, ratio_ci, ratio_ci_batch
 from .equivalence import equivalence_bounds, tost_ratio
 from .multiplicity import adjust_pvalues, simultaneous_confidence_level
 from .power import runs_needed
@@ -22,12 +23,14 @@ from .tests import mann_whitney, permutation_test_ratio, welch_log
 
 __all__ = [
     "ConfidenceInterval",
+    "BCaResult",
     "RatioResult",
     "TestResult",
     "TOSTResult",
     "RunsNeededResult",
     "ratio_ci",
     "ratio_ci_batch",
+    "bca_interval",
     "permutation_test_ratio",
     "welch_log",
     "mann_whitney",

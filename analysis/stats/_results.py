@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["ConfidenceInterval", "RatioResult", "TestResult", "TOSTResult", "RunsNeededResult"]
+__all__ = ["ConfidenceInterval", "BCaResult", "RatioResult", "TestResult", "TOSTResult", "RunsNeededResult"]
 
 
 class ConfidenceInterval(NamedTuple):
@@ -366,3 +366,55 @@ class RunsNeededResult(_Renderable):
         if self.expected_half_width is not None:
             rows.append(("expected half-width", f"{self.expected_half_width * 100:.3g} %"))
         return rows
+
+
+@dataclass(frozen=True)
+class BCaResult(_Renderable):
+    """A BCa interval for any statistic (see :func:`analysis.stats.bootstrap.bca_interval`).
+
+    Attributes
+    ----------
+    confidence_interval : ConfidenceInterval
+    bias_correction : float
+        ``z0 = Phi^-1(#{theta* < theta_hat} / B)``.
+    acceleration : float
+        ``a`` from the jackknife values.
+    confidence_level : float
+    notes : tuple of str
+    """
+
+    confidence_interval: ConfidenceInterval
+    bias_correction: float
+    acceleration: float
+    confidence_level: float
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self):
+        """One tidy row."""
+        import pandas as pd
+
+        lo, hi = self.confidence_interval
+        return pd.DataFrame(
+            [
+                {
+                    "term": "bca",
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "confidence_level": self.confidence_level,
+                    "bias_correction": self.bias_correction,
+                    "acceleration": self.acceleration,
+                    "notes": " | ".join(self.notes),
+                }
+            ]
+        )
+
+    def _title(self) -> str:
+        return "BCa confidence interval"
+
+    def _rows(self) -> list[tuple[str, str]]:
+        lo, hi = self.confidence_interval
+        return [
+            (f"{self.confidence_level * 100:g} % CI", f"[{_fmt(lo, 6)}, {_fmt(hi, 6)}]"),
+            ("bias correction z0", _fmt(self.bias_correction)),
+            ("acceleration a", _fmt(self.acceleration)),
+        ]

@@ -32,7 +32,7 @@ def as_sample(x, name: str, *, positive: bool = True, min_size: int = 2) -> np.n
             i = int(np.flatnonzero(nonpos)[0])
             raise ValueError(
                 f"`{name}` must be strictly positive for a ratio or a log scale; "
-                f"found {arr[i]!r} at index {i} ({int(nonpos.sum())} non-positive values)"
+                f"found {float(arr[i])!r} at index {i} ({int(nonpos.sum())} non-positive values)"
             )
     return arr
 

@@ -33,11 +33,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from . import _kernels
-from ._results import ConfidenceInterval, RatioResult
+from ._lazy import kernels
+from ._results import BCaResult, ConfidenceInterval, RatioResult
 from ._validation import as_rng, as_sample, check_choice, check_n_resamples, check_unit_interval
 
-__all__ = ["ratio_ci", "ratio_ci_batch", "STATISTICS", "CI_METHODS"]
+__all__ = ["ratio_ci", "ratio_ci_batch", "bca_interval", "STATISTICS", "CI_METHODS"]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -74,12 +74,12 @@ def _loo_median(x: np.ndarray) -> np.ndarray:
 
 
 def _states(rng: np.random.Generator, cells: int, n_resamples: int) -> np.ndarray:
-    blocks = -(-n_resamples // _kernels.BLOCK)
-    return _kernels.make_states(rng, cells * blocks)
+    blocks = -(-n_resamples // kernels().BLOCK)
+    return kernels().make_states(rng, cells * blocks)
 
 
 def _boot_mean(x: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
-    return _kernels.resample_sums(x, n_resamples, _states(rng, x.shape[0], n_resamples)) / x.shape[1]
+    return kernels().resample_sums(x, n_resamples, _states(rng, x.shape[0], n_resamples)) / x.shape[1]
 
 
 def _boot_geomean(x: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
@@ -88,7 +88,7 @@ def _boot_geomean(x: np.ndarray, n_resamples: int, rng: np.random.Generator) -> 
 
 def _boot_median(x: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
     xs = np.sort(x, axis=-1)
-    return _kernels.resample_medians(xs, n_resamples, _states(rng, x.shape[0], n_resamples))
+    return kernels().resample_medians(xs, n_resamples, _states(rng, x.shape[0], n_resamples))
 
 
 def _reduce_mean(values: np.ndarray, rep: np.ndarray, size: int) -> np.ndarray:
@@ -534,4 +534,55 @@ def ratio_ci_batch(
         n_c=[x.size for x in cs],
         jackknife=jackknife,
         constant=constant,
+    )
+
+
+def _bca_interval_iv(theta_hat, bootstrap_distribution, jackknife, confidence_level):
+    if isinstance(theta_hat, bool) or not np.isscalar(theta_hat) or not np.isfinite(theta_hat):
+        raise ValueError(f"`theta_hat` must be a finite number, got {theta_hat!r}")
+    dist = as_sample(bootstrap_distribution, "bootstrap_distribution", positive=False)
+    if isinstance(jackknife, np.ndarray) and jackknife.ndim == 1:
+        jackknife = [jackknife]
+    if not isinstance(jackknife, (list, tuple)) or len(jackknife) == 0:
+        raise ValueError("`jackknife` must be a 1-D array of leave-one-out values, or a list of them (one per sample)")
+    jk = [as_sample(j, f"jackknife[{i}]", positive=False) for i, j in enumerate(jackknife)]
+    return float(theta_hat), dist, jk, check_unit_interval(confidence_level, "confidence_level")
+
+
+def bca_interval(theta_hat, bootstrap_distribution, jackknife, *, confidence_level: float = 0.95) -> BCaResult:
+    """BCa interval from a bootstrap distribution and jackknife (leave-one-out) values of any statistic.
+
+    The engine behind ``ratio_ci(method="bca")``, exposed so that it can be checked against published worked
+    examples for other statistics (Efron & Tibshirani 1993, eqs. 14.9-14.15; several samples as in
+    ``scipy.stats.bootstrap``).
+
+    Parameters
+    ----------
+    theta_hat : float
+        The statistic on the observed data.
+    bootstrap_distribution : array_like
+        Bootstrap replicates of the statistic.
+    jackknife : array_like or list of array_like
+        Leave-one-out values of the statistic, one array per sample.
+    confidence_level : float
+
+    Returns
+    -------
+    BCaResult
+    """
+    theta, dist, jk, level = _bca_interval_iv(theta_hat, bootstrap_distribution, jackknife, confidence_level)
+    num = np.zeros(1)
+    den = np.zeros(1)
+    for j in jk:
+        nu, de = _jackknife_terms(j[None, :])
+        num, den = num + nu, den + de
+    notes: list[list[str]] = [[]]
+    ctx = _CIContext(np.array([theta]), dist[None, :], level, lambda: (num, den), notes)
+    low, high, z0, a = _ci_bca(ctx)
+    return BCaResult(
+        confidence_interval=ConfidenceInterval(float(low[0]), float(high[0])),
+        bias_correction=float(z0[0]),
+        acceleration=float(a[0]),
+        confidence_level=level,
+        notes=tuple(notes[0]),
     )

@@ -43,7 +43,7 @@ def _adjust_pvalues_iv(pvalues, method):
     bad = ~(np.isfinite(p) & (p >= 0) & (p <= 1))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"`pvalues` must lie in [0, 1] without NaN; got {p[i]!r} at index {i}")
+        raise ValueError(f"`pvalues` must lie in [0, 1] without NaN; got {float(p[i])!r} at index {i}")
     return p
 
 

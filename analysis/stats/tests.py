@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats as _sps
 
-from . import _kernels
+from ._lazy import kernels
 from ._results import TestResult
 from ._validation import as_rng, as_sample, check_choice, check_n_resamples
 
@@ -52,7 +52,7 @@ def _null_sum_based(log_scale: bool):
             idx = np.array(list(itertools.combinations(range(z.size), k)))
             sums = z[idx].sum(axis=1)
         else:
-            sums = _kernels.permutation_sums(z, k, n_resamples, _states(rng, n_resamples))
+            sums = kernels().permutation_sums(z, k, n_resamples, _states(rng, n_resamples))
         if log_scale:
             return (total - sums) / m - sums / k
         return np.log(((total - sums) / m) / (sums / k))
@@ -69,12 +69,12 @@ def _null_median(pooled, k, n_resamples, rng, exact):
         rest = np.broadcast_to(pooled, mask.shape)[~mask].reshape(idx.shape[0], -1)
         med_c = np.median(rest, axis=1)
     else:
-        med_b, med_c = _kernels.permutation_medians(pooled, k, n_resamples, _states(rng, n_resamples))
+        med_b, med_c = kernels().permutation_medians(pooled, k, n_resamples, _states(rng, n_resamples))
     return np.log(med_c / med_b)
 
 
 def _states(rng, n_resamples):
-    return _kernels.make_states(rng, -(-n_resamples // _kernels.BLOCK))
+    return kernels().make_states(rng, -(-n_resamples // kernels().BLOCK))
 
 
 _POINT = {
