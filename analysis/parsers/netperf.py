@@ -909,7 +909,7 @@ def _csv(lines: _Lines, acc: _Acc, hint: str | None) -> None:
         acc.intervals.append(IntervalSample("throughput_bps" if kind == "bits" else "transactions_per_s",
                                             clock, clock + span, value * factor))
         clock += span
-    _omni_columns(lines, acc, header, [c.strip() for c in cells], no, header_no, hint)
+    _omni_columns(lines, acc, header, [c.strip() for c in cells], [no] * len(cells), header_no, hint)
     _trailer(lines, acc)
 
 
@@ -918,7 +918,8 @@ def _human(lines: _Lines, acc: _Acc, hint: str | None) -> None:
     acc.parser = "netperf-omni-human"
     names: list[str] = []
     values: list[str] = []
-    value_no = header_no = 0
+    value_nos: list[int] = []
+    header_no = 0
     while True:
         lines.skip_blank()
         if lines.eof():
@@ -926,7 +927,8 @@ def _human(lines: _Lines, acc: _Acc, hint: str | None) -> None:
         header_no = lines.lineno
         hdr = lines.lines[lines.i: lines.i + 4]
         if len(hdr) < 4:
-            raise lines.error("four netperf -O header lines over a value line")
+            raise lines.error("four netperf -O header lines over a value line (under -P 0 netperf prints no "
+                              "headers, and the column order is only known from the -O selectors)")
         lines.i += 4
         value_no, val = lines.take_value_line("the netperf -O value line under its four header lines")
         if not val.strip():
@@ -947,18 +949,19 @@ def _human(lines: _Lines, acc: _Acc, hint: str | None) -> None:
                                  found=val.strip())
             names.append(" ".join(h[a:b].strip() for h in hdr if h[a:b].strip()))
             values.append(cell.strip())
+            value_nos.append(value_no)
         if not any(n in _HUMAN_TO_KEY for n in names):
             raise ParseError(lines.path, header_no, "netperf result columns (netperf -O headers such as "
                              "'Throughput' or 'Mean Latency Microseconds'), or a classic result table",
                              found=hdr[0].strip())
-    _omni_columns(lines, acc, names, values, value_no, header_no, hint)
+    _omni_columns(lines, acc, names, values, value_nos, header_no, hint)
 
 
-def _omni_columns(lines: _Lines, acc: _Acc, names: list[str], cells: list[str], value_no: int, header_no: int,
-                  hint: str | None) -> None:
+def _omni_columns(lines: _Lines, acc: _Acc, names: list[str], cells: list[str], value_nos: list[int],
+                  header_no: int, hint: str | None) -> None:
     values: dict[str, tuple[str, int]] = {}
     unknown = []
-    for name, cell in zip(names, cells, strict=True):
+    for name, cell, value_no in zip(names, cells, value_nos, strict=True):
         key = _HUMAN_TO_KEY.get(name)
         if key is None:
             unknown.append(name)

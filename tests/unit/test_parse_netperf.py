@@ -430,3 +430,25 @@ def test_bad_arguments():
         netperf.parse("x", 3)
     with pytest.raises(TypeError, match=r"test: expected a test name \(str\) or None"):
         netperf.parse("x", "e.txt", test=5)
+
+
+def test_omni_human_two_blocks_and_headerless():
+    text = ("OMNI Send TEST from 0.0.0.0 (0.0.0.0) port 0 AF_INET to 127.0.0.1 () port 0 AF_INET\n"
+            "Throughput Throughput  \n"
+            "           Units       \n"
+            "\n"
+            "\n"
+            "14805.98   10^6bits/s  \n"
+            "\n"
+            "Local Elapsed \n"
+            "CPU   Time    \n"
+            "Util  (sec)   \n"
+            "%             \n"
+            "xx    2.00    \n")
+    with pytest.raises(ParseError, match=r"o.txt:12: expected a number for 'LOCAL_CPU_UTIL', found 'xx'"):
+        netperf.parse(text, "o.txt")
+    run = netperf.parse(text.replace("xx   ", "71.47"), "o.txt")
+    assert run.measurements == {"throughput_bps": approx(14805.98e6), "local_cpu_util_pct": approx(71.47)}
+    assert run.fields["duration_s"] == 2.0
+    with pytest.raises(ParseError, match=r"h.txt:1: expected four netperf -O header lines .*-O selectors"):
+        netperf.parse("14805.98   10^6bits/s  71.47\n", "h.txt")
