@@ -22,6 +22,11 @@ and ``-f B`` bits and bytes per second; see :data:`THROUGHPUT_UNITS`. Service de
 (stream tests) or per transaction (RR tests, ``*_service_demand_us_per_tr``); latencies (omni, microseconds) become
 seconds.
 
+UDP_STREAM keeps both rows: the sender's (``send_throughput_bps``, messages sent "Okay" and send "Errors") and the
+receiver's (``throughput_bps``, messages received). ``packets`` is the messages sent, ``lost_packets`` sent minus
+received, ``loss_pct`` = 100 x (sent - received) / sent; failed send calls (the "Errors" column) never left the host
+and are kept apart as ``messages_send_errors``.
+
 A file is read strictly: every line must be part of the format, the last value line must end with a newline (a file
 cut mid-line is refused rather than read as a shorter number), and anything else raises
 :class:`~analysis.parsers.base.ParseError` naming the file and the line. A run netperf itself reports as failed
