@@ -1,0 +1,795 @@
+"""Regression models on the log metric: how much of a raw model difference do the clock and the pinning explain?
+
+Per test, an OLS fit (HC3 robust errors) of the log metric on the PV model, the message size, the CPU clock
+(its elasticity estimated per message size) and the pinning. The default formula is
+
+.. code-block:: text
+
+    np.log(value) ~ C(pv_model, Treatment(reference=<baseline>)) * C(msg_size_bytes)
+                    + np.log(cpu_ghz):C(msg_size_bytes) + C(pinning)
+
+reduced automatically where a term cannot be estimated (one pinning level, one clock per message size, clock
+and model confounded), each reduction stated as a note. When the runs come from more than one session (or
+host), a mixed model (statsmodels ``MixedLM``) with a random intercept per session gives the headline effects.
+
+The model effect per message size is the ratio candidate/baseline: ``exp`` of a contrast of the log
+coefficients (the average, over the size's runs, of the change in the linear predictor when the run's model is
+switched from baseline to candidate). The clock *elasticity* is the change of the log metric per unit log GHz:
+about 1 means the work is CPU-bound (dividing by GHz is right), about 0 means it is wire-bound (it is not).
+
+A custom ``formula`` may use any column of the model frame (:func:`model_frame`): ``value``, ``log_value``,
+``pv_model``, ``candidate`` (1 for the candidate, 0 for the baseline), ``msg_size_bytes``, ``pinning``,
+``cpu_ghz``, ``log_cpu_ghz``, ``session``, ``host``, ``order_index``.
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import patsy
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+from scipy import stats as sps
+from statsmodels.stats.diagnostic import het_breuschpagan
+
+from analysis.schema import METRICS
+
+__all__ = ["ModelResult", "fit_model", "model_frame", "default_formula", "clock_reading"]
+
+#: the elasticity reading: CI entirely above this -> CPU-bound, entirely below -> wire-bound
+_ELASTICITY_SPLIT = 0.5
+
+_MODEL_FRAME_COLUMNS = (
+    "run_id",
+    "test",
+    "pv_model",
+    "candidate",
+    "msg_size_bytes",
+    "pinning",
+    "cpu_ghz",
+    "log_cpu_ghz",
+    "value",
+    "log_value",
+    "session",
+    "host",
+    "order_index",
+)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# result
+
+
+@dataclass(frozen=True, eq=False)
+class ModelResult:
+    """The fitted models of one metric, per test.
+
+    Attributes
+    ----------
+    metric, baseline, candidate : str
+    confidence_level : float
+    formulas : dict
+        test -> the formula actually fitted (after any reduction).
+    effects : DataFrame
+        One row per test and message size: ``estimator`` (``OLS-HC3`` or ``MixedLM``), ``log_effect``,
+        ``standard_error``, ``estimate`` (ratio candidate/baseline), ``ci_low``, ``ci_high``, ``pvalue``,
+        ``clock_adjusted`` (the clock elasticity was estimated at that size), ``clock_confounded`` (clock and
+        model cannot be told apart at that size), ``n_baseline``, ``n_candidate``.
+    elasticities : DataFrame
+        One row per test and message size: ``elasticity``, ``standard_error``, ``ci_low``, ``ci_high``,
+        ``pvalue`` (H0: elasticity 0), ``reading`` (``CPU-bound``, ``wire-bound``, ``unclear``,
+        ``not estimable``).
+    coefficients : DataFrame
+        Every coefficient of every fit: ``test, estimator, term, coef, standard_error, statistic, pvalue, ci_low,
+        ci_high``.
+    anova : DataFrame
+        Type-II ANOVA of each OLS fit (HC3-robust F tests): ``test, term, sum_sq, df, F, pvalue``.
+    diagnostics : DataFrame
+        One row per test: ``n``, ``r_squared``, ``r_squared_raw`` (model and size only), ``breusch_pagan_lm``,
+        ``breusch_pagan_pvalue``, ``cooks_threshold``, ``n_influential``, ``influential_runs``,
+        ``group_variance`` (MixedLM random-intercept variance, NaN without one).
+    residuals : DataFrame
+        One row per run: ``run_id, test, pv_model, msg_size_bytes, fitted, resid, std_resid, cooks_d,
+        influential``.
+    raw_vs_adjusted : DataFrame
+        One row per test and size: ``raw_ratio`` (geometric-mean ratio, no covariates), its ``raw_ci_low`` /
+        ``raw_ci_high``, ``adjusted_ratio`` (the model effect), ``explained_pct`` (share of the raw log
+        difference the covariates explain; NaN when the raw difference is ~0).
+    notes : tuple of str
+        Reductions, skipped tests, convergence problems.
+    groups : str or None
+        The column used for the random intercept, if any.
+    frame : DataFrame
+        The model frame (:func:`model_frame`) the fits used.
+    fits, mixed_fits : dict
+        test -> statsmodels results (``mixed_fits`` holds None where no mixed model was fitted).
+    """
+
+    metric: str
+    baseline: str
+    candidate: str
+    confidence_level: float
+    formulas: dict[str, str]
+    effects: pd.DataFrame
+    elasticities: pd.DataFrame
+    coefficients: pd.DataFrame
+    anova: pd.DataFrame
+    diagnostics: pd.DataFrame
+    residuals: pd.DataFrame
+    raw_vs_adjusted: pd.DataFrame
+    notes: tuple[str, ...] = ()
+    groups: str | None = None
+    frame: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    fits: dict[str, Any] = field(default_factory=dict, repr=False)
+    mixed_fits: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def tests(self) -> tuple[str, ...]:
+        return tuple(self.formulas)
+
+    def effect(self, test: str, msg_size_bytes: int) -> pd.Series:
+        """The effect row for one test and message size (``KeyError`` naming both when absent)."""
+        rows = self.effects[(self.effects["test"] == test) & (self.effects["msg_size_bytes"] == msg_size_bytes)]
+        if rows.empty:
+            raise KeyError(f"no model effect for test {test!r} at msg_size_bytes {msg_size_bytes!r}")
+        return rows.iloc[0]
+
+    def elasticity(self, test: str, msg_size_bytes: int) -> pd.Series:
+        """The clock-elasticity row for one test and message size."""
+        e = self.elasticities
+        rows = e[(e["test"] == test) & (e["msg_size_bytes"] == msg_size_bytes)]
+        if rows.empty:
+            raise KeyError(f"no clock elasticity for test {test!r} at msg_size_bytes {msg_size_bytes!r}")
+        return rows.iloc[0]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy: one row per test, message size and quantity (``model_ratio`` or ``clock_elasticity``)."""
+        cols = ["test", "msg_size_bytes", "quantity", "estimator", "estimate", "standard_error", "ci_low",
+                "ci_high", "pvalue"]
+        eff = self.effects.assign(quantity="model_ratio")
+        ela = self.elasticities.rename(columns={"elasticity": "estimate"}).assign(quantity="clock_elasticity")
+        out = pd.concat([eff.reindex(columns=cols), ela.reindex(columns=cols)], ignore_index=True)
+        return out.sort_values(["test", "msg_size_bytes", "quantity"], kind="stable").reset_index(drop=True)
+
+    def summary(self) -> str:
+        """A statsmodels-style text summary: per test, the effects, elasticities, diagnostics; then notes."""
+        return format_model(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# model frame and formula
+
+
+def _campaign_tables(campaign: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    runs = getattr(campaign, "runs", None)
+    meas = getattr(campaign, "measurements", None)
+    if not isinstance(runs, pd.DataFrame) or not isinstance(meas, pd.DataFrame):
+        raise TypeError(
+            f"campaign: expected an analysis.ingest.Campaign (with runs and measurements DataFrames), "
+            f"got {type(campaign).__name__}"
+        )
+    for col in ("run_id", "pv_model", "test"):
+        if col not in runs.columns:
+            raise ValueError(f"campaign: runs table has no {col!r} column")
+    for col in ("run_id", "metric", "value"):
+        if col not in meas.columns:
+            raise ValueError(f"campaign: measurements table has no {col!r} column")
+    return runs, meas
+
+
+def _plain_str(s: pd.Series, fill: str) -> np.ndarray:
+    return np.array([fill if pd.isna(v) else str(v) for v in s], dtype=object)
+
+
+def model_frame(campaign: Any, *, metric: str, baseline: str, candidate: str) -> tuple[pd.DataFrame, list[str]]:
+    """The frame the models are fitted on, with plain numpy dtypes (formula engines need them), and notes.
+
+    One row per run of *baseline* or *candidate* that has a positive, finite value of *metric*. ``cpu_ghz`` is
+    the runs' ``cpu_ghz`` (from :func:`analysis.normalize.normalize`) or ``cpu_mhz / 1000``; runs without a clock
+    keep NaN there. A missing pinning becomes ``"unspecified"``, a missing message size 0.
+    """
+    runs, meas = _campaign_tables(campaign)
+    notes: list[str] = []
+    m = meas[meas["metric"] == metric][["run_id", "value"]]
+    keep = runs[runs["pv_model"].isin([baseline, candidate])]
+    df = keep.merge(m, on="run_id", how="inner", validate="one_to_many")
+    if df["run_id"].duplicated().any():
+        raise ValueError(f"campaign: metric {metric!r} has more than one value for some runs")
+    value = pd.to_numeric(df["value"], errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+    ok = np.isfinite(value) & (value > 0)
+    if (~ok).any():
+        notes.append(f"{int((~ok).sum())} run(s) with a non-positive or missing {metric} left out (log scale)")
+    df = df.loc[ok].reset_index(drop=True)
+    value = value[ok]
+    if "cpu_ghz" in df.columns:
+        ghz = pd.to_numeric(df["cpu_ghz"], errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+    elif "cpu_mhz" in df.columns:
+        ghz = pd.to_numeric(df["cpu_mhz"], errors="coerce").astype("float64").to_numpy(na_value=np.nan) / 1000.0
+    else:
+        ghz = np.full(len(df), np.nan)
+    ghz = np.where(ghz > 0, ghz, np.nan)
+    size = df["msg_size_bytes"] if "msg_size_bytes" in df.columns else pd.Series(pd.NA, index=df.index)
+    size_na = size.isna().to_numpy()
+    if size_na.any():
+        notes.append(f"{int(size_na.sum())} run(s) without a message size coded as size 0")
+    size_arr = np.array([0 if pd.isna(v) else int(v) for v in size], dtype=np.int64)
+    out = pd.DataFrame(
+        {
+            "run_id": _plain_str(df["run_id"], ""),
+            "test": _plain_str(df["test"], "unknown"),
+            "pv_model": _plain_str(df["pv_model"], ""),
+            "candidate": (df["pv_model"] == candidate).to_numpy(dtype=bool).astype(np.int64),
+            "msg_size_bytes": size_arr,
+            "pinning": _plain_str(df["pinning"], "unspecified") if "pinning" in df else "unspecified",
+            "cpu_ghz": ghz,
+            "log_cpu_ghz": np.log(ghz),
+            "value": value,
+            "log_value": np.log(value),
+            "session": _plain_str(df["session"], "") if "session" in df else "",
+            "host": _plain_str(df["host"], "") if "host" in df else "",
+            "order_index": (
+                pd.to_numeric(df["order_index"], errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+                if "order_index" in df
+                else np.nan
+            ),
+        }
+    )
+    # pandas 3 may infer the string dtype for object arrays; patsy accepts both
+    return out[list(_MODEL_FRAME_COLUMNS)], notes
+
+
+def _clock_status(sub: pd.DataFrame) -> tuple[str, ...]:
+    """Per size in *sub*: 'varies', 'constant', 'confounded' (clock differs only with the model) or 'missing'."""
+    out = []
+    for _, g in sub.groupby("msg_size_bytes", sort=True):
+        lg = g["log_cpu_ghz"].to_numpy()
+        if not np.isfinite(lg).all():
+            out.append("missing")
+            continue
+        if np.ptp(lg) <= 1e-9:
+            out.append("constant")
+            continue
+        x = np.column_stack([np.ones(len(g)), g["candidate"].to_numpy(float), lg - lg.mean()])
+        out.append("varies" if np.linalg.matrix_rank(x, tol=1e-8) == 3 else "confounded")
+    return tuple(out)
+
+
+def default_formula(sub: pd.DataFrame, *, baseline: str) -> tuple[str, pd.DataFrame, list[str]]:
+    """The default formula for one test's model frame, reduced to what the data can estimate.
+
+    Returns the formula, the frame (with any per-size clock columns ``log_ghz_at_<size>`` added) and the notes
+    saying what was reduced and why.
+    """
+    notes: list[str] = []
+    sizes = sorted(sub["msg_size_bytes"].unique())
+    pv = f"C(pv_model, Treatment(reference={baseline!r}))"
+    rhs = [f"{pv} * C(msg_size_bytes)" if len(sizes) > 1 else pv]
+    status = dict(zip(sizes, _clock_status(sub), strict=True))
+    varying = [s for s in sizes if status[s] == "varies"]
+    for s in sizes:
+        reason = {
+            "constant": "one clock for both models: no clock adjustment needed, elasticity not estimable",
+            "confounded": "the clock differs only together with the PV model: clock and model effects cannot "
+            "be separated, the effect there includes the clock difference",
+            "missing": "runs without a CPU clock: elasticity not estimable",
+        }.get(status[s])
+        if reason:
+            notes.append(f"size {s} B: {reason}")
+    frame = sub.copy()
+    if varying and len(varying) == len(sizes):
+        rhs.append("np.log(cpu_ghz):C(msg_size_bytes)" if len(sizes) > 1 else "np.log(cpu_ghz)")
+    elif varying:
+        for s in varying:
+            frame[f"log_ghz_at_{s}"] = np.where(frame["msg_size_bytes"] == s, frame["log_cpu_ghz"], 0.0)
+            rhs.append(f"log_ghz_at_{s}")
+        notes.append("clock elasticity estimated only at sizes " + ", ".join(f"{s} B" for s in varying))
+    pinnings = frame["pinning"].unique()
+    if len(pinnings) > 1:
+        rhs.append("C(pinning)")
+    return "np.log(value) ~ " + " + ".join(rhs), frame, notes
+
+
+# --------------------------------------------------------------------------------------------------------------
+# fitting
+
+
+def _fit_model_iv(campaign, metric, baseline, candidate, test, formula, groups, confidence_level):
+    runs, meas = _campaign_tables(campaign)
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise ValueError(f"metric: expected one of the metrics in analysis.schema.METRICS, got {metric!r}")
+    present = set(meas["metric"].dropna().astype(str))
+    if metric not in present:
+        raise ValueError(f"metric: {metric!r} has no measurements in this campaign; present: {sorted(present)}")
+    models = set(runs["pv_model"].dropna().astype(str))
+    for name, val in (("baseline", baseline), ("candidate", candidate)):
+        if not isinstance(val, str) or val not in models:
+            raise ValueError(f"{name}: expected one of the campaign's PV models {sorted(models)}, got {val!r}")
+    if baseline == candidate:
+        raise ValueError(f"candidate: must differ from baseline (both are {baseline!r})")
+    tests_present = set(runs["test"].dropna().astype(str))
+    if test is None:
+        tests = None
+    else:
+        tests = [test] if isinstance(test, str) else list(test)
+        bad = [t for t in tests if t not in tests_present]
+        if bad or not tests:
+            raise ValueError(f"test: expected tests among {sorted(tests_present)}, got {test!r}")
+    if formula is not None and (not isinstance(formula, str) or "~" not in formula):
+        raise ValueError(f"formula: expected a formula string 'response ~ terms', got {formula!r}")
+    if groups is not None and groups is not False:
+        if not isinstance(groups, str) or groups not in runs.columns:
+            raise ValueError(f"groups: expected a runs column name (e.g. 'session', 'host') or False, got {groups!r}")
+    if not (isinstance(confidence_level, float | int) and 0 < confidence_level < 1):
+        raise ValueError(f"confidence_level: expected a number in (0, 1), got {confidence_level!r}")
+    return tests, float(confidence_level)
+
+
+def _contrast(frame: pd.DataFrame, spec: Any, mask: np.ndarray, change: str, baseline: str, candidate: str):
+    """Mean over the masked rows of X(changed) - X(reference): a linear contrast of the coefficients."""
+    rows = frame.loc[mask]
+    if change == "model":
+        hi = rows.assign(pv_model=candidate, candidate=1)
+        lo = rows.assign(pv_model=baseline, candidate=0)
+    else:  # clock: one unit up on the log-GHz scale
+        hi, lo = _shift_clock(rows, np.e), rows
+    xh = patsy.build_design_matrices([spec], hi, return_type="dataframe")[0].to_numpy()
+    xl = patsy.build_design_matrices([spec], lo, return_type="dataframe")[0].to_numpy()
+    return (xh - xl).mean(axis=0)
+
+
+def _shift_clock(rows: pd.DataFrame, factor: float) -> pd.DataFrame:
+    out = rows.assign(cpu_ghz=rows["cpu_ghz"] * factor, log_cpu_ghz=rows["log_cpu_ghz"] + np.log(factor))
+    for c in out.columns:
+        if c.startswith("log_ghz_at_"):
+            size = int(c.removeprefix("log_ghz_at_"))
+            out[c] = np.where(out["msg_size_bytes"] == size, out["log_cpu_ghz"], 0.0)
+    return out
+
+
+def _estimable(L: np.ndarray, X: np.ndarray) -> bool:
+    if not np.any(np.abs(L) > 1e-12):
+        return False
+    proj = L @ np.linalg.pinv(X) @ X
+    return bool(np.max(np.abs(proj - L)) <= 1e-7 * max(1.0, np.max(np.abs(L))))
+
+
+def _lincomb(L, params, cov, *, df: float | None, level: float) -> dict[str, float]:
+    est = float(L @ params)
+    se = float(np.sqrt(max(L @ cov @ L, 0.0)))
+    dist = sps.t(df) if df is not None and np.isfinite(df) and df > 0 else sps.norm()
+    q = dist.ppf(0.5 + level / 2)
+    stat = est / se if se > 0 else np.nan
+    p = float(2 * dist.sf(abs(stat))) if np.isfinite(stat) else np.nan
+    return {"log_effect": est, "standard_error": se, "lo": est - q * se, "hi": est + q * se, "pvalue": p}
+
+
+def _coef_table(test: str, estimator: str, names, params, cov, df, level) -> pd.DataFrame:
+    rows = []
+    for i, name in enumerate(names):
+        L = np.zeros(len(names))
+        L[i] = 1.0
+        r = _lincomb(L, params, cov, df=df, level=level)
+        rows.append(
+            {
+                "test": test,
+                "estimator": estimator,
+                "term": name,
+                "coef": r["log_effect"],
+                "standard_error": r["standard_error"],
+                "statistic": r["log_effect"] / r["standard_error"] if r["standard_error"] > 0 else np.nan,
+                "pvalue": r["pvalue"],
+                "ci_low": r["lo"],
+                "ci_high": r["hi"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def clock_reading(ci_low: float, ci_high: float) -> str:
+    """Read a clock-elasticity CI: ``CPU-bound`` (CI above 0.5), ``wire-bound`` (below 0.5), else ``unclear``.
+
+    >>> clock_reading(0.8, 1.2), clock_reading(-0.1, 0.2), clock_reading(0.1, 1.1)
+    ('CPU-bound', 'wire-bound', 'unclear')
+    """
+    if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
+        return "not estimable"
+    if ci_low > _ELASTICITY_SPLIT:
+        return "CPU-bound"
+    if ci_high < _ELASTICITY_SPLIT:
+        return "wire-bound"
+    return "unclear"
+
+
+def _auto_groups(sub: pd.DataFrame, groups) -> str | None:
+    if groups is False:
+        return None
+    candidates = [groups] if isinstance(groups, str) else ["session", "host"]
+    for g in candidates:
+        if g in sub.columns and sub[g].nunique() > 1 and (sub[g] != "").all():
+            return g
+    return None
+
+
+def _fit_mixed(fml: str, frame: pd.DataFrame, gcol: str) -> tuple[Any, str]:
+    """MixedLM with a random intercept per *gcol* (REML), trying optimizers until one converges.
+
+    Returns the fit (None when every optimizer failed) and a note ('' when all is well). A random-intercept
+    variance at the boundary (~0) is common when sessions do not differ; the optimizers that handle it
+    (Powell, Nelder-Mead) are tried after the gradient ones.
+    """
+    model = smf.mixedlm(fml, frame, groups=frame[gcol])
+    fallback, errors = None, []
+    for method in ("bfgs", "lbfgs", "powell", "nm"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fit = model.fit(reml=True, method=[method])
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                errors.append(f"{method}: {exc}")
+                continue
+        if fit.converged and np.all(np.isfinite(np.asarray(fit.bse_fe))):
+            return fit, ""
+        fallback = fallback or fit
+    if fallback is not None:
+        return fallback, "no optimizer converged; the fit shown is not reliable"
+    return None, "failed (" + "; ".join(errors) + "); OLS-HC3 effects reported"
+
+
+def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
+    """Fit one test. Returns a dict of per-test frames, or None when the test cannot be fitted."""
+    sizes = sorted(sub["msg_size_bytes"].unique())
+    status = dict(zip(sizes, _clock_status(sub), strict=True))
+    if formula is None:
+        fml, frame, red = default_formula(sub, baseline=baseline)
+        notes.extend(f"{test}: {n}" for n in red)
+    else:
+        fml, frame = formula, sub.copy()
+    if "cpu_ghz" in fml and frame["cpu_ghz"].isna().any():
+        n_missing = int(frame["cpu_ghz"].isna().sum())
+        notes.append(f"{test}: {n_missing} run(s) without a CPU clock left out of the fit")
+        frame = frame[frame["cpu_ghz"].notna()]
+    frame = frame.reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ols = smf.ols(fml, frame).fit(cov_type="HC3", use_t=True)
+    X = np.asarray(ols.model.exog)
+    spec = ols.model.data.model_spec
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        notes.append(f"{test}: the design is rank-deficient ({np.linalg.matrix_rank(X)} of {X.shape[1]} columns); "
+                     "aliased terms are not estimable and their effects are left empty")
+    if ols.df_resid < 1:
+        notes.append(f"{test}: no residual degrees of freedom ({len(frame)} runs for {X.shape[1]} coefficients)")
+    names = list(ols.model.exog_names)
+    params = np.asarray(ols.params)
+    cov = np.asarray(ols.cov_params())
+    coefs = [_coef_table(test, "OLS-HC3", names, params, cov, ols.df_resid, level)]
+
+    # mixed model with a random intercept per group
+    gcol = _auto_groups(frame, groups)
+    mixed = None
+    if gcol is not None:
+        mixed, problem = _fit_mixed(fml, frame, gcol)
+        if problem:
+            notes.append(f"{test}: mixed model by {gcol}: {problem}")
+    if mixed is not None:
+        k = len(names)
+        m_params = np.asarray(mixed.fe_params)
+        m_cov = np.asarray(mixed.cov_params())[:k, :k]
+        coefs.append(_coef_table(test, "MixedLM", names, m_params, m_cov, None, level))
+        est_name, est_params, est_cov, est_df = "MixedLM", m_params, m_cov, None
+        gvar = float(np.asarray(mixed.cov_re)[0, 0])
+    else:
+        est_name, est_params, est_cov, est_df = "OLS-HC3", params, cov, ols.df_resid
+        gvar = np.nan
+
+    # raw (model and size only) for raw vs adjusted
+    raw_fml = "np.log(value) ~ " + (
+        f"C(pv_model, Treatment(reference={baseline!r})) * C(msg_size_bytes)"
+        if len(sizes) > 1
+        else f"C(pv_model, Treatment(reference={baseline!r}))"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        raw = smf.ols(raw_fml, frame).fit(cov_type="HC3", use_t=True)
+    raw_X = np.asarray(raw.model.exog)
+
+    eff_rows, ela_rows, rva_rows = [], [], []
+    for s in sizes:
+        mask = (frame["msg_size_bytes"] == s).to_numpy()
+        nb = int(((frame["candidate"] == 0) & mask).sum())
+        nc = int(((frame["candidate"] == 1) & mask).sum())
+        L = _contrast(frame, spec, mask, "model", baseline, candidate)
+        r = _lincomb(L, est_params, est_cov, df=est_df, level=level) if _estimable(L, X) and nb and nc else None
+        eff_rows.append(
+            {
+                "test": test,
+                "msg_size_bytes": int(s),
+                "estimator": est_name,
+                "log_effect": r["log_effect"] if r else np.nan,
+                "standard_error": r["standard_error"] if r else np.nan,
+                "estimate": float(np.exp(r["log_effect"])) if r else np.nan,
+                "ci_low": float(np.exp(r["lo"])) if r else np.nan,
+                "ci_high": float(np.exp(r["hi"])) if r else np.nan,
+                "pvalue": r["pvalue"] if r else np.nan,
+                "clock_adjusted": False,
+                "clock_confounded": status.get(s) == "confounded",
+                "n_baseline": nb,
+                "n_candidate": nc,
+            }
+        )
+        Lc = _contrast(frame, spec, mask, "clock", baseline, candidate)
+        rc = _lincomb(Lc, est_params, est_cov, df=est_df, level=level) if _estimable(Lc, X) else None
+        eff_rows[-1]["clock_adjusted"] = rc is not None
+        ela_rows.append(
+            {
+                "test": test,
+                "msg_size_bytes": int(s),
+                "estimator": est_name,
+                "elasticity": rc["log_effect"] if rc else np.nan,
+                "standard_error": rc["standard_error"] if rc else np.nan,
+                "ci_low": rc["lo"] if rc else np.nan,
+                "ci_high": rc["hi"] if rc else np.nan,
+                "pvalue": rc["pvalue"] if rc else np.nan,
+                "reading": clock_reading(rc["lo"], rc["hi"]) if rc else "not estimable",
+            }
+        )
+        Lr = _contrast(frame, raw.model.data.model_spec, mask, "model", baseline, candidate)
+        rr = (
+            _lincomb(Lr, np.asarray(raw.params), np.asarray(raw.cov_params()), df=raw.df_resid, level=level)
+            if _estimable(Lr, raw_X) and nb and nc
+            else None
+        )
+        raw_log = rr["log_effect"] if rr else np.nan
+        adj_log = r["log_effect"] if r else np.nan
+        explained = 100.0 * (raw_log - adj_log) / raw_log if abs(raw_log) > 1e-3 else np.nan
+        rva_rows.append(
+            {
+                "test": test,
+                "msg_size_bytes": int(s),
+                "raw_ratio": float(np.exp(raw_log)),
+                "raw_ci_low": float(np.exp(rr["lo"])) if rr else np.nan,
+                "raw_ci_high": float(np.exp(rr["hi"])) if rr else np.nan,
+                "adjusted_ratio": float(np.exp(adj_log)),
+                "explained_pct": explained,
+            }
+        )
+
+    # ANOVA (type II, HC3-robust F tests); falls back to classical type I where type II cannot be formed
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            an = sm.stats.anova_lm(ols, typ=2, robust="hc3")
+    except (ValueError, np.linalg.LinAlgError, KeyError) as exc:
+        notes.append(f"{test}: type-II ANOVA not available ({exc}); type-I table shown")
+        an = sm.stats.anova_lm(ols, typ=1)
+    an = an.reset_index().rename(columns={"index": "term", "PR(>F)": "pvalue"})
+    an = an.reindex(columns=["term", "sum_sq", "df", "F", "pvalue"]).assign(test=test)
+
+    # diagnostics
+    n = len(frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        infl = ols.get_influence()
+        cooks = np.asarray(infl.cooks_distance[0])
+        std_resid = np.asarray(infl.resid_studentized_internal)
+    threshold = 4.0 / n
+    influential = np.nan_to_num(cooks, nan=0.0) > threshold
+    try:
+        bp_lm, bp_p, _, _ = het_breuschpagan(np.asarray(ols.resid), X)
+    except (ValueError, np.linalg.LinAlgError):
+        bp_lm, bp_p = np.nan, np.nan
+    order = np.argsort(-np.nan_to_num(cooks, nan=0.0))
+    named = [frame["run_id"].iloc[i] for i in order if influential[i]]
+    diag = {
+        "test": test,
+        "n": n,
+        "r_squared": float(ols.rsquared),
+        "r_squared_raw": float(raw.rsquared),
+        "breusch_pagan_lm": float(bp_lm),
+        "breusch_pagan_pvalue": float(bp_p),
+        "cooks_threshold": threshold,
+        "n_influential": int(influential.sum()),
+        "influential_runs": ", ".join(named),
+        "group_variance": gvar,
+        "groups": gcol or "",
+    }
+    resid = pd.DataFrame(
+        {
+            "run_id": frame["run_id"].to_numpy(),
+            "test": test,
+            "pv_model": frame["pv_model"].to_numpy(),
+            "msg_size_bytes": frame["msg_size_bytes"].to_numpy(),
+            "fitted": np.asarray(ols.fittedvalues),
+            "resid": np.asarray(ols.resid),
+            "std_resid": std_resid,
+            "cooks_d": cooks,
+            "influential": influential,
+        }
+    )
+    return {
+        "formula": fml,
+        "frame": frame.assign(test=test),
+        "effects": pd.DataFrame(eff_rows),
+        "elasticities": pd.DataFrame(ela_rows),
+        "coefficients": pd.concat(coefs, ignore_index=True),
+        "anova": an,
+        "diagnostics": diag,
+        "residuals": resid,
+        "raw_vs_adjusted": pd.DataFrame(rva_rows),
+        "ols": ols,
+        "mixed": mixed,
+        "groups": gcol,
+    }
+
+
+def fit_model(
+    campaign: Any,
+    *,
+    metric: str,
+    baseline: str,
+    candidate: str,
+    test: str | Sequence[str] | None = None,
+    formula: str | None = None,
+    groups: str | bool | None = None,
+    confidence_level: float = 0.95,
+) -> ModelResult:
+    """Fit the log-metric regression of *metric* per test and report the model effect per message size.
+
+    Parameters
+    ----------
+    campaign : Campaign
+        Raw or normalized (``cpu_ghz`` is taken from the runs, else ``cpu_mhz / 1000``).
+    metric : str
+        A metric of :data:`analysis.schema.METRICS` measured in the campaign.
+    baseline, candidate : str
+        The two PV models; the effect is the ratio candidate/baseline.
+    test : str or sequence of str, optional
+        The tests to fit (each separately); default every test that has runs of both models.
+    formula : str, optional
+        A formula over the model frame (see the module docstring) used as given for every test; default the
+        reduced default formula (:func:`default_formula`).
+    groups : str or False, optional
+        The runs column for a random intercept (MixedLM). Default: ``session`` or else ``host`` when it has
+        more than one level in a test; False: OLS only.
+    confidence_level : float
+        For every CI (pass a simultaneous level for several cells).
+
+    Returns
+    -------
+    ModelResult
+
+    Notes
+    -----
+    OLS uses HC3 heteroscedasticity-consistent errors with t quantiles on the residual degrees of freedom. When a
+    mixed model is fitted, its fixed effects (REML, normal quantiles) give the headline effects and elasticities.
+    A Cook's distance above 4/n marks a run as influential.
+    """
+    tests, level = _fit_model_iv(campaign, metric, baseline, candidate, test, formula, groups, confidence_level)
+    frame, notes = model_frame(campaign, metric=metric, baseline=baseline, candidate=candidate)
+    if tests is None:
+        both = frame.groupby("test")["candidate"].nunique()
+        tests = sorted(both.index[both == 2])
+        one = sorted(set(frame["test"]) - set(tests))
+        if one:
+            notes.append("tests measured for one model only, not modelled: " + ", ".join(one))
+        if not tests:
+            raise ValueError(f"metric: no test has {metric!r} runs of both {baseline!r} and {candidate!r}")
+    parts: dict[str, dict] = {}
+    for t in tests:
+        sub = frame[frame["test"] == t].reset_index(drop=True)
+        if sub["candidate"].nunique() < 2:
+            notes.append(f"{t}: runs of one model only, not modelled")
+            continue
+        parts[t] = _fit_one(sub, test=t, formula=formula, baseline=baseline, candidate=candidate, groups=groups,
+                            level=level, notes=notes)
+    if not parts:
+        raise ValueError(f"test: none of {tests!r} has {metric!r} runs of both models")
+
+    def cat(key):
+        return pd.concat([p[key] for p in parts.values()], ignore_index=True)
+
+    gcols = {p["groups"] for p in parts.values()} - {None}
+    return ModelResult(
+        metric=metric,
+        baseline=baseline,
+        candidate=candidate,
+        confidence_level=level,
+        formulas={t: p["formula"] for t, p in parts.items()},
+        effects=cat("effects"),
+        elasticities=cat("elasticities"),
+        coefficients=cat("coefficients"),
+        anova=cat("anova")[["test", "term", "sum_sq", "df", "F", "pvalue"]],
+        diagnostics=pd.DataFrame([p["diagnostics"] for p in parts.values()]),
+        residuals=cat("residuals"),
+        raw_vs_adjusted=cat("raw_vs_adjusted"),
+        notes=tuple(notes),
+        groups=", ".join(sorted(gcols)) or None,
+        frame=pd.concat([p["frame"] for p in parts.values()], ignore_index=True),
+        fits={t: p["ols"] for t, p in parts.items()},
+        mixed_fits={t: p["mixed"] for t, p in parts.items()},
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# formatting
+
+
+def _fmt(x: Any, spec: str = ".4g") -> str:
+    if isinstance(x, float | np.floating):
+        return "" if not np.isfinite(x) else format(float(x), spec)
+    return str(x)
+
+
+def _text_table(df: pd.DataFrame, specs: dict[str, str]) -> list[str]:
+    cells = [[_fmt(v, specs.get(c, ".4g")) for c, v in row.items()] for _, row in df.iterrows()]
+    header = list(df.columns)
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(header)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return lines
+
+
+def format_model(result: ModelResult) -> str:
+    """The text summary of a :class:`ModelResult` (statsmodels style: header, tables, numbered notes)."""
+    width = 100
+    pct = f"{100 * result.confidence_level:.4g}%"
+    out = ["=" * width, f"Log-metric regression: {result.metric}, ratio {result.candidate} / {result.baseline}".center(width), "=" * width]
+    for t in result.tests:
+        d = result.diagnostics[result.diagnostics["test"] == t].iloc[0]
+        out += [
+            f"Test: {t:<30} No. runs: {int(d['n']):<8} R-squared: {d['r_squared']:.3f} (model and size only: "
+            f"{d['r_squared_raw']:.3f})",
+            f"Formula: {result.formulas[t]}",
+            f"Errors: {'MixedLM random intercept by ' + d['groups'] if d['groups'] else 'OLS, HC3 robust'}",
+            "-" * width,
+        ]
+        e = result.effects[result.effects["test"] == t]
+        el = result.elasticities[result.elasticities["test"] == t].set_index("msg_size_bytes")
+        rv = result.raw_vs_adjusted[result.raw_vs_adjusted["test"] == t].set_index("msg_size_bytes")
+        tab = pd.DataFrame(
+            {
+                "size_B": e["msg_size_bytes"].to_numpy(),
+                "n_b/n_c": [f"{a}/{b}" for a, b in zip(e["n_baseline"], e["n_candidate"], strict=True)],
+                "ratio": e["estimate"].to_numpy(),
+                f"[{pct}": e["ci_low"].to_numpy(),
+                "CI]": e["ci_high"].to_numpy(),
+                "P>|t|": e["pvalue"].to_numpy(),
+                "raw_ratio": rv.loc[e["msg_size_bytes"], "raw_ratio"].to_numpy(),
+                "explained%": rv.loc[e["msg_size_bytes"], "explained_pct"].to_numpy(),
+                "elasticity": el.loc[e["msg_size_bytes"], "elasticity"].to_numpy(),
+                "[CI": el.loc[e["msg_size_bytes"], "ci_low"].to_numpy(),
+                "CI] ": el.loc[e["msg_size_bytes"], "ci_high"].to_numpy(),
+                "clock": el.loc[e["msg_size_bytes"], "reading"].to_numpy(),
+            }
+        )
+        out += _text_table(tab, {"ratio": ".4f", f"[{pct}": ".4f", "CI]": ".4f", "P>|t|": ".3g",
+                                 "raw_ratio": ".4f", "explained%": ".1f", "elasticity": ".3f", "[CI": ".3f",
+                                 "CI] ": ".3f"})
+        out.append("-" * width)
+        out.append(
+            f"Breusch-Pagan LM: {_fmt(d['breusch_pagan_lm'], '.3f')} (p = {_fmt(d['breusch_pagan_pvalue'], '.3g')})"
+            f"   Influential runs (Cook's D > {d['cooks_threshold']:.3g}): {int(d['n_influential'])}"
+        )
+        if d["influential_runs"]:
+            runs = d["influential_runs"].split(", ")
+            more = f" and {len(runs) - 5} more" if len(runs) > 5 else ""
+            out.append("  " + ", ".join(runs[:5]) + more)
+        if np.isfinite(d["group_variance"]):
+            out.append(f"Random-intercept variance ({d['groups']}): {d['group_variance']:.4g}")
+        out.append("=" * width)
+    if result.notes:
+        out.append("Notes:")
+        out += [f"[{i}] {n}" for i, n in enumerate(result.notes, 1)]
+    return "\n".join(out)
