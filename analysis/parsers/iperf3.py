@@ -254,8 +254,10 @@ def _decode(text: str, path: str | Path) -> dict:
         if exc.msg == "Extra data" and re.match(r'\{\s*"event"\s*:', first):
             raise ParseError(path, exc.lineno, "one iperf3 -J document (--json-stream output is not supported)",
                              found=first) from None
-        bad = text.splitlines()[exc.lineno - 1] if exc.lineno - 1 < len(text.splitlines()) else ""
-        raise ParseError(path, exc.lineno, f"complete iperf3 JSON ({exc.msg}, column {exc.colno})",
+        lines = text.splitlines()
+        bad = lines[exc.lineno - 1] if exc.lineno - 1 < len(lines) else ""
+        line = min(exc.lineno, max(1, len(lines)))  # the decoder may stop just past the last line
+        raise ParseError(path, line, f"complete iperf3 JSON ({exc.msg}, column {exc.colno})",
                          found=bad.strip() or "end of file") from None
     except _DuplicateKey as exc:
         line = _locate(text)[1] or 1
