@@ -20,8 +20,11 @@ import argparse
 import hashlib
 import html
 import json
+import multiprocessing
+import os
 import sys
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,10 +39,10 @@ from analysis.manifest import (
     ManifestRow,
     UnsafePathError,
     effective_cpu_mhz,
-    list_campaign_files,
     read_manifest,
     reconcile,
     resolve_inside,
+    scan_campaign_files,
 )
 from analysis.schema import INTERVAL_COLUMNS, MEASUREMENT_COLUMNS, REJECT_COLUMNS, RUN_COLUMNS, coerce_frame
 
@@ -117,17 +120,25 @@ def _decode(raw: bytes, run_id: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _ingest_one(root: Path, campaign: str, run_id: str, row: ManifestRow) -> _Outcome:
-    """Read, hash, parse and reconcile one manifest-named file. Never opens anything outside *root*."""
+def _ingest_one(root: str, campaign: str, run_id: str, row: ManifestRow, regular: bool) -> _Outcome:
+    """Read, hash, parse and reconcile one manifest-named file. Never opens anything outside *root*.
+
+    *regular*: the scan found *run_id* as a regular file reached through no symlink, so it is read as is;
+    otherwise its real path is checked (:func:`analysis.manifest.resolve_inside`) first.
+    """
     where = f"{MANIFEST_NAME} line {row.line}"
-    try:
-        real = resolve_inside(root, run_id)
-    except UnsafePathError as exc:
-        return _Outcome(run_id, reject=("unsafe_path", f"{where}: {exc}"))
-    if not real.is_file():
-        what = "is a directory" if real.is_dir() else "does not exist in the campaign folder"
-        return _Outcome(run_id, reject=("missing_file", f"{where} names {row.file.strip()!r}, which {what}"))
-    raw = real.read_bytes()
+    if regular:
+        real = os.path.join(root, run_id)
+    else:
+        try:
+            real = resolve_inside(root, run_id)
+        except UnsafePathError as exc:
+            return _Outcome(run_id, reject=("unsafe_path", f"{where}: {exc}"))
+        if not real.is_file():
+            what = "is a directory" if real.is_dir() else "does not exist in the campaign folder"
+            return _Outcome(run_id, reject=("missing_file", f"{where} names {row.file.strip()!r}, which {what}"))
+    with open(real, "rb") as fh:
+        raw = fh.read()
     sha = hashlib.sha256(raw).hexdigest()
     values = row.values
     tool = values.get("tool")
@@ -213,9 +224,11 @@ def _sorted(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------------- ingest
 
 
-def _ingest_campaign_iv(path: str | Path, progress: bool) -> tuple[Path, ManifestResult]:
+def _ingest_campaign_iv(path: str | Path, progress: bool, workers: int) -> tuple[Path, ManifestResult]:
     if not isinstance(progress, bool):
         raise TypeError(f"progress: expected True or False, got {progress!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers: expected a whole number >= 1, got {workers!r}")
     root = Path(path)
     if not root.exists():
         raise FileNotFoundError(f"path: campaign folder {str(root)!r} does not exist; expected a folder with the "
@@ -226,13 +239,25 @@ def _ingest_campaign_iv(path: str | Path, progress: bool) -> tuple[Path, Manifes
     return root, read_manifest(root)
 
 
-def ingest_campaign(path: str | Path, *, progress: bool = False) -> Campaign:
+def _ingest_task(task: tuple[str, str, str, ManifestRow, bool]) -> _Outcome:
+    return _ingest_one(*task)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # fork shares the already-imported parsers (and any registered in-process) without re-importing pandas
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+
+def ingest_campaign(path: str | Path, *, progress: bool = False, workers: int = 1) -> Campaign:
     """Read, validate and parse a raw campaign folder, in memory.
 
     Parameters
     ----------
     path : the raw campaign folder (``data/raw/<name>``) holding the tool output and ``manifest.csv``
     progress : show a tqdm progress bar over the files
+    workers : processes that read and parse files (1: in this process). The tables do not depend on it.
 
     Returns
     -------
@@ -248,9 +273,9 @@ def ingest_campaign(path: str | Path, *, progress: bool = False) -> Campaign:
     ValueError
         when the manifest is structurally broken (see :func:`analysis.manifest.read_manifest`).
     """
-    root, manifest = _ingest_campaign_iv(path, progress)
+    root, manifest = _ingest_campaign_iv(path, progress, workers)
     name = root.resolve().name
-    on_disk = list_campaign_files(root)
+    on_disk = scan_campaign_files(root)
     rows_by_id: dict[str, list[ManifestRow]] = {}
     outcomes: list[_Outcome] = []
     for row in manifest.rows:
@@ -261,12 +286,13 @@ def ingest_campaign(path: str | Path, *, progress: bool = False) -> Campaign:
             rows_by_id.setdefault(row.run_id, []).append(row)
     keys = sorted(set(on_disk) | set(rows_by_id))
     seen = len(outcomes) + len(keys)
-    for run_id in tqdm(keys, desc=f"ingest {name}", unit="file", disable=not progress):
+    tasks: list[tuple[str, str, str, ManifestRow, bool]] = []
+    for run_id in keys:
         rows = rows_by_id.get(run_id)
         if rows and rows[0].problem is not None:
             outcomes.append(_Outcome(run_id, reject=rows[0].problem))
         elif rows:
-            outcomes.append(_ingest_one(root, name, run_id, rows[0]))
+            tasks.append((str(root), name, run_id, rows[0], on_disk.get(run_id, False)))
         else:
             try:
                 resolve_inside(root, run_id)
@@ -275,6 +301,13 @@ def ingest_campaign(path: str | Path, *, progress: bool = False) -> Campaign:
                     "pv_model, ...) or remove the file")))
             except UnsafePathError as exc:
                 outcomes.append(_Outcome(run_id, reject=("unsafe_path", f"{run_id}: {exc}")))
+    bar = {"desc": f"ingest {name}", "unit": "file", "total": len(tasks), "disable": not progress}
+    if workers == 1 or len(tasks) < 2 * workers:
+        outcomes.extend(tqdm((_ingest_task(t) for t in tasks), **bar))
+    else:
+        with _pool(workers) as pool:
+            chunk = max(1, min(256, len(tasks) // (8 * workers)))
+            outcomes.extend(tqdm(pool.map(_ingest_task, tasks, chunksize=chunk), **bar))
     return _assemble(name, root, manifest, outcomes, seen=seen, files_on_disk=len(on_disk))
 
 
@@ -440,6 +473,8 @@ def cli_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output folder (default: data/processed/<name>, beside the raw folder's 'raw')")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: when stderr is a terminal)")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="processes that read and parse files (default 1); the tables do not depend on it")
 
 
 def cli_run(args: argparse.Namespace) -> int:
@@ -449,7 +484,7 @@ def cli_run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"campaign folder {str(raw)!r} does not exist or is not a folder; expected "
                                 f"data/raw/<name> with {MANIFEST_NAME}")
     progress = sys.stderr.isatty() if args.progress is None else bool(args.progress)
-    campaign = ingest_campaign(raw, progress=progress)
+    campaign = ingest_campaign(raw, progress=progress, workers=args.workers)
     out = Path(args.out) if args.out else default_out_dir(raw)
     written = write_campaign(campaign, out)
     print(format_ingest_summary(campaign))

@@ -36,6 +36,7 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -58,6 +59,7 @@ __all__ = [
     "resolve_inside",
     "is_ignored",
     "list_campaign_files",
+    "scan_campaign_files",
     "reconcile",
     "effective_cpu_mhz",
 ]
@@ -114,6 +116,10 @@ def normalize_path(file: str) -> str:
     text = str(file).strip()
     if not text:
         raise UnsafePathError("file: empty path; expected a path relative to the campaign folder")
+    if "\\" not in text and ":" not in text and not text.startswith("/"):  # fast path: plain relative posix
+        parts = text.split("/")
+        if "." not in parts and ".." not in parts and "" not in parts:
+            return text
     win = PureWindowsPath(text)
     if text.startswith(("/", "\\")) or win.drive or win.root or PurePosixPath(text).is_absolute():
         raise UnsafePathError(f"file: {text!r} is an absolute path; expected a path relative to the campaign "
@@ -156,23 +162,37 @@ def is_ignored(name: str) -> bool:
     return any(fnmatch.fnmatchcase(low, pat) for pat in IGNORED_FILES)
 
 
-def list_campaign_files(root: str | Path) -> list[str]:
-    """Sorted campaign-relative posix paths of every candidate run file under *root*.
+def scan_campaign_files(root: str | Path) -> dict[str, bool]:
+    """Every candidate run file under *root*: campaign-relative posix path -> True when it is a regular file
+    reached without any symlink (safe to read as is), False for a symlink or other non-regular entry (to be
+    checked with :func:`resolve_inside` before reading). Sorted by path.
 
     Ignored names (:data:`IGNORED_FILES`) are skipped, hidden directories are not entered and symlinked
     directories are not followed (their files are reachable only through the manifest, checked by
-    :func:`resolve_inside`). Symlinked files are listed, whatever they point to: ingest checks them before reading.
+    :func:`resolve_inside`). Nothing is opened.
     """
-    root = Path(root)
-    found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        rel_dir = Path(dirpath).relative_to(root)
-        for name in filenames:
-            if is_ignored(name):
-                continue
-            found.append((rel_dir / name).as_posix() if rel_dir.parts else name)
-    return sorted(found)
+    found: dict[str, bool] = {}
+    stack = [(os.fspath(root), "")]
+    while stack:
+        folder, prefix = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if not name.startswith("."):
+                        stack.append((entry.path, prefix + name + "/"))
+                elif entry.is_symlink() and entry.is_dir(follow_symlinks=True):
+                    continue  # a symlinked directory is not walked
+                elif not is_ignored(name):
+                    found[prefix + name] = entry.is_file(follow_symlinks=False)
+    return dict(sorted(found.items()))
+
+
+def list_campaign_files(root: str | Path) -> list[str]:
+    """Sorted campaign-relative posix paths of every candidate run file under *root* (see
+    :func:`scan_campaign_files`). Symlinked files are listed, whatever they point to: ingest checks them before
+    reading."""
+    return list(scan_campaign_files(root))
 
 
 # ---------------------------------------------------------------------------------------------------- values
@@ -202,6 +222,11 @@ def _cast_bool(text: str) -> bool:
 
 
 def _cast_time(text: Any) -> pd.Timestamp:
+    if isinstance(text, str):
+        try:  # fast path for ISO 8601
+            text = datetime.fromisoformat(text)
+        except ValueError:
+            pass
     stamp = pd.Timestamp(text)
     if pd.isna(stamp):
         raise ValueError("not a time")
@@ -506,7 +531,7 @@ def reconcile(manifest_values: Mapping[str, Any], tool_fields: Mapping[str, Any]
     merged = dict(manifest_values)
     mismatches: list[str] = []
     for key, value in tool_fields.items():
-        if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
+        if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
             continue
         if key in _PRECEDENCE_COLUMNS:
             continue

@@ -462,3 +462,16 @@ def _sample_campaign(tmp_path: Path) -> Path:
             rows.append(f"{rel},{model},split,1,2596")
     (root / "manifest.csv").write_text("\n".join(rows) + "\n")
     return root
+
+
+def test_workers_give_identical_tables(tmp_path, fake_tool):
+    rows = [ln.split(",") for ln in BROKEN_MANIFEST.strip().split("\n")[1:]]
+    manifest = GOOD_MANIFEST + "".join(f"{r[0]},{r[1]},,{r[2]},,,,,\n" for r in rows)
+    root = _make(tmp_path / "mixed", GOOD | BROKEN, manifest)
+    one, two = ingest_campaign(root), ingest_campaign(root, workers=2)
+    for table in ("runs", "measurements", "intervals", "rejects"):
+        pd.testing.assert_frame_equal(getattr(one, table), getattr(two, table))
+    assert one.summary == two.summary
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match=f"workers: expected a whole number >= 1, got {bad!r}"):
+            ingest_campaign(root, workers=bad)
