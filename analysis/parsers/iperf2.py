@@ -30,11 +30,18 @@ CSV (``-y C``)
 --------------
 ``timestamp,src,sport,dst,dport,id,start-end,bytes,bits_per_second`` (TCP, 9 fields) plus
 ``,jitter_ms,lost,total,lost_pct,out_of_order`` (UDP, 14 fields). The summary is the row whose interval starts at
-0 and comes last for its ID; with ``-P`` the ID ``-1`` sum row. For UDP a client prints its own row then the
-server's report for the same ID (receiver metrics); a single UDP row is read as a receiver report (noted). The
-timestamp is local time without a zone, so it is kept as ``csv_timestamp`` and ``start_time`` stays empty.
+0 and comes last for its ID; with ``-P`` the ID ``-1`` sum row. For UDP a client prints its own row (9 or 14
+fields) then the server's 14-field report for the same ID and interval (receiver metrics); a lone 14-field row is
+read as a receiver report (noted). On every row spanning >= 1 s, bytes x 8 / seconds must agree with bits/s
+within 10 %. The timestamp is local time without a zone, so it is kept as ``csv_timestamp`` and ``start_time``
+stays empty.
 
-A file that ends without a newline in the middle of a row it reads is treated as truncated.
+Limits
+------
+A file that ends without a newline in the middle of a row it reads is treated as truncated, and a stream whose
+last row is an interval row (not starting at 0) has lost its final row. A ``-i`` file cut right after its very
+first interval row cannot be told from a shorter run (ingest compares ``duration_s`` with the manifest).
+Enhanced ``-e`` CSV (with a header line) is not read.
 """
 
 from __future__ import annotations
