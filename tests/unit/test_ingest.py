@@ -475,3 +475,86 @@ def test_workers_give_identical_tables(tmp_path, fake_tool):
     for bad in (0, 1.5, True):
         with pytest.raises(ValueError, match=f"workers: expected a whole number >= 1, got {bad!r}"):
             ingest_campaign(root, workers=bad)
+
+
+#: run_id -> {metric: value as printed in the file, in SI units}
+SAMPLE_VALUES = {
+    "netperf/np_tcp_stream_A_split_m4096_t1.txt": {"throughput_bps": 16829.34e6, "local_cpu_util_pct": 71.23,
+                                                   "remote_service_demand_us_per_kb": 0.693},
+    "netperf/np_tcp_rr_B_split_r1x1_t1.txt": {"transactions_per_s": 15050.55},
+    "netperf/np_udp_rr_A_split_r1x1_t1.txt": {"transactions_per_s": 16007.60},
+    "netperf/x_np_csv_omni_A_split_m4096_t1.txt": {"throughput_bps": 14805.98e6, "remote_cpu_util_pct": 71.47},
+    "netperf/x_np_kv_tcp_rr_A_split_r1x1_t1.txt": {"transactions_per_s": 10187.727, "latency_mean_s": 97.80e-6,
+                                                   "latency_p99_s": 398e-6},
+    "iperf3/x_iperf3_tcp_A_split_l4096_t1.json": {"throughput_bps": 8839996340.06405},
+    "iperf3/x_iperf3_udp_B_split_b1G_t1.json": {"packets": 172589.0, "lost_packets": 342.0},
+    "iperf2/x_iperf2_text_A_split_default_t1.txt": {"throughput_bps": 17.1e9},
+    "iperf2/x_iperf2_csv_A_split_default_t1.txt": {"throughput_bps": 21801447620.0},
+    "sockperf/x_sockperf_pp_udp_A_split_m64_t1.txt": {"latency_mean_s": 45.659e-6, "latency_min_s": 8.247e-6},
+}
+
+
+def test_real_samples_campaign(tmp_path):
+    root = _sample_campaign(tmp_path)
+    c = ingest_campaign(root)
+    assert c.rejects.empty, format_ingest_summary(c)
+    assert c.summary["seen"] == c.summary["ingested"] == 10  # README.md is ignored
+    assert sorted(c.runs["run_id"]) == sorted(SAMPLE_VALUES)
+    m = c.measurements.set_index(["run_id", "metric"])["value"]
+    for run_id, values in SAMPLE_VALUES.items():
+        for metric, expected in values.items():
+            assert m[(run_id, metric)] == pytest.approx(expected, rel=1e-9), (run_id, metric)
+    runs = c.runs.set_index("run_id")
+    stream = runs.loc["netperf/np_tcp_stream_A_split_m4096_t1.txt"]
+    assert (stream["tool"], stream["test"], stream["msg_size_bytes"], stream["pv_model"], stream["pinning"]) == (
+        "netperf", "TCP_STREAM", 4096, "A", "split")
+    assert (stream["cpu_mhz"], stream["cpu_mhz_source"], stream["parser"]) == (2596.0, "manifest",
+                                                                            "netperf-classic")
+    assert runs.loc["netperf/np_tcp_rr_B_split_r1x1_t1.txt", "pv_model"] == "B"
+    assert runs.loc["netperf/np_tcp_rr_B_split_r1x1_t1.txt", "response_size_bytes"] == 1
+    iperf3 = runs.loc["iperf3/x_iperf3_tcp_A_split_l4096_t1.json"]
+    assert iperf3["start_time"] == pd.Timestamp("2026-11-26 00:40:17", tz="UTC")
+    assert (iperf3["tool_version"], iperf3["msg_size_bytes"]) == ("3.12", 4096)
+    assert runs["tool"].value_counts().to_dict() == {"netperf": 5, "iperf3": 2, "iperf2": 2, "sockperf": 1}
+    assert c.intervals.groupby("run_id").size().to_dict() == {"iperf3/x_iperf3_tcp_A_split_l4096_t1.json": 4,
+                                                              "iperf3/x_iperf3_udp_B_split_b1G_t1.json": 4}
+    import hashlib
+
+    for rid, sha in runs["source_sha256"].items():
+        assert sha == hashlib.sha256((SAMPLES / rid).read_bytes()).hexdigest()
+    assert set(runs["parser_version"]) <= {str(parsers.PARSERS[t].PARSER_VERSION) for t in parsers.PARSERS}
+
+
+def test_real_sample_manifest_mismatch(tmp_path):
+    root = _sample_campaign(tmp_path)
+    text = (root / "manifest.csv").read_text().replace("file,pv_model,pinning,trial,cpu_mhz",
+                                                       "file,pv_model,pinning,trial,cpu_mhz,msg_size_bytes,test")
+    lines = text.strip().split("\n")
+    lines = [lines[0]] + [ln + (",1024," if "np_tcp_stream" in ln else ",,TCP_RR" if "np_udp_rr" in ln else ",,")
+                          for ln in lines[1:]]
+    (root / "manifest.csv").write_text("\n".join(lines) + "\n")
+    c = ingest_campaign(root)
+    line_no = next(i for i, ln in enumerate(lines, start=1) if "np_tcp_stream" in ln)
+    udp_no = next(i for i, ln in enumerate(lines, start=1) if "np_udp_rr" in ln)
+    assert c.rejects.values.tolist() == [
+        ["netperf/np_tcp_stream_A_split_m4096_t1.txt", "manifest_mismatch",
+         f"netperf/np_tcp_stream_A_split_m4096_t1.txt: msg_size_bytes: manifest.csv line {line_no} says 1024, the "
+         "file says 4096"],
+        ["netperf/np_udp_rr_A_split_r1x1_t1.txt", "manifest_mismatch",
+         f"netperf/np_udp_rr_A_split_r1x1_t1.txt: test: manifest.csv line {udp_no} says 'TCP_RR', the file says "
+         "'UDP_RR'"],
+    ]
+    assert c.summary["ingested"] == 8 and c.summary["seen"] == 10
+
+
+def test_real_samples_cli_and_reload(tmp_path, capsys):
+    root = _sample_campaign(tmp_path)
+    assert main(["ingest", str(root)]) == 0
+    out = tmp_path / "processed" / "samples"
+    assert "campaign samples: 10 seen, 10 ingested, 0 rejected" in capsys.readouterr().out
+    loaded, fresh = load_campaign(out), ingest_campaign(root)
+    for table in ("runs", "measurements", "intervals", "rejects"):
+        pd.testing.assert_frame_equal(getattr(loaded, table), getattr(fresh, table))
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert main(["ingest", str(root)]) == 0
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == first
