@@ -470,6 +470,16 @@ def _strip_preamble(text: str, notes: list[str]) -> str:
     return text
 
 
+
+def _parse_iv(text: object, path: object, test: object) -> None:
+    """Validate :func:`parse`'s arguments (the content itself is checked while parsing)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text: expected the file's content as str, got {type(text).__name__}")
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"path: expected str or pathlib.Path, got {type(path).__name__}")
+    if test is not None and not isinstance(test, str):
+        raise TypeError(f"test: expected None or a test name (str), got {type(test).__name__}")
+
 def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     """Parse one iperf3 ``-J`` output.
 
@@ -491,6 +501,7 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     ParseError
         truncated or garbled JSON, or a required value missing or of the wrong type (file and line named).
     """
+    _parse_iv(text, path, test)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     notes: list[str] = []
     text = _strip_preamble(text, notes)

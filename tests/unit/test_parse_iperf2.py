@@ -203,3 +203,12 @@ def test_csv_field_errors():
         _parse(CSV, CSV.read_text().replace("19700101000000", "1970010100000x"))
     with pytest.raises(ParseError, match=r"x.txt: expected iperf 2 output, found 'empty file'"):
         iperf2.parse("\n", "x.txt")
+
+
+def test_argument_validation():
+    with pytest.raises(TypeError, match=r"text: expected the file's content as str, got bytes"):
+        iperf2.parse(b"{}", "x")
+    with pytest.raises(TypeError, match=r"path: expected str or pathlib.Path, got int"):
+        iperf2.parse("", 3)
+    with pytest.raises(TypeError, match=r"test: expected None or a test name \(str\), got int"):
+        iperf2.parse("", "x", test=1)

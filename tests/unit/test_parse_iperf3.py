@@ -229,3 +229,12 @@ def test_retransmits_minus_one_means_not_available():
     r = iperf3.parse(json.dumps(d, indent=1), TCP)
     assert "retransmits" not in r.measurements
     assert "iperf3: retransmits not available (-1)" in r.notes
+
+
+def test_argument_validation():
+    with pytest.raises(TypeError, match=r"text: expected the file's content as str, got bytes"):
+        iperf3.parse(b"{}", "x")
+    with pytest.raises(TypeError, match=r"path: expected str or pathlib.Path, got int"):
+        iperf3.parse("", 3)
+    with pytest.raises(TypeError, match=r"test: expected None or a test name \(str\), got int"):
+        iperf3.parse("", "x", test=1)

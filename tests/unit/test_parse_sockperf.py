@@ -134,3 +134,12 @@ def test_inconsistent_values():
         _parse(PP, PP.read_text().replace("=   52.527", "=   12.527"))
     with pytest.raises(ParseError, match=r"t1.txt:10: expected statistics of a single server"):
         _parse(PP, PP.read_text().replace("Server No: 0", "Server No: 1"))
+
+
+def test_argument_validation():
+    with pytest.raises(TypeError, match=r"text: expected the file's content as str, got bytes"):
+        sockperf.parse(b"{}", "x")
+    with pytest.raises(TypeError, match=r"path: expected str or pathlib.Path, got int"):
+        sockperf.parse("", 3)
+    with pytest.raises(TypeError, match=r"test: expected None or a test name \(str\), got int"):
+        sockperf.parse("", "x", test=1)
