@@ -364,12 +364,7 @@ def _check_summary(summary: Mapping[str, Any]) -> None:
         raise AssertionError("ingest summary: rejected_by_reason does not add up to rejected")
 
 
-def write_campaign(campaign: Campaign, out_dir: str | Path) -> dict[str, Path]:
-    """Write a campaign's tables as Parquet plus ``ingest_summary.json`` into *out_dir* (created if needed).
-
-    Types are validated with :func:`analysis.schema.coerce_frame` before writing; the summary's accounting
-    (``seen == ingested + rejected``) is checked. Returns ``{table or "summary": path written}``.
-    """
+def _write_campaign_iv(campaign: Campaign, out_dir: str | Path) -> tuple[Path, dict[str, Any]]:
     if not isinstance(campaign, Campaign):
         raise TypeError(f"campaign: expected an analysis.ingest.Campaign, got {type(campaign).__name__}")
     out = Path(out_dir)
@@ -379,6 +374,16 @@ def write_campaign(campaign: Campaign, out_dir: str | Path) -> dict[str, Path]:
     _check_summary(summary)
     if summary["ingested"] != len(campaign.runs) or summary["rejected"] != len(campaign.rejects):
         raise AssertionError("ingest summary does not match the tables' row counts")
+    return out, summary
+
+
+def write_campaign(campaign: Campaign, out_dir: str | Path) -> dict[str, Path]:
+    """Write a campaign's tables as Parquet plus ``ingest_summary.json`` into *out_dir* (created if needed).
+
+    Types are validated with :func:`analysis.schema.coerce_frame` before writing; the summary's accounting
+    (``seen == ingested + rejected``) is checked. Returns ``{table or "summary": path written}``.
+    """
+    out, summary = _write_campaign_iv(campaign, out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     for table, (file_name, columns) in TABLE_FILES.items():

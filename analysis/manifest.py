@@ -500,7 +500,12 @@ def _same(dtype: str, a: Any, b: Any) -> bool:
     if dtype == "float64":
         return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
     if dtype == "string":
-        return str(a).casefold() == str(b).casefold()
+        if str(a).casefold() == str(b).casefold():
+            return True
+        try:  # numbers kept as text (extra columns): 2.5 == "2.50"
+            return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-12)
+        except (TypeError, ValueError):
+            return False
     if dtype.startswith("datetime64"):
         return abs((a - b).total_seconds()) <= 1.0
     return a == b

@@ -21,6 +21,7 @@ from analysis.manifest import (
     read_manifest,
     reconcile,
     resolve_inside,
+    scan_campaign_files,
 )
 
 pytestmark = pytest.mark.unit
@@ -82,6 +83,15 @@ def test_ignored_files_and_listing(tmp_path):
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("x")
     assert list_campaign_files(tmp_path) == ["a.txt", "n/b.txt", "n/m/c.json"]
+
+
+def test_scan_flags_symlinks(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.txt").write_text("x")
+    os.symlink(tmp_path / "d" / "a.txt", tmp_path / "link.txt")
+    os.symlink(tmp_path / "d", tmp_path / "linked_dir")
+    os.symlink(tmp_path / "nowhere", tmp_path / "dangling")
+    assert scan_campaign_files(tmp_path) == {"d/a.txt": True, "dangling": False, "link.txt": False}
 
 
 # ------------------------------------------------------------------------------------------------ structure
@@ -228,6 +238,8 @@ def test_reconcile_tolerances_and_cpu_precedence():
     _, bad = reconcile({"start_time": t}, {"start_time": t + pd.Timedelta("1h")})
     assert bad == ["start_time: manifest.csv says 2026-11-26T00:40:17+00:00, the file says "
                    "2026-11-26T01:40:17+00:00"]
+    _, bad = reconcile({"note": "2.50", "other": "x"}, {"note": 2.5, "other": 3})
+    assert bad == ["other: manifest.csv says 'x', the file says '3'"]
     _, bad = reconcile({"direction": "send", "test": "TCP_RR"}, {"direction": "receive", "test": "TCP_STREAM"})
     assert bad == ["direction: manifest.csv says 'send', the file says 'receive'",
                    "test: manifest.csv says 'TCP_RR', the file says 'TCP_STREAM'"]
