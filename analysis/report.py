@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -207,6 +207,20 @@ def campaign_overview(campaign) -> pd.DataFrame:
 # -------------------------------------------------------------------------------------------------- parameters
 
 
+def _import_jupyter() -> None:
+    """Import nbformat/papermill/nbconvert without ``rfc3987_syntax``.
+
+    jsonschema (imported by nbformat) imports ``rfc3987_syntax`` when installed (a jupyterlab dependency), which
+    builds dozens of lark grammars at import: 3 s of CPU per process, for IRI format checks that notebook
+    validation never uses. Unless something imported it already, it is marked absent (jsonschema then skips
+    those format checkers) before the Jupyter stack is imported.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+    import nbformat  # noqa: F401
+    import papermill  # noqa: F401
+
+
 def notebook_parameters(notebook: str | Path) -> dict[str, dict[str, str]]:
     """The parameters cell of *notebook*: name -> {"type", "default", "help"} (from papermill's inspection).
 
@@ -215,6 +229,7 @@ def notebook_parameters(notebook: str | Path) -> dict[str, dict[str, str]]:
     ValueError
         When the notebook has no cell tagged ``parameters``.
     """
+    _import_jupyter()
     import nbformat
     import papermill as pm
 
@@ -476,6 +491,7 @@ def write_index(out_dir: str | Path) -> Path:
 
 
 def _html_exporter(*, exclude_input: bool, template: str = "lab"):
+    _import_jupyter()
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name=template)
@@ -748,15 +764,15 @@ def run_report(
     )
 
 
-def _run_one(campaign: str, kwargs: dict[str, Any]) -> ReportResult:
-    return run_report(campaign, **kwargs)
-
-
 def run_reports(
     campaigns: Sequence[str | Path], *, jobs: int = 1, out_dir: str | Path = "reports", progress: bool = True,
     **kwargs: Any,
 ) -> tuple[ReportResult, ...]:  # fmt: skip
     """Run :func:`run_report` on several campaigns, *jobs* at a time, then write ``<out_dir>/index.html``.
+
+    The campaigns run in threads: the analysis itself runs in each notebook's own kernel process, so the kernels
+    run truly in parallel, while the wrapper's share (waiting on kernels, HTML and PDF export) is small; threads
+    avoid re-importing the Jupyter stack in worker processes, which costs seconds per worker.
 
     Every campaign is attempted; when any failed, a :class:`ReportError` lists each failure after the others
     finished and the index was written (a failed campaign is listed there with status ``failed``).
@@ -786,11 +802,9 @@ def run_reports(
             except ReportError as exc:
                 errors[root.name] = str(exc)
     else:
-        import multiprocessing as mp
-
         sub = {**kwargs, "out_dir": out_dir, "progress": False}
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-            futures = {pool.submit(_run_one, str(r), sub): r.name for r in roots}
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(run_report, r, **sub): r.name for r in roots}
             for fut in tqdm(as_completed(futures), total=len(futures), desc="campaigns", disable=not progress):
                 name = futures[fut]
                 try:

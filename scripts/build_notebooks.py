@@ -1,0 +1,118 @@
+"""Write ``notebooks/NN_*.ipynb`` from their reviewable sources ``scripts/notebooks/NN_*.py``.
+
+The sources use the "percent" format (as jupytext and VS Code read it)::
+
+    # %% [markdown]
+    # # Title
+    # %% tags=["parameters"]
+    alpha: float = 0.05  # family-wise error rate
+    # %%
+    print(alpha)
+
+Markdown cells are the comment lines with their leading ``# `` removed. The notebooks are written without outputs,
+with deterministic cell ids and the ``python3`` kernelspec (papermill and JupyterLab both find it in the venv).
+
+Usage: ``python scripts/build_notebooks.py`` (write) or ``python scripts/build_notebooks.py --check`` (exit 1 when a
+committed notebook differs from its source).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+__all__ = ["SOURCE_DIR", "NOTEBOOK_DIR", "parse_source", "build_notebook", "build_all"]
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE_DIR = ROOT / "scripts" / "notebooks"
+NOTEBOOK_DIR = ROOT / "notebooks"
+
+_MARKER = re.compile(r"^# %%(?P<kind> \[markdown\])?(?P<meta>.*)$")
+_KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+def parse_source(text: str, *, name: str = "<source>") -> list[dict]:
+    """Cells of a percent-format source: dicts with ``kind`` (code/markdown), ``source`` and ``tags``."""
+    cells: list[dict] = []
+    current: dict | None = None
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        m = _MARKER.match(line)
+        if m:
+            tags: list[str] = []
+            meta = m["meta"].strip()
+            if meta:
+                tm = re.fullmatch(r"tags=(\[.*\])", meta)
+                if not tm:
+                    raise ValueError(f"{name}:{lineno}: expected 'tags=[...]' after '# %%', found {meta!r}")
+                tags = json.loads(tm[1])
+            current = {"kind": "markdown" if m["kind"] else "code", "lines": [], "tags": tags}
+            cells.append(current)
+            continue
+        if current is None:
+            if line.strip():
+                raise ValueError(f"{name}:{lineno}: expected a '# %%' cell marker before any content")
+            continue
+        if current["kind"] == "markdown":
+            if line and not line.startswith("#"):
+                raise ValueError(f"{name}:{lineno}: expected a '# ' comment line in a markdown cell")
+            line = line[2:] if line.startswith("# ") else line[1:]
+        current["lines"].append(line)
+    for cell in cells:
+        lines = cell.pop("lines")
+        while lines and not lines[-1].strip():
+            lines.pop()
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        cell["source"] = "\n".join(lines)
+    return cells
+
+
+def build_notebook(source: Path) -> nbformat.NotebookNode:
+    """The notebook for one source file (no outputs, deterministic cell ids)."""
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = dict(_KERNELSPEC)
+    nb.metadata["language_info"] = {"name": "python"}
+    stem = source.stem
+    for i, cell in enumerate(parse_source(source.read_text(encoding="utf-8"), name=source.name)):
+        meta = {"tags": cell["tags"]} if cell["tags"] else {}
+        make = new_markdown_cell if cell["kind"] == "markdown" else new_code_cell
+        nb_cell = make(cell["source"], metadata=meta)
+        nb_cell["id"] = f"{stem[:2]}-{i:02d}"
+        nb.cells.append(nb_cell)
+    nbformat.validate(nb)
+    return nb
+
+
+def build_all(*, check: bool = False) -> list[Path]:
+    """Write (or, with *check*, compare) every notebook; return those written or differing."""
+    changed = []
+    for source in sorted(SOURCE_DIR.glob("[0-9][0-9]_*.py")):
+        target = NOTEBOOK_DIR / f"{source.stem}.ipynb"
+        text = nbformat.writes(build_notebook(source)) + "\n"
+        if target.is_file() and target.read_text(encoding="utf-8") == text:
+            continue
+        changed.append(target)
+        if not check:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when a notebook differs from its source")
+    args = parser.parse_args(argv)
+    changed = build_all(check=args.check)
+    for path in changed:
+        print(("differs: " if args.check else "wrote: ") + str(path.relative_to(ROOT)))
+    return 1 if (args.check and changed) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,332 @@
+"""analysis.report: parameter checking, campaign resolution, provenance, escaping, index, PDF, failures.
+
+The wrapper is exercised on tiny synthetic notebooks (no analysis stage needed); the real notebooks are run in
+tests/notebooks/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from analysis import report
+from analysis.ingest import Campaign
+from analysis.report import (
+    ReportError,
+    campaign_overview,
+    format_html_table,
+    format_index,
+    format_notes_html,
+    infer_models,
+    input_checksums,
+    notebook_parameters,
+    parse_parameter,
+    resolve_campaign,
+    run_report,
+    run_reports,
+    save_tables,
+    write_index,
+)
+
+pytestmark = pytest.mark.unit
+
+SCRIPT = "<script>alert('pvfair')</script>"
+
+PARAMS = (
+    'campaign: str = "x"  # campaign folder\n'
+    'output_dir: str = ""  # tables folder\n'
+    "alpha: float = 0.05  # family-wise error rate\n"
+    'metrics: "Optional[list[str]]" = None  # metrics to compare\n'
+)
+
+
+def _notebook(path: Path, body: str, params: str = PARAMS) -> Path:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        new_markdown_cell(f"# {path.stem}"),
+        new_code_cell(params, metadata={"tags": ["parameters"]}),
+        new_code_cell(body),
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def _campaign_folder(root: Path, name: str = "camp", host: str = SCRIPT) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "a.txt").write_text("run a\n")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "b.txt").write_text("run b\n")
+    (folder / "manifest.csv").write_text(f"file,pv_model,host\na.txt,A,{host}\nsub/b.txt,B,h2\n")
+    return folder
+
+
+@pytest.fixture
+def notebooks(tmp_path) -> Path:
+    nb_dir = tmp_path / "nb"
+    _notebook(
+        nb_dir / "01_one.ipynb",
+        "import pandas as pd\nfrom analysis.report import save_tables\n"
+        "m = pd.read_csv(campaign + '/manifest.csv')\n"
+        "save_tables(output_dir, manifest=m, alpha=pd.DataFrame({'alpha': [alpha]}))\nm",
+    )
+    _notebook(
+        nb_dir / "02_two.ipynb",
+        "import pandas as pd\nimport matplotlib.pyplot as plt\n"
+        "fig, ax = plt.subplots(); ax.plot([1, 2, 3]); plt.show()\n"
+        "print('metrics:', metrics)\n"
+        "pd.read_csv(campaign + '/manifest.csv')",
+    )
+    return nb_dir
+
+
+# ------------------------------------------------------------------------------------------------ parameters
+
+
+@pytest.mark.parametrize(
+    ("text", "type_name", "expected"),
+    [
+        ("0.01", "float", 0.01),
+        ("7", "int", 7),
+        ("holm", "str", "holm"),
+        ("None", "Optional[str]", None),
+        ("venet", "Optional[str]", "venet"),
+        ("a, b", "Optional[list[str]]", ["a", "b"]),
+        ("['a','b']", "list[str]", ["a", "b"]),
+        ("true", "bool", True),
+    ],
+)
+def test_parse_parameter(text, type_name, expected):
+    assert parse_parameter("p", text, type_name) == expected
+
+
+def test_parse_parameter_errors():
+    with pytest.raises(ValueError, match=r"parameter 'alpha': expected float, found 'abc'"):
+        parse_parameter("alpha", "abc", "float")
+    with pytest.raises(ValueError, match=r"parameter 'x': unsupported annotated type 'dict'"):
+        parse_parameter("x", "{}", "dict")
+    with pytest.raises(ValueError, match=r"-p: expected key=value, found 'alpha'"):
+        report._split_assignments(["alpha"])
+
+
+def test_notebook_parameters(notebooks, tmp_path):
+    spec = notebook_parameters(notebooks / "01_one.ipynb")
+    assert list(spec) == ["campaign", "output_dir", "alpha", "metrics"]
+    assert spec["alpha"] == {"type": "float", "default": "0.05", "help": "family-wise error rate"}
+    assert spec["metrics"]["type"] == "Optional[list[str]]"
+    nb = new_notebook(cells=[new_code_cell("x = 1")])
+    nbformat.write(nb, tmp_path / "bare.ipynb")
+    with pytest.raises(ValueError, match=r"notebook: bare.ipynb has no cell tagged 'parameters'"):
+        notebook_parameters(tmp_path / "bare.ipynb")
+
+
+def test_unknown_and_reserved_parameters_refused(notebooks, tmp_path):
+    folder = _campaign_folder(tmp_path)
+    kw = dict(out_dir=tmp_path / "r", notebook_dir=notebooks, notebooks=["01_one", "02_two"], progress=False)
+    with pytest.raises(ValueError, match=r"parameter 'apha': unknown; the notebooks' parameters cells define"):
+        run_report(folder, parameters={"apha": "0.01"}, **kw)
+    with pytest.raises(ValueError, match=r"parameter 'output_dir' is set by the wrapper"):
+        run_report(folder, parameters={"output_dir": "/tmp"}, **kw)
+    with pytest.raises(ValueError, match=r"parameter 'alpha': expected float, found 'x'"):
+        run_report(folder, parameters={"alpha": "x"}, **kw)
+    with pytest.raises(FileNotFoundError, match=r"notebooks: .*03_nope.ipynb not found"):
+        run_report(folder, **{**kw, "notebooks": ["03_nope"]})
+    with pytest.raises(ValueError, match=r"notebooks: expected at least one notebook name"):
+        run_report(folder, **{**kw, "notebooks": []})
+    assert not (tmp_path / "r").exists()  # refused before anything ran or was written
+
+
+# ------------------------------------------------------------------------------------------------- campaigns
+
+
+def test_resolve_campaign(tmp_path, monkeypatch):
+    folder = _campaign_folder(tmp_path)
+    assert resolve_campaign(folder) == folder.resolve()
+    monkeypatch.chdir(tmp_path)
+    assert resolve_campaign("camp") == folder.resolve()
+    # the notebooks' default resolves from the repository root whatever the current folder
+    assert resolve_campaign("data/raw/demo") == (report.REPO_ROOT / "data" / "raw" / "demo").resolve()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"campaign: 'empty' is not a campaign folder .*manifest.csv"):
+        resolve_campaign("empty")
+
+
+def _mem_campaign(models, root=None) -> Campaign:
+    runs = pd.DataFrame(
+        {
+            "run_id": [f"r{i}" for i in range(len(models))],
+            "pv_model": pd.array(models, dtype="string"),
+            "tool": "netperf",
+            "test": "TCP_STREAM",
+            "msg_size_bytes": pd.array([64] * len(models), dtype="Int64"),
+            "pinning": "split",
+            "cpu_mhz": [2400.0] * len(models),
+            "host": [SCRIPT] + ["h"] * (len(models) - 1),
+            "host_kernel": "2.6.31",
+            "guest_kernel": pd.NA,
+        }
+    )
+    return Campaign("mem", runs, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), root=root)
+
+
+def test_infer_models(tmp_path):
+    folder = _campaign_folder(tmp_path)  # manifest: A first, then B
+    c = _mem_campaign(["B", "A", "B"], root=folder)
+    assert infer_models(c) == ("A", "B")
+    assert infer_models(c, baseline="B") == ("B", "A")
+    assert infer_models(c, candidate="A") == ("B", "A")
+    (folder / "manifest.csv").write_text("file,pv_model,role\na.txt,A,candidate\nsub/b.txt,B,baseline\n")
+    assert infer_models(c) == ("B", "A")
+    assert infer_models(_mem_campaign(["B", "A"])) == ("A", "B")  # in memory, no manifest: sorted
+    with pytest.raises(ValueError, match=r"baseline: PV model 'C' is not in campaign 'mem'"):
+        infer_models(c, baseline="C")
+    with pytest.raises(ValueError, match=r"candidate: must differ from baseline, both are 'A'"):
+        infer_models(c, baseline="A", candidate="A")
+    with pytest.raises(ValueError, match=r"holds 3 PV models \['A', 'B', 'C'\]; name the baseline"):
+        infer_models(_mem_campaign(["A", "B", "C"]))
+
+
+def test_campaign_overview_and_escaping():
+    ov = campaign_overview(_mem_campaign(["A", "B", "A"]))
+    assert ov["pv_model"].tolist() == ["A", "B"]
+    assert ov["runs"].tolist() == [2, 1]
+    assert ov.loc[0, "hosts"] == f"{SCRIPT}, h"
+    assert ov.loc[1, "guest_kernels"] == "-"
+    table = format_html_table(ov)
+    assert "&lt;script&gt;alert(" in table
+    assert "<script>" not in table
+    notes = format_notes_html([SCRIPT], title="<b>")
+    assert "<script>" not in notes and "&lt;b&gt;" in notes and "<ol><li>" in notes
+    assert format_notes_html([]) == "<p>None.</p>"
+
+
+# --------------------------------------------------------------------------------------------- tables and I/O
+
+
+def test_save_tables(tmp_path):
+    assert save_tables("", a=pd.DataFrame({"x": [1]})) == []
+    assert save_tables(None, a=pd.DataFrame({"x": [1]})) == []
+    [path] = save_tables(tmp_path / "t", verdicts=pd.DataFrame({"x": [1, 2]}))
+    assert path.name == "verdicts.csv"
+    assert pd.read_csv(path)["x"].tolist() == [1, 2]
+    with pytest.raises(TypeError, match=r"save_tables: table 'bad' must be a pandas DataFrame, got list"):
+        save_tables(tmp_path, bad=[1])
+
+
+def test_input_checksums(tmp_path):
+    folder = _campaign_folder(tmp_path)
+    sums = input_checksums(folder)
+    assert list(sums) == ["a.txt", "manifest.csv", "sub/b.txt"]
+    assert sums["sub/b.txt"] == hashlib.sha256(b"run b\n").hexdigest()
+
+
+def test_format_index_escapes_and_links():
+    page = format_index(
+        [
+            {"campaign": "demo", "status": "complete", "created_utc": "t", "pdf": "summary.pdf",
+             "html": ["01_ingest.html"]},
+            {"campaign": "a<b>", "status": "failed", "created_utc": "t", "pdf": None, "html": []},
+        ]
+    )  # fmt: skip
+    assert '<a href="demo/summary.pdf">summary.pdf</a>' in page
+    assert '<a href="demo/01_ingest.html">01_ingest</a>' in page
+    assert "a&lt;b&gt;" in page and "<b>" not in page
+    assert page.index("a&lt;b&gt;") < page.index("demo/summary.pdf")  # sorted by campaign
+
+
+# ----------------------------------------------------------------------------------------------- the wrapper
+
+
+def test_run_report_end_to_end(notebooks, tmp_path):
+    folder = _campaign_folder(tmp_path)
+    res = run_report(
+        folder,
+        out_dir=tmp_path / "reports",
+        parameters={"alpha": "0.01", "metrics": "throughput_bps,latency_mean_s"},
+        notebook_dir=notebooks,
+        notebooks=["01_one", "02_two"],
+        progress=False,
+    )
+    rdir = tmp_path / "reports" / "camp"
+    assert res.report_dir == rdir
+    assert [p.name for p in res.notebooks] == ["01_one.ipynb", "02_two.ipynb"]
+    assert [p.name for p in res.html] == ["01_one.html", "02_two.html"]
+    assert [p.name for p in res.tables] == ["alpha.csv", "manifest.csv"]
+    # the typed parameter reached the kernel
+    assert pd.read_csv(rdir / "tables" / "alpha.csv")["alpha"].tolist() == [0.01]
+    executed = nbformat.read(rdir / "02_two.ipynb", as_version=4)
+    out = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "metrics: ['throughput_bps', 'latency_mean_s']" in out
+    # provenance
+    prov = json.loads((rdir / "provenance.json").read_text())
+    assert prov["status"] == "complete"
+    assert prov["parameters"]["alpha"] == 0.01
+    assert prov["parameters"]["campaign"] == str(folder.resolve())
+    assert prov["inputs_sha256"]["a.txt"] == hashlib.sha256(b"run a\n").hexdigest()
+    assert prov["packages"]["papermill"] and prov["packages"]["weasyprint"]
+    assert set(prov["git"]) == {"commit", "dirty"}
+    assert set(prov["seconds"]) == {"01_one", "02_two", "pdf"}
+    # escaping: the planted <script> is text in the HTML and in the PDF
+    page = (rdir / "01_one.html").read_text()
+    assert "&lt;script&gt;alert(" in page
+    assert "<script>alert(" not in page
+    import pypdf
+
+    reader = pypdf.PdfReader(res.pdf)
+    text = "".join(p.extract_text() for p in reader.pages)
+    assert SCRIPT in text
+    assert "metrics: ['throughput_bps', 'latency_mean_s']" in text
+    assert "import pandas" not in text  # code hidden in the PDF
+    frame = res.to_frame()
+    assert frame["kind"].tolist().count("notebook") == 2 and "pdf" in frame["kind"].tolist()
+    assert "2 notebooks, 2 HTML, 2 tables" in res.summary()
+    assert res._repr_html_().startswith("<pre>")
+
+
+def test_failing_notebook_stops_batch(notebooks, tmp_path):
+    _notebook(notebooks / "03_bad.ipynb", "x = 1\nraise RuntimeError('planted failure')")
+    folder = _campaign_folder(tmp_path)
+    with pytest.raises(
+        ReportError,
+        match=r"notebook 03_bad.ipynb failed in cell 3 .*RuntimeError: planted failure; partial executed notebook kept",
+    ):
+        run_report(folder, out_dir=tmp_path / "r", notebook_dir=notebooks, notebooks=["03_bad", "02_two"],
+                   progress=False)  # fmt: skip
+    rdir = tmp_path / "r" / "camp"
+    assert (rdir / "03_bad.ipynb").is_file()  # the partial executed notebook is kept
+    assert not (rdir / "02_two.ipynb").exists()  # the batch stopped
+    prov = json.loads((rdir / "provenance.json").read_text())
+    assert prov["status"] == "failed" and "planted failure" in prov["error"]
+
+
+def test_run_reports_parallel_and_index(notebooks, tmp_path):
+    a = _campaign_folder(tmp_path / "raw", "alpha")
+    b = _campaign_folder(tmp_path / "raw", "beta", host="h")
+    out = tmp_path / "reports"
+    results = run_reports([a, b], jobs=2, out_dir=out, notebook_dir=notebooks, notebooks=["01_one"],
+                          pdf=False, progress=False)  # fmt: skip
+    assert [r.campaign for r in results] == ["alpha", "beta"]
+    page = (out / "index.html").read_text()
+    assert '<a href="alpha/01_one.html">01_one</a>' in page and '<a href="beta/01_one.html">01_one</a>' in page
+    assert write_index(out) == out / "index.html"
+    with pytest.raises(ValueError, match=r"jobs: expected a positive integer, got 0"):
+        run_reports([a], jobs=0)
+    with pytest.raises(ValueError, match=r"campaigns: expected at least one campaign folder"):
+        run_reports([])
+    with pytest.raises(ValueError, match=r"campaigns: two campaign folders share the name\(s\) \['alpha'\]"):
+        run_reports([a, a], out_dir=out, notebook_dir=notebooks, notebooks=["01_one"])
+
+
+def test_cli_refuses_unknown_parameter(capsys):
+    from analysis.cli import main
+
+    assert main(["report", "data/raw/demo", "-p", "apha=0.01", "--out", "/nonexistent/x"]) == 2
+    assert "parameter 'apha': unknown" in capsys.readouterr().err
