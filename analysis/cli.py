@@ -17,6 +17,7 @@ __all__ = ["main", "COMMANDS"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": ("analysis.ingest", "parse a raw campaign folder into Parquet tables"),
     "report": ("analysis.report", "run the notebooks on campaign(s): HTML, tables, provenance and summary.pdf"),
+    "collect": ("analysis.collect", "run a benchmark plan: randomized interleaved runs with metadata, a raw campaign"),
 }
 
 
