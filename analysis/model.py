@@ -78,8 +78,8 @@ class ModelResult:
         test -> the formula actually fitted (after any reduction).
     effects : DataFrame
         One row per test and message size: ``estimator`` (``OLS-HC3`` or ``MixedLM``), ``log_effect``,
-        ``standard_error``, ``estimate`` (ratio candidate/baseline), ``ci_low``, ``ci_high``, ``pvalue``,
-        ``clock_adjusted`` (the clock elasticity was estimated at that size), ``clock_confounded`` (clock and
+        ``standard_error``, ``estimate`` (ratio candidate/baseline), ``ci_low``, ``ci_high``, ``pvalue``, ``df``
+        (degrees of freedom of the t quantiles; inf: normal), ``clock_adjusted`` (the clock elasticity was estimated at that size), ``clock_confounded`` (clock and
         model cannot be told apart at that size), ``n_baseline``, ``n_candidate``.
     elasticities : DataFrame
         One row per test and message size: ``elasticity``, ``standard_error``, ``ci_low``, ``ci_high``,
@@ -100,7 +100,7 @@ class ModelResult:
     raw_vs_adjusted : DataFrame
         One row per test and size: ``raw_ratio`` (geometric-mean ratio, no covariates), its ``raw_ci_low`` /
         ``raw_ci_high``, ``adjusted_ratio`` (the model effect), ``explained_pct`` (share of the raw log
-        difference the covariates explain; NaN when the raw difference is ~0).
+        difference the covariates explain; NaN when the raw difference is under 2 %; above 100: the sign flips).
     notes : tuple of str
         Reductions, skipped tests, convergence problems.
     groups : str or None
@@ -412,13 +412,20 @@ def clock_reading(ci_low: float, ci_high: float) -> str:
     return "unclear"
 
 
-def _auto_groups(sub: pd.DataFrame, groups) -> str | None:
+def _auto_groups(sub: pd.DataFrame, groups, notes: list[str], test: str) -> str | None:
+    """The random-intercept column: *groups*, else ``session`` or ``host``, when some model has runs in more
+    than one of its levels (with one level per model the grouping is aliased with the PV model itself)."""
     if groups is False:
         return None
     candidates = [groups] if isinstance(groups, str) else ["session", "host"]
     for g in candidates:
-        if g in sub.columns and sub[g].nunique() > 1 and (sub[g] != "").all():
-            return g
+        if g not in sub.columns or sub[g].nunique() < 2 or (sub[g] == "").any():
+            continue
+        if sub.groupby("candidate")[g].nunique().max() < 2:
+            notes.append(f"{test}: one {g} per PV model: {g} and model effects are aliased, so no random "
+                         f"intercept by {g} (OLS-HC3)")
+            continue
+        return g
     return None
 
 
@@ -477,7 +484,7 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
     coefs = [_coef_table(test, "OLS-HC3", names, params, cov, ols.df_resid, level)]
 
     # mixed model with a random intercept per group
-    gcol = _auto_groups(frame, groups)
+    gcol = _auto_groups(frame, groups, notes, test)
     mixed = None
     if gcol is not None:
         mixed, problem = _fit_mixed(fml, frame, gcol)
@@ -523,6 +530,7 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
                 "ci_low": float(np.exp(r["lo"])) if r else np.nan,
                 "ci_high": float(np.exp(r["hi"])) if r else np.nan,
                 "pvalue": r["pvalue"] if r else np.nan,
+                "df": float(est_df) if est_df is not None else np.inf,
                 "clock_adjusted": False,
                 "clock_confounded": status.get(s) == "confounded",
                 "n_baseline": nb,
@@ -553,7 +561,7 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
         )
         raw_log = rr["log_effect"] if rr else np.nan
         adj_log = r["log_effect"] if r else np.nan
-        explained = 100.0 * (raw_log - adj_log) / raw_log if abs(raw_log) > 1e-3 else np.nan
+        explained = 100.0 * (raw_log - adj_log) / raw_log if abs(raw_log) > 0.02 else np.nan
         rva_rows.append(
             {
                 "test": test,

@@ -1,0 +1,759 @@
+"""Verdicts per cell: is the candidate faster, slower, equivalent within the margin, or is it too early to say?
+
+:func:`compare` takes a campaign (raw or normalized), normalizes it (:func:`analysis.normalize.normalize`) and
+audits it (:func:`analysis.audit.audit`) itself, and answers for every cell (``by``: test x message size x pinning)
+and metric with the ratio candidate/baseline of a location statistic, its confidence interval, a permutation
+test, a TOST equivalence test and a verdict:
+
+* **faster / slower**: the multiplicity-adjusted p-value is below ``alpha`` *and* the simultaneous CI excludes 1
+  on that side (direction from the metric: lower latency is faster);
+* **equivalent**: the TOST p-value is below ``alpha`` (the (1 - 2 alpha) CI lies inside
+  ``[1/(1+margin), 1+margin]``);
+* both: **faster but within margin** / **slower but within margin**;
+* otherwise **inconclusive**, with the runs per model that would settle it (:func:`analysis.stats.runs_needed`).
+
+Which effect the verdict rests on (the *headline*) is chosen per cell, and said, through :data:`HEADLINES`:
+
+* the two models ran at the same CPU clock in the cell: the **raw** ratio (nothing to normalize);
+* different clocks, and the regression model (:func:`analysis.model.fit_model`, within the cell's test and
+  message size) could estimate the clock elasticity there: the **model-adjusted** effect. Dividing by GHz is right
+  only for CPU-bound work (elasticity 1); on a wire-bound cell (elasticity 0) it would invent a difference, so
+  the per-GHz ratio is shown beside the headline, never used for it by default;
+* different clocks that the model cannot separate from the PV model (every run of one model at one clock, the
+  other's at another): the **raw** ratio, with its CI widened to span the per-GHz CI too. For any elasticity
+  between 0 and 1 the clock-corrected effect lies between the raw and the per-GHz ratio, so a verdict from the
+  union holds whichever the regime; it says so in ``headline_reason``.
+
+Cells the audit excluded (one model only, too few runs) are listed with the reason in ``excluded``, not dropped
+silently. Multiplicity: p-values are adjusted across every compared cell and metric (:data:`CORRECTIONS`), and
+every CI is shown at the matching simultaneous level (Bonferroni for Holm; the false-coverage-rate level
+``1 - R alpha / m`` of Benjamini & Yekutieli (2005) for BH, with R the number of BH discoveries).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from analysis.audit import AuditResult, audit, cell_label
+from analysis.ingest import Campaign
+from analysis.model import ModelResult, fit_model
+from analysis.normalize import PER_GHZ, normalize
+from analysis.schema import METRICS
+from analysis.stats import (
+    adjust_pvalues,
+    equivalence_bounds,
+    permutation_test_ratio,
+    ratio_ci_batch,
+    runs_needed,
+    tost_ratio,
+)
+
+__all__ = [
+    "compare",
+    "CompareResult",
+    "VERDICTS",
+    "DEFAULT_METRICS",
+    "HEADLINES",
+    "CORRECTIONS",
+    "CLOCK_TOLERANCE",
+    "verdict",
+    "format_compare",
+]
+
+#: every verdict a cell can get
+VERDICTS: tuple[str, ...] = (
+    "faster",
+    "slower",
+    "equivalent",
+    "faster but within margin",
+    "slower but within margin",
+    "inconclusive",
+)
+#: compared by default: those of these the campaign has (stream throughput, RR rate and latency)
+DEFAULT_METRICS: tuple[str, ...] = ("throughput_bps", "transactions_per_s", "latency_mean_s")
+#: relative difference of the two models' mean clocks in a cell above which they "ran at different clocks"
+CLOCK_TOLERANCE = 0.01
+_STATISTICS = ("mean", "median", "geomean")
+#: search limit of runs_needed (a cell needing more is reported as needing this many: "more than we can run")
+_MAX_RUNS = 1000
+
+
+# --------------------------------------------------------------------------------------------------------------
+# registries
+
+
+@dataclass(frozen=True)
+class _Correction:
+    pvalue_method: str | None
+    #: (family level, m, number of discoveries) -> per-interval confidence level
+    level: Callable[[float, int, int], float]
+    label: str
+
+
+def _bonferroni_level(level: float, m: int, r: int) -> float:
+    return 1 - (1 - level) / m
+
+
+def _fcr_level(level: float, m: int, r: int) -> float:
+    return 1 - max(r, 1) * (1 - level) / m
+
+
+#: correction -> how p-values are adjusted and at which level the CIs are shown
+CORRECTIONS: dict[str, _Correction] = {
+    "holm": _Correction("holm", _bonferroni_level, "Holm-adjusted (simultaneous Bonferroni intervals)"),
+    "bonferroni": _Correction("bonferroni", _bonferroni_level, "Bonferroni-adjusted"),
+    "bh": _Correction("bh", _fcr_level, "Benjamini-Hochberg (false-coverage-rate intervals)"),
+    "none": _Correction(None, lambda level, m, r: level, "unadjusted"),
+}
+
+
+def _choose_auto(cell: dict) -> tuple[str, str]:
+    """The headline for one cell: raw when the clocks match, else the model-adjusted effect where estimable."""
+    cb, cc = cell["clock_mhz_baseline"], cell["clock_mhz_candidate"]
+    if not (np.isfinite(cb) and np.isfinite(cc)):
+        return "raw", "the CPU clock is not recorded for every run, so the raw ratio is used (no normalization)"
+    if abs(cc / cb - 1) <= CLOCK_TOLERANCE:
+        return "raw", f"both models ran at the same CPU clock ({cb:.0f} MHz), so the raw ratio needs no normalization"
+    clocks = f"the models ran at different CPU clocks (mean {cb:.0f} MHz baseline, {cc:.0f} MHz candidate)"
+    if cell["model_available"]:
+        e = cell["elasticity"]
+        return "model-adjusted", (
+            f"{clocks}; the regression model estimates the clock elasticity at this size as {e['elasticity']:.2f} "
+            f"[{e['ci_low']:.2f}, {e['ci_high']:.2f}] ({e['reading']}), so the verdict uses the clock-adjusted "
+            "model effect, not a per-GHz division"
+        )
+    if cell["per_ghz_available"]:
+        return "bracket", (
+            f"{clocks} and the clock cannot be separated from the PV model here; for any elasticity in [0, 1] the "
+            "true effect lies between the raw and the per-GHz ratio, so the verdict uses a CI spanning both"
+        )
+    return "raw", f"{clocks} and no clock adjustment is possible for this metric: the raw ratio is confounded"
+
+
+def _choose(name: str) -> Callable[[dict], tuple[str, str]]:
+    def choose(cell: dict) -> tuple[str, str]:
+        if name == "per-GHz" and not cell["per_ghz_available"]:
+            return "raw", "no per-GHz form of this metric: raw ratio"
+        if name == "model-adjusted" and not cell["model_available"]:
+            return "raw", "the model could not estimate a clock-adjusted effect here: raw ratio"
+        return name, f"{name} effect requested"
+
+    return choose
+
+
+#: headline option -> chooser(cell) -> (effect used, reason)
+HEADLINES: dict[str, Callable[[dict], tuple[str, str]]] = {
+    "auto": _choose_auto,
+    "raw": _choose("raw"),
+    "per-GHz": _choose("per-GHz"),
+    "model-adjusted": _choose("model-adjusted"),
+}
+
+
+def verdict(significant: bool, equivalent: bool, estimate: float, direction: str) -> str:
+    """The verdict from the two decisions and the direction of the metric.
+
+    >>> verdict(True, False, 1.2, "higher"), verdict(True, True, 1.02, "lower"), verdict(False, False, 1.0, "higher")
+    ('faster', 'slower but within margin', 'inconclusive')
+    """
+    better = (estimate > 1) == (direction == "higher")
+    side = "faster" if better else "slower"
+    if significant and equivalent:
+        return f"{side} but within margin"
+    if significant:
+        return side
+    if equivalent:
+        return "equivalent"
+    return "inconclusive"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# result
+
+
+@dataclass(frozen=True, eq=False)
+class CompareResult:
+    """Verdicts per cell and metric.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per cell and metric (see :meth:`to_frame`).
+    excluded : DataFrame
+        The ``by`` columns, ``cell``, ``metric`` (<NA>: every metric), ``n_baseline``, ``n_candidate``, ``reason``.
+    baseline, candidate, statistic, correction : str
+    by : tuple of str
+    metrics : tuple of str
+    margin, alpha, confidence_level : float
+        ``confidence_level`` is the per-interval (simultaneous) level of every CI in the table.
+    audit : AuditResult
+    models : dict
+        metric -> :class:`~analysis.model.ModelResult` (only metrics with a cell at different clocks).
+    values : DataFrame
+        The compared runs: cell keys, ``cell``, ``metric``, ``run_id``, ``pv_model``, ``value``, ``per_ghz_value``,
+        ``cpu_ghz`` (for plots).
+    distributions : dict
+        (row index, "raw" | "per-GHz") -> bootstrap distribution of the ratio.
+    notes : tuple of str
+    """
+
+    table: pd.DataFrame
+    excluded: pd.DataFrame
+    baseline: str
+    candidate: str
+    by: tuple[str, ...]
+    metrics: tuple[str, ...]
+    statistic: str
+    correction: str
+    margin: float
+    alpha: float
+    confidence_level: float
+    audit: AuditResult | None = field(default=None, repr=False)
+    models: dict[str, ModelResult] = field(default_factory=dict, repr=False)
+    values: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    distributions: dict[tuple[int, str], np.ndarray] = field(default_factory=dict, repr=False)
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per cell and metric.
+
+        Columns: the ``by`` keys, ``cell``, ``metric``, ``direction``, ``n_baseline``, ``n_candidate``,
+        ``estimate``, ``ci_low``, ``ci_high`` (the headline ratio and its simultaneous CI), ``confidence_level``,
+        ``pvalue``, ``pvalue_method``, ``pvalue_adjusted``, ``tost_pvalue``, ``verdict``, ``runs_needed``
+        (inconclusive cells), ``headline`` (``raw`` | ``per-GHz`` | ``model-adjusted``), ``headline_reason``,
+        ``raw_estimate``, ``raw_ci_low``, ``raw_ci_high``, ``per_ghz_estimate``, ``per_ghz_ci_low``,
+        ``per_ghz_ci_high``, ``model_estimate``, ``model_ci_low``, ``model_ci_high``, ``clock_elasticity``,
+        ``clock_reading``, ``clock_mhz_baseline``, ``clock_mhz_candidate``.
+        """
+        return self.table.copy()
+
+    def counts(self) -> pd.Series:
+        """Number of rows per verdict (every verdict listed, zeros included)."""
+        return self.table["verdict"].value_counts().reindex(list(VERDICTS), fill_value=0)
+
+    def summary(self) -> str:
+        """The headline paragraph, the table and the notes, as text."""
+        return format_compare(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        para = html.escape(headline_paragraph(self))
+        cols = [*self.by, "metric", "n_baseline", "n_candidate", "estimate", "ci_low", "ci_high",
+                "pvalue_adjusted", "tost_pvalue", "verdict", "headline", "raw_estimate", "per_ghz_estimate"]
+        t = self.table.reindex(columns=cols)
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in r) + "</tr>"
+            for r in t.itertuples(index=False)
+        )
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return (f"<p>{para}</p><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+                + (f"<ol>{notes}</ol>" if notes else ""))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# input validation
+
+
+def _compare_iv(campaign, baseline, candidate, metrics, by, margin, alpha, correction, normalized, statistic,
+                n_resamples, rng, headline):
+    if not isinstance(campaign, Campaign):
+        raise TypeError(f"campaign: expected an analysis.ingest.Campaign, got {type(campaign).__name__}")
+    models = set(campaign.runs["pv_model"].dropna().astype(str))
+    for name, val in (("baseline", baseline), ("candidate", candidate)):
+        if not isinstance(val, str) or val not in models:
+            raise ValueError(f"{name}: expected one of the campaign's PV models {sorted(models)}, got {val!r}")
+    if baseline == candidate:
+        raise ValueError(f"candidate: must differ from baseline (both are {baseline!r})")
+    present = set(campaign.measurements["metric"].dropna().astype(str))
+    if metrics is None:
+        metrics = tuple(m for m in DEFAULT_METRICS if m in present)
+        if not metrics:
+            raise ValueError(f"metrics: the campaign has none of the default metrics {list(DEFAULT_METRICS)}; "
+                             f"name some of {sorted(present)}")
+    else:
+        metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+        bad = [m for m in metrics if m not in METRICS or m not in present]
+        if bad or not metrics:
+            raise ValueError(f"metrics: expected metrics measured in the campaign ({sorted(present)}), got {bad}")
+    by = (by,) if isinstance(by, str) else tuple(by)
+    missing = [c for c in by if c not in campaign.runs.columns]
+    if missing or not by:
+        raise ValueError(f"by: expected columns of the runs table, e.g. ('test', 'msg_size_bytes', 'pinning'); "
+                         f"unknown: {missing}")
+    if not (isinstance(margin, float | int) and 0 < margin < 1):
+        raise ValueError(f"margin: expected a relative margin in (0, 1), e.g. 0.05 for +/-5 %, got {margin!r}")
+    if not (isinstance(alpha, float | int) and 0 < alpha < 0.5):
+        raise ValueError(f"alpha: expected a level in (0, 0.5), got {alpha!r}")
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction: expected one of {sorted(CORRECTIONS)}, got {correction!r}")
+    if statistic not in _STATISTICS:
+        raise ValueError(f"statistic: expected one of {list(_STATISTICS)}, got {statistic!r}")
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int | np.integer) or n_resamples < 99:
+        raise ValueError(f"n_resamples: expected an integer >= 99, got {n_resamples!r}")
+    if headline not in HEADLINES:
+        raise ValueError(f"headline: expected one of {sorted(HEADLINES)}, got {headline!r}")
+    if not isinstance(normalized, bool):
+        raise TypeError(f"normalized: expected True or False, got {normalized!r}")
+    if not normalized and headline not in ("auto", "raw"):
+        raise ValueError(f"headline: {headline!r} contradicts normalized=False (raw ratios only)")
+    if rng is not None and not isinstance(rng, int | np.integer | np.random.Generator):
+        raise TypeError(f"rng: expected None, an integer seed or a numpy.random.Generator, got {type(rng).__name__}")
+    return metrics, by, float(margin), float(alpha), int(n_resamples), np.random.default_rng(rng), \
+        ("raw" if not normalized else headline)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# cells
+
+
+def _per_ghz_values(meas: pd.DataFrame, metric: str, runs: pd.DataFrame) -> pd.Series | None:
+    """run_id -> per-GHz value of *metric*: normalize's column for rates, value x GHz for times (cycles-like)."""
+    if metric in PER_GHZ:
+        m = meas[meas["metric"] == PER_GHZ[metric]]
+        return pd.Series(m["value"].to_numpy(float), index=m["run_id"].astype(str).to_numpy())
+    if METRICS[metric].unit == "s":
+        m = meas[meas["metric"] == metric]
+        ghz = runs.set_index("run_id")["cpu_ghz"]
+        v = m["value"].to_numpy(float) * ghz.reindex(m["run_id"].astype(str)).to_numpy(float)
+        return pd.Series(v, index=m["run_id"].astype(str).to_numpy())
+    return None
+
+
+def _model_lookup(models: dict[str, ModelResult], metric: str, test: Any, size: Any) -> tuple[Any, Any]:
+    res = models.get(metric)
+    if res is None or pd.isna(test) or pd.isna(size):
+        return None, None
+    e = res.effects[(res.effects["test"] == str(test)) & (res.effects["msg_size_bytes"] == int(size))]
+    el = res.elasticities[(res.elasticities["test"] == str(test)) & (res.elasticities["msg_size_bytes"] == int(size))]
+    if e.empty or el.empty:
+        return None, None
+    return e.iloc[0], el.iloc[0]
+
+
+def _model_campaign(campaign: Campaign, excluded_runs: pd.DataFrame, baseline: str, candidate: str) -> Campaign:
+    """The runs the regression sees: requested exclusions out, and (test, size) pairs measured by one model."""
+    runs = campaign.runs[campaign.runs["pv_model"].isin([baseline, candidate])]
+    if len(excluded_runs):
+        runs = runs[~runs["run_id"].isin(excluded_runs["run_id"])]
+    key = runs["test"].astype(str) + "|" + runs["msg_size_bytes"].astype(str)
+    both = runs.groupby(key)["pv_model"].nunique()
+    runs = runs[key.map(both).to_numpy() == 2]
+    return Campaign(campaign.name, runs, campaign.measurements, campaign.intervals, campaign.rejects,
+                    root=campaign.root)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float | np.floating):
+        return "" if not np.isfinite(v) else f"{float(v):.4g}"
+    return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+
+
+def _label(by: Sequence[str], values: Sequence[Any]) -> str:
+    parts = []
+    for k, v in zip(by, values, strict=True):
+        if pd.isna(v):
+            parts.append(f"{k}=?")
+        elif k == "msg_size_bytes":
+            parts.append(f"{int(v)} B")
+        elif k == "pinning":
+            parts.append(f"{v} pinning")
+        else:
+            parts.append(str(v))
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# compare
+
+
+def compare(
+    campaign: Campaign,
+    *,
+    baseline: str,
+    candidate: str,
+    metrics: str | Sequence[str] | None = None,
+    by: Sequence[str] = ("test", "msg_size_bytes", "pinning"),
+    margin: float = 0.05,
+    alpha: float = 0.05,
+    correction: str = "holm",
+    normalized: bool = True,
+    statistic: str = "mean",
+    n_resamples: int = 9999,
+    rng: int | np.random.Generator | None = None,
+    headline: str = "auto",
+    exclude_outliers: bool = False,
+    exclude_warmup: bool = False,
+) -> CompareResult:
+    """A verdict for every cell and metric: faster, slower, equivalent (within the margin), or inconclusive.
+
+    Parameters
+    ----------
+    campaign : Campaign
+        As :func:`analysis.ingest.load_campaign` returns it; normalized here when its runs have no ``cpu_ghz``.
+    baseline, candidate : str
+        The two PV models; every ratio is candidate/baseline.
+    metrics : str or sequence of str, optional
+        Default: those of :data:`DEFAULT_METRICS` the campaign measures.
+    by : sequence of str
+        Run columns defining a cell.
+    margin : float
+        Equivalence margin: equivalent means within ``[1/(1+margin), 1+margin]``.
+    alpha : float
+        Family-wise error rate (or FDR for ``"bh"``) of the faster/slower verdicts; level of each TOST test.
+    correction : {"holm", "bonferroni", "bh", "none"}
+        See :data:`CORRECTIONS`.
+    normalized : bool
+        False: the headline is always the raw ratio (per-GHz and model effects still shown beside it).
+    statistic : {"mean", "median", "geomean"}
+        Location statistic of the ratio (bootstrap CI and permutation test; TOST and runs-needed work on the
+        logs, i.e. geometric means).
+    n_resamples : int
+        Bootstrap and permutation resamples.
+    rng : int or numpy.random.Generator, optional
+        Seed; the same seed gives the same table.
+    headline : {"auto", "raw", "per-GHz", "model-adjusted"}
+        Which effect the verdict rests on (:data:`HEADLINES`); "auto" chooses per cell and says why.
+    exclude_outliers, exclude_warmup : bool
+        Passed to :func:`analysis.audit.audit`; excluded runs are listed in ``audit.excluded_runs``.
+
+    Returns
+    -------
+    CompareResult
+    """
+    metrics, by, margin, alpha, n_resamples, gen, headline = _compare_iv(
+        campaign, baseline, candidate, metrics, by, margin, alpha, correction, normalized, statistic, n_resamples,
+        rng, headline)
+    notes: list[str] = []
+    camp = campaign if "cpu_ghz" in campaign.runs.columns else normalize(campaign)
+    aud = audit(camp, baseline=baseline, candidate=candidate, by=by, exclude_outliers=exclude_outliers,
+                exclude_warmup=exclude_warmup)
+    runs = camp.runs[camp.runs["pv_model"].isin([baseline, candidate])].copy()
+    if len(aud.excluded_runs):
+        runs = runs[~runs["run_id"].isin(aud.excluded_runs["run_id"])]
+        notes.append(f"{len(aud.excluded_runs)} run(s) excluded by the audit on request (outliers / warm-up)")
+    runs["run_id"] = runs["run_id"].astype(str)
+    runs["cell"] = [cell_label(by, v) for v in runs[list(by)].itertuples(index=False, name=None)]
+    runs["cpu_ghz"] = pd.to_numeric(runs["cpu_ghz"], errors="coerce").astype("float64")
+    excluded_cells = aud.excluded_cells
+    excluded_labels = dict(zip(excluded_cells["cell"], excluded_cells["reason"], strict=True))
+    excluded_rows: list[dict] = []
+    for _, r in excluded_cells.iterrows():
+        excluded_rows.append({**{k: r[k] for k in by}, "cell": r["cell"], "metric": pd.NA,
+                              "n_baseline": r["n_baseline"], "n_candidate": r["n_candidate"],
+                              "reason": r["reason"]})
+
+    meas = camp.measurements[camp.measurements["run_id"].isin(runs["run_id"])]
+    # --- gather the cells ------------------------------------------------------------------------------------
+    cells: list[dict] = []
+    value_rows: list[pd.DataFrame] = []
+    for metric in metrics:
+        m = meas[meas["metric"] == metric]
+        vals = pd.Series(m["value"].to_numpy(float), index=m["run_id"].astype(str).to_numpy())
+        ghz_vals = _per_ghz_values(meas, metric, runs)
+        d = runs[runs["run_id"].isin(vals.index)].copy()
+        d["value"] = vals.reindex(d["run_id"]).to_numpy()
+        d["per_ghz_value"] = ghz_vals.reindex(d["run_id"]).to_numpy() if ghz_vals is not None else np.nan
+        d = d[np.isfinite(d["value"]) & (d["value"] > 0)]
+        for label, g in d.groupby("cell", sort=True):
+            if label in excluded_labels:
+                continue
+            keys = g.iloc[0][list(by)].tolist()
+            gb, gc = g[g["pv_model"] == baseline], g[g["pv_model"] == candidate]
+            if len(gb) < 2 or len(gc) < 2:
+                excluded_rows.append({**dict(zip(by, keys, strict=True)), "cell": label, "metric": metric,
+                                      "n_baseline": len(gb), "n_candidate": len(gc),
+                                      "reason": f"fewer than 2 runs of a model with {metric}"})
+                continue
+            pg_ok = ghz_vals is not None and bool(np.all(np.isfinite(g["per_ghz_value"]) & (g["per_ghz_value"] > 0)))
+            tests = g["test"].dropna().unique() if "test" in g else []
+            sizes = g["msg_size_bytes"].dropna().unique() if "msg_size_bytes" in g else []
+            cells.append({
+                "keys": keys, "cell": label, "metric": metric, "direction": METRICS[metric].direction,
+                "b": gb["value"].to_numpy(float), "c": gc["value"].to_numpy(float),
+                "b_ghz": gb["per_ghz_value"].to_numpy(float) if pg_ok else None,
+                "c_ghz": gc["per_ghz_value"].to_numpy(float) if pg_ok else None,
+                "ghz_b": gb["cpu_ghz"].to_numpy(float), "ghz_c": gc["cpu_ghz"].to_numpy(float),
+                "clock_mhz_baseline": float(gb["cpu_ghz"].mean() * 1000) if gb["cpu_ghz"].notna().all() else np.nan,
+                "clock_mhz_candidate": float(gc["cpu_ghz"].mean() * 1000) if gc["cpu_ghz"].notna().all() else np.nan,
+                "test": tests[0] if len(tests) == 1 else pd.NA,
+                "size": sizes[0] if len(sizes) == 1 else pd.NA,
+                "per_ghz_available": pg_ok,
+            })
+            value_rows.append(g[[*by, "cell", "run_id", "pv_model", "value", "per_ghz_value", "cpu_ghz"]]
+                              .assign(metric=metric))
+    if not cells:
+        raise ValueError(f"campaign: no cell has at least 2 runs of both {baseline!r} and {candidate!r} for "
+                         f"{list(metrics)} (excluded: {len(excluded_rows)})")
+
+    # --- the regression model, for metrics with a cell at different clocks ----------------------------------
+    models: dict[str, ModelResult] = {}
+    needs = {c["metric"] for c in cells
+             if np.isfinite(c["clock_mhz_baseline"]) and np.isfinite(c["clock_mhz_candidate"])
+             and abs(c["clock_mhz_candidate"] / c["clock_mhz_baseline"] - 1) > CLOCK_TOLERANCE}
+    if headline == "model-adjusted":
+        needs = set(metrics)
+    mcamp = _model_campaign(camp, aud.excluded_runs, baseline, candidate) if needs else None
+    for metric in sorted(needs):
+        try:
+            models[metric] = fit_model(mcamp, metric=metric, baseline=baseline, candidate=candidate)
+        except ValueError as exc:
+            notes.append(f"{metric}: the regression model could not be fitted ({exc})")
+    for c in cells:
+        eff, ela = _model_lookup(models, c["metric"], c["test"], c["size"])
+        c["model_effect"], c["elasticity"] = eff, ela
+        c["model_available"] = bool(eff is not None and eff["clock_adjusted"] and np.isfinite(eff["log_effect"]))
+        c["headline"], c["reason"] = HEADLINES[headline](c)
+
+    # --- p-values, multiplicity, CIs -------------------------------------------------------------------------
+    m_rows = len(cells)
+    for c in cells:
+        h = c["headline"]
+        if h == "model-adjusted":
+            e = c["model_effect"]
+            c["pvalue"], c["pvalue_method"] = float(e["pvalue"]), f"model Wald test ({e['estimator']})"
+        else:
+            b, cc = (c["b_ghz"], c["c_ghz"]) if h == "per-GHz" else (c["b"], c["c"])
+            t = permutation_test_ratio(b, cc, statistic=statistic, n_resamples=n_resamples, rng=gen)
+            c["pvalue"], c["pvalue_method"] = t.pvalue, f"permutation ({'per-GHz' if h == 'per-GHz' else 'raw'})"
+            if h == "bracket":
+                tg = permutation_test_ratio(c["b_ghz"], c["c_ghz"], statistic=statistic, n_resamples=n_resamples,
+                                            rng=gen)
+                # significant only when both the raw and the per-GHz tests are (intersection-union)
+                c["pvalue"] = max(t.pvalue, tg.pvalue)
+                c["pvalue_method"] = "permutation (max of raw and per-GHz)"
+    praw = np.array([c["pvalue"] for c in cells])
+    corr = CORRECTIONS[correction]
+    padj = praw.copy() if corr.pvalue_method is None else adjust_pvalues(praw, method=corr.pvalue_method)
+    level = corr.level(1 - alpha, m_rows, int((padj < alpha).sum()))
+
+    raw_ci = ratio_ci_batch([(c["b"], c["c"]) for c in cells], statistic=statistic, confidence_level=level,
+                            n_resamples=n_resamples, rng=gen)
+    ghz_idx = [i for i, c in enumerate(cells) if c["per_ghz_available"]]
+    ghz_ci = dict(zip(ghz_idx, ratio_ci_batch([(cells[i]["b_ghz"], cells[i]["c_ghz"]) for i in ghz_idx],
+                                              statistic=statistic, confidence_level=level,
+                                              n_resamples=n_resamples, rng=gen), strict=True)) if ghz_idx else {}
+    lo_b, hi_b = equivalence_bounds(margin)
+    rows: list[dict] = []
+    distributions: dict[tuple[int, str], np.ndarray] = {}
+    for i, c in enumerate(cells):
+        r = raw_ci[i]
+        g = ghz_ci.get(i)
+        distributions[(i, "raw")] = r.bootstrap_distribution
+        if g is not None:
+            distributions[(i, "per-GHz")] = g.bootstrap_distribution
+        e, el = c["model_effect"], c["elasticity"]
+        if e is not None and np.isfinite(e["log_effect"]):
+            q = (sps.t(e["df"]) if np.isfinite(e["df"]) else sps.norm()).ppf(0.5 + level / 2)
+            mod = (float(np.exp(e["log_effect"])), float(np.exp(e["log_effect"] - q * e["standard_error"])),
+                   float(np.exp(e["log_effect"] + q * e["standard_error"])))
+        else:
+            mod = (np.nan, np.nan, np.nan)
+        h = c["headline"]
+        if h == "model-adjusted":
+            est, lo, hi = mod
+            tost_p = _model_tost(e, lo_b, hi_b)
+            samples = _clock_adjusted(c, float(el["elasticity"]))
+        elif h == "per-GHz":
+            est, (lo, hi) = g.estimate, g.confidence_interval
+            tost_p = tost_ratio(c["b_ghz"], c["c_ghz"], margin=margin, alpha=alpha).pvalue
+            samples = (c["b_ghz"], c["c_ghz"])
+        elif h == "bracket":
+            est = r.estimate
+            lo = min(r.confidence_interval.low, g.confidence_interval.low)
+            hi = max(r.confidence_interval.high, g.confidence_interval.high)
+            tost_p = max(tost_ratio(c["b"], c["c"], margin=margin, alpha=alpha).pvalue,
+                         tost_ratio(c["b_ghz"], c["c_ghz"], margin=margin, alpha=alpha).pvalue)
+            samples = (c["b"], c["c"])
+        else:
+            est, (lo, hi) = r.estimate, r.confidence_interval
+            tost_p = tost_ratio(c["b"], c["c"], margin=margin, alpha=alpha).pvalue
+            samples = (c["b"], c["c"])
+        significant = bool(padj[i] < alpha and (lo > 1 or hi < 1))
+        equivalent = bool(tost_p < alpha)
+        v = verdict(significant, equivalent, est, c["direction"])
+        need = np.nan
+        if v == "inconclusive":
+            need = _runs_needed(samples, est, margin=margin, alpha=alpha, level=level)
+        rows.append({
+            **dict(zip(by, c["keys"], strict=True)),
+            "cell": c["cell"], "metric": c["metric"], "direction": c["direction"],
+            "n_baseline": len(c["b"]), "n_candidate": len(c["c"]),
+            "estimate": est, "ci_low": lo, "ci_high": hi, "confidence_level": level,
+            "pvalue": c["pvalue"], "pvalue_method": c["pvalue_method"], "pvalue_adjusted": float(padj[i]),
+            "tost_pvalue": float(tost_p), "verdict": v, "runs_needed": need,
+            "headline": "raw" if h == "bracket" else h, "headline_reason": c["reason"],
+            "raw_estimate": r.estimate, "raw_ci_low": r.confidence_interval.low,
+            "raw_ci_high": r.confidence_interval.high,
+            "per_ghz_estimate": g.estimate if g is not None else np.nan,
+            "per_ghz_ci_low": g.confidence_interval.low if g is not None else np.nan,
+            "per_ghz_ci_high": g.confidence_interval.high if g is not None else np.nan,
+            "model_estimate": mod[0], "model_ci_low": mod[1], "model_ci_high": mod[2],
+            "clock_elasticity": float(el["elasticity"]) if el is not None else np.nan,
+            "clock_reading": str(el["reading"]) if el is not None else "",
+            "clock_mhz_baseline": c["clock_mhz_baseline"], "clock_mhz_candidate": c["clock_mhz_candidate"],
+        })
+    table = pd.DataFrame(rows)
+    table["runs_needed"] = table["runs_needed"].astype("Int64")
+    excl_cols = [*by, "cell", "metric", "n_baseline", "n_candidate", "reason"]
+    excluded = pd.DataFrame(excluded_rows, columns=excl_cols) if excluded_rows else pd.DataFrame(columns=excl_cols)
+    return CompareResult(
+        table=table,
+        excluded=excluded.reset_index(drop=True),
+        baseline=baseline,
+        candidate=candidate,
+        by=by,
+        metrics=metrics,
+        statistic=statistic,
+        correction=correction,
+        margin=margin,
+        alpha=alpha,
+        confidence_level=level,
+        audit=aud,
+        models=models,
+        values=pd.concat(value_rows, ignore_index=True),
+        distributions=distributions,
+        notes=tuple(notes),
+    )
+
+
+def _model_tost(e: pd.Series, lo_b: float, hi_b: float) -> float:
+    """TOST on the model's log effect: max of the two one-sided p-values against the equivalence bounds."""
+    dist = sps.t(e["df"]) if np.isfinite(e["df"]) else sps.norm()
+    se = float(e["standard_error"])
+    if not se > 0:
+        return 0.0 if math.log(lo_b) < e["log_effect"] < math.log(hi_b) else 1.0
+    p_lower = dist.sf((e["log_effect"] - math.log(lo_b)) / se)
+    p_upper = dist.cdf((e["log_effect"] - math.log(hi_b)) / se)
+    return float(max(p_lower, p_upper))
+
+
+def _clock_adjusted(c: dict, elasticity: float) -> tuple[np.ndarray, np.ndarray]:
+    """Values brought to a common clock with the model's elasticity (for the runs-needed spread)."""
+    ref = np.nanmean(np.concatenate([c["ghz_b"], c["ghz_c"]]))
+    e = elasticity if np.isfinite(elasticity) else 0.0
+    return c["b"] * (ref / c["ghz_b"]) ** e, c["c"] * (ref / c["ghz_c"]) ** e
+
+
+def _runs_needed(samples, est: float, *, margin: float, alpha: float, level: float) -> float:
+    """Runs per model to settle an inconclusive cell: show equivalence when the estimate is inside the margin,
+    else a CI narrow enough to exclude 1 at the simultaneous level."""
+    b, c = samples
+    lo_b, hi_b = equivalence_bounds(margin)
+    if lo_b < est < hi_b:
+        res = runs_needed(b, c, goal="equivalence", margin=margin, alpha=alpha, max_n=_MAX_RUNS)
+    else:
+        res = runs_needed(b, c, goal="ci_half_width", half_width=abs(est - 1), alpha=1 - level, max_n=_MAX_RUNS)
+    return float(res.n_per_model)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# formatting
+
+
+def _pct(ratio: float) -> str:
+    return f"{(ratio - 1) * 100:+.1f} %"
+
+
+def _row_phrase(r: pd.Series, by: Sequence[str]) -> str:
+    what = _label(by, [r[k] for k in by])
+    metric = "" if r["metric"] in DEFAULT_METRICS[:2] else f" {r['metric']}"
+    return f"{what}{metric} {_pct(r['estimate'])} [{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]"
+
+
+def headline_paragraph(result: CompareResult) -> str:
+    """The headline in one paragraph of plain words."""
+    t = result.table
+    by = result.by
+    pct_level = f"{100 * result.confidence_level:.3g} %"
+    parts = [
+        f"{result.candidate} against {result.baseline} (baseline), ratio of {result.statistic}s candidate/baseline "
+        f"in {len(t)} comparison(s), {CORRECTIONS[result.correction].label} at alpha = {result.alpha:g} "
+        f"(each interval below at {pct_level}), equivalence margin +/-{100 * result.margin:g} %."
+    ]
+    groups = []
+    for v in VERDICTS:
+        sel = t[t["verdict"] == v]
+        if sel.empty:
+            continue
+        items = [_row_phrase(r, by) for _, r in sel.iterrows()]
+        if v == "inconclusive":
+            items = [f"{p} (about {int(n)} runs per model would settle it)" if pd.notna(n) else p
+                     for p, n in zip(items, sel["runs_needed"], strict=True)]
+        name = {"equivalent": f"equivalent within +/-{100 * result.margin:g} %",
+                "inconclusive": "the evidence is inconclusive"}.get(v, v)
+        groups.append(f"{name} in {len(sel)}: " + "; ".join(items))
+    parts.append(f"{result.candidate} is " + ", ".join(groups[:1]) + (". " if len(groups) == 1 else "; ")
+                 + "; ".join(groups[1:]) + ("." if len(groups) > 1 else ""))
+    adj = t[t["headline"] == "model-adjusted"]
+    if len(adj):
+        el = adj.drop_duplicates(["metric", *[k for k in ("test", "msg_size_bytes") if k in by]])
+        elast = "; ".join(
+            f"{_label([k for k in ('test', 'msg_size_bytes') if k in by], [r[k] for k in ('test', 'msg_size_bytes') if k in by])}: "
+            f"{r['clock_elasticity']:.2f}, {r['clock_reading']}"
+            for _, r in el.iterrows()
+        )
+        parts.append(
+            f"In {len(adj)} of them the two models ran at different CPU clocks (e.g. "
+            f"{adj['clock_mhz_baseline'].iloc[0]:.0f} MHz baseline vs {adj['clock_mhz_candidate'].iloc[0]:.0f} MHz "
+            "candidate on average), so those verdicts rest on the regression effect adjusted for the clock, not on a "
+            f"per-GHz division; the clock elasticity (1: CPU-bound, 0: wire-bound) is {elast}. The raw and per-GHz "
+            "ratios are shown beside them."
+        )
+    brk = t[t["headline_reason"].str.contains("cannot be separated", regex=False)]
+    if len(brk):
+        parts.append(f"In {len(brk)} cell(s) the clock differs only together with the model; their intervals span "
+                     "both the raw and the per-GHz ratio.")
+    ex = result.excluded
+    if len(ex):
+        items = [f"{_label(by, [r[k] for k in by])}"
+                 + (f" ({r['metric']})" if pd.notna(r["metric"]) else "") + f": {r['reason']}"
+                 for _, r in ex.iterrows()]
+        parts.append(f"Not compared ({len(ex)}): " + "; ".join(items) + ".")
+    if result.audit is not None:
+        counts = result.audit.findings["severity"].value_counts()
+        parts.append(f"The audit raised {int(counts.get('error', 0))} error(s) and {int(counts.get('warn', 0))} "
+                     "warning(s); see its report before quoting these numbers.")
+    return " ".join(parts)
+
+
+def format_compare(result: CompareResult) -> str:
+    """Text: the headline paragraph, the verdict table, then numbered notes."""
+    import textwrap
+
+    out = [textwrap.fill(headline_paragraph(result), width=110), ""]
+    t = result.table
+    tab = pd.DataFrame({
+        "cell": [_label(result.by, [r[k] for k in result.by]) for _, r in t.iterrows()],
+        "metric": t["metric"],
+        "n_b/n_c": [f"{a}/{b}" for a, b in zip(t["n_baseline"], t["n_candidate"], strict=True)],
+        "ratio": t["estimate"].map(lambda x: f"{x:.4f}"),
+        "CI": [f"[{a:.4f}, {b:.4f}]" for a, b in zip(t["ci_low"], t["ci_high"], strict=True)],
+        "p_adj": t["pvalue_adjusted"].map(lambda x: f"{x:.3g}"),
+        "p_TOST": t["tost_pvalue"].map(lambda x: f"{x:.3g}"),
+        "verdict": t["verdict"],
+        "headline": t["headline"],
+        "raw": t["raw_estimate"].map(lambda x: f"{x:.4f}"),
+        "per_GHz": t["per_ghz_estimate"].map(lambda x: "" if not np.isfinite(x) else f"{x:.4f}"),
+        "runs_needed": t["runs_needed"].map(lambda x: "" if pd.isna(x) else str(int(x))),
+    })
+    widths = {c: max(len(c), *(len(str(v)) for v in tab[c])) for c in tab.columns}
+    out.append("  ".join(c.ljust(widths[c]) for c in tab.columns))
+    for _, r in tab.iterrows():
+        out.append("  ".join(str(r[c]).ljust(widths[c]) for c in tab.columns))
+    notes = list(result.notes)
+    notes += [f"{_label(result.by, [r[k] for k in result.by])} {r['metric']}: {r['headline_reason']}"
+              for _, r in t.iterrows() if r["headline"] != "raw" or "different" in r["headline_reason"]]
+    if notes:
+        out += ["", "Notes:"] + [f"[{i}] {n}" for i, n in enumerate(notes, 1)]
+    return "\n".join(out)
