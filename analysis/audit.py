@@ -612,20 +612,30 @@ def _check_drift(ctx: _Ctx) -> list[dict]:
     return out
 
 
+def _runs_test(seq: np.ndarray) -> tuple[int, float, float, float]:
+    """Wald-Wolfowitz runs test on a boolean sequence, normal approximation without continuity correction.
+
+    Returns (switches, expected switches, z, one-sided p for too few runs); switches = runs - 1.
+    """
+    seq = np.asarray(seq, dtype=bool)
+    n1, n2 = int(seq.sum()), int((~seq).sum())
+    n = n1 + n2
+    switches = int((seq[1:] != seq[:-1]).sum())
+    expected = 2.0 * n1 * n2 / n
+    var = 2.0 * n1 * n2 * (2.0 * n1 * n2 - n) / (n**2 * (n - 1))
+    z = (switches - expected) / math.sqrt(var) if var > 0 else 0.0
+    return switches, expected, z, float(stats.norm.cdf(z))
+
+
 def _check_order(ctx: _Ctx) -> list[dict]:
     if not ctx.order_label:
         return []
     r = ctx.runs[ctx.runs["audit_order"].notna()].sort_values(["audit_order", "run_id"], kind="stable")
     seq = (r["pv_model"] == ctx.candidate).to_numpy()
-    n1, n2 = int(seq.sum()), int((~seq).sum())
-    n = n1 + n2
-    if n1 < 2 or n2 < 2:
+    n = len(seq)
+    if seq.sum() < 2 or (~seq).sum() < 2:
         return []
-    switches = int((seq[1:] != seq[:-1]).sum())
-    expected = 2.0 * n1 * n2 / n  # expected number of runs - 1
-    var = 2.0 * n1 * n2 * (2.0 * n1 * n2 - n) / (n**2 * (n - 1))
-    z = (switches - expected) / math.sqrt(var) if var > 0 else 0.0
-    p = float(stats.norm.cdf(z))
+    switches, expected, z, p = _runs_test(seq)
     detail = (f"{switches} model switches along {ctx.order_label} for {n} runs, {expected:.1f} expected in a "
               f"random order (runs test z = {z:.2f}, one-sided p = {p:.2g})")
     if p < ORDER_ALPHA and switches < 0.5 * expected:
