@@ -134,9 +134,7 @@ STATISTICS: dict[str, _Statistic] = {
 
 def _row_quantiles(dist: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Quantiles ``q[i, :]`` of row ``dist[i]`` (numpy's default 'linear' method, as scipy uses)."""
-    if np.all(q == q[:1]):
-        return np.quantile(dist, q[0], axis=1).T
-    return np.stack([np.quantile(row, qi) for row, qi in zip(dist, q, strict=True)])
+    return kernels().row_quantiles(np.ascontiguousarray(dist), np.ascontiguousarray(q, dtype=np.float64))
 
 
 def _jackknife_terms(theta_i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
