@@ -39,6 +39,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -51,6 +52,13 @@ __all__ = [
     "resolve_campaign",
     "infer_models",
     "campaign_overview",
+    "format_verdict_table",
+    "format_effects_table",
+    "format_findings_table",
+    "format_paragraph_html",
+    "format_header_html",
+    "ModelSetResult",
+    "fit_models",
     "notebook_parameters",
     "parse_parameter",
     "save_tables",
@@ -202,6 +210,225 @@ def campaign_overview(campaign) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------ tables for reading
+
+
+def _pct_change(x: Any, digits: int = 1) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "-"
+    return "-" if not np.isfinite(v) else f"{(v - 1) * 100:+.{digits}f} %"
+
+
+def _pct_interval(lo: Any, hi: Any) -> str:
+    a, b = _pct_change(lo), _pct_change(hi)
+    return "-" if "-" in (a, b) else f"[{a[:-2]}, {b[:-2]}] %"
+
+
+def _cell_keys(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    keys = [k for k in by if k in frame.columns]
+    out = frame[keys].copy()
+    return out.rename(columns={"msg_size_bytes": "msg size (B)"})
+
+
+def format_verdict_table(frame: pd.DataFrame, *, by: Sequence[str] = ("test", "msg_size_bytes", "pinning")
+                         ) -> pd.DataFrame:
+    """The verdict table for reading: one row per cell and metric, changes in % with their intervals.
+
+    Parameters
+    ----------
+    frame : the table of :meth:`analysis.compare.CompareResult.to_frame`
+    by : the cell keys (``CompareResult.by``)
+
+    Returns
+    -------
+    DataFrame
+        The cell keys, ``metric``, ``n (b/c)``, ``change`` (headline ratio - 1, in %), ``CI`` (its simultaneous
+        interval), ``verdict``, ``basis`` (raw, model-adjusted or per-GHz), ``raw``, ``per GHz`` (changes in %)
+        and ``runs needed`` (inconclusive cells). All text; a missing value shows as ``-``.
+    """
+    f = frame.reset_index(drop=True)
+    out = _cell_keys(f, by)
+    out["metric"] = f["metric"].astype(str)
+    out["n (b/c)"] = [f"{int(a)}/{int(b)}" for a, b in zip(f["n_baseline"], f["n_candidate"], strict=True)]
+    out["change"] = f["estimate"].map(_pct_change)
+    out["CI"] = [_pct_interval(a, b) for a, b in zip(f["ci_low"], f["ci_high"], strict=True)]
+    out["verdict"] = f["verdict"].astype(str)
+    out["basis"] = f.get("headline", pd.Series("raw", index=f.index)).astype(str)
+    out["raw"] = f.get("raw_estimate", pd.Series(np.nan, index=f.index)).map(_pct_change)
+    out["per GHz"] = f.get("per_ghz_estimate", pd.Series(np.nan, index=f.index)).map(_pct_change)
+    needed = f.get("runs_needed", pd.Series(np.nan, index=f.index))
+    out["runs needed"] = [str(int(n)) if pd.notna(n) and v == "inconclusive" else "-"
+                          for n, v in zip(needed, out["verdict"], strict=True)]
+    return out.astype(str)
+
+
+def format_effects_table(frame: pd.DataFrame, *, by: Sequence[str] = ("test", "msg_size_bytes", "pinning")
+                         ) -> pd.DataFrame:
+    """Raw, per-GHz and clock-adjusted (regression) changes side by side, with the clock elasticity.
+
+    Parameters
+    ----------
+    frame : the table of :meth:`analysis.compare.CompareResult.to_frame`
+    by : the cell keys
+
+    Returns
+    -------
+    DataFrame
+        Cell keys, ``metric``, ``clock MHz (b/c)``, ``raw``, ``raw CI``, ``per GHz``, ``adjusted``, ``adjusted CI``
+        (changes in %), ``elasticity`` and ``reading`` (CPU-bound, wire-bound, ...). All text.
+    """
+    f = frame.reset_index(drop=True)
+    nan = pd.Series(np.nan, index=f.index)
+    out = _cell_keys(f, by)
+    out["metric"] = f["metric"].astype(str)
+    mb, mc = f.get("clock_mhz_baseline", nan), f.get("clock_mhz_candidate", nan)
+    out["clock MHz (b/c)"] = [f"{a:.0f}/{b:.0f}" if pd.notna(a) and pd.notna(b) else "-"
+                              for a, b in zip(mb, mc, strict=True)]
+    out["raw"] = f.get("raw_estimate", nan).map(_pct_change)
+    out["raw CI"] = [_pct_interval(a, b) for a, b in zip(f.get("raw_ci_low", nan), f.get("raw_ci_high", nan),
+                                                          strict=True)]
+    out["per GHz"] = f.get("per_ghz_estimate", nan).map(_pct_change)
+    out["adjusted"] = f.get("model_estimate", nan).map(_pct_change)
+    out["adjusted CI"] = [_pct_interval(a, b) for a, b in zip(f.get("model_ci_low", nan),
+                                                               f.get("model_ci_high", nan), strict=True)]
+    el = pd.to_numeric(f.get("clock_elasticity", nan), errors="coerce")
+    out["elasticity"] = ["-" if pd.isna(v) else f"{v:.2f}" for v in el]
+    out["reading"] = f.get("clock_reading", pd.Series(pd.NA, index=f.index)).fillna("-").astype(str)
+    return out.astype(str)
+
+
+def format_findings_table(findings: pd.DataFrame, *, severities: Sequence[str] = ("error", "warn"),
+                          suggestion: bool = False) -> str:
+    """Audit findings of the given severities as an escaped HTML table (numbered, errors first).
+
+    The details quote hostnames, kernels and file names from the campaign: every cell is escaped.
+    """
+    f = findings[findings["severity"].isin(list(severities))]
+    cols = ["severity", "check", "cell", "pv_model", "detail"] + (["suggestion"] if suggestion else [])
+    shown = f.reindex(columns=cols).rename(columns={"pv_model": "model"}).fillna("")
+    if shown.empty:
+        return f"<p>No findings of severity {html.escape(' / '.join(severities))}.</p>"
+    shown.insert(0, "#", range(1, len(shown) + 1))
+    return format_html_table(shown.astype(str))
+
+
+def format_paragraph_html(text: str) -> str:
+    """A plain-text paragraph as escaped HTML."""
+    return f'<p class="pvfair-verdict">{html.escape(str(text))}</p>'
+
+
+def format_header_html(name: str, baseline: str, candidate: str, overview: pd.DataFrame,
+                       settings: Mapping[str, Any]) -> str:
+    """The summary's header: campaign, the two models with their run counts, settings and date (escaped)."""
+    runs = dict(zip(overview.get("pv_model", []), overview.get("runs", []), strict=False))
+    from analysis import __version__
+
+    rows = [
+        ("campaign", name),
+        ("baseline", f"{baseline} ({runs.get(baseline, 0)} runs)"),
+        ("candidate", f"{candidate} ({runs.get(candidate, 0)} runs)"),
+        ("settings", ", ".join(f"{k} {v}" for k, v in settings.items())),
+        ("made", f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC by pvfair {__version__}"),
+    ]
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    return f'<table class="pvfair-header">{body}</table>'
+
+
+# --------------------------------------------------------------------------------------------- model per metric
+
+
+@dataclass(frozen=True)
+class ModelSetResult:
+    """:func:`analysis.model.fit_model` for several metrics: the per-metric results and tidy tables of them all.
+
+    Attributes
+    ----------
+    results : dict
+        metric -> :class:`analysis.model.ModelResult`.
+    skipped : tuple of (metric, reason)
+        Metrics that could not be modelled, with the error message.
+    """
+
+    results: Mapping[str, Any]
+    skipped: tuple[tuple[str, str], ...] = ()
+
+    def _cat(self, table: Callable[[Any], pd.DataFrame]) -> pd.DataFrame:
+        parts = [table(r).assign(metric=m) for m, r in self.results.items()]
+        if not parts:
+            return pd.DataFrame({"metric": pd.Series(dtype="string")})
+        out = pd.concat(parts, ignore_index=True)
+        return out[["metric", *[c for c in out.columns if c != "metric"]]]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Model ratios and clock elasticities per metric, test and message size (``ModelResult.to_frame``)."""
+        return self._cat(lambda r: r.to_frame())
+
+    @property
+    def raw_vs_adjusted(self) -> pd.DataFrame:
+        return self._cat(lambda r: r.raw_vs_adjusted)
+
+    @property
+    def diagnostics(self) -> pd.DataFrame:
+        return self._cat(lambda r: r.diagnostics)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        out = [f"{m}: {n}" for m, r in self.results.items() for n in r.notes]
+        out += [f"{m}: not modelled: {why}" for m, why in self.skipped]
+        return tuple(out)
+
+    def summary(self) -> str:
+        parts = [r.summary() for r in self.results.values()]
+        parts += [f"{m}: not modelled: {why}" for m, why in self.skipped]
+        return "\n\n".join(parts) if parts else "no metric modelled"
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+
+def _fit_models_iv(campaign, metrics):
+    measured = set(campaign.measurements["metric"].dropna().astype(str))
+    if metrics is None:
+        from analysis.audit import PRIMARY_METRICS
+
+        chosen = [m for m in PRIMARY_METRICS if m in measured]
+        if not chosen:
+            raise ValueError(f"metrics: the campaign measures none of {list(PRIMARY_METRICS)}; name the metrics")
+        return chosen
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    missing = [m for m in metrics if m not in measured]
+    if missing:
+        raise ValueError(f"metrics: {missing} not measured in campaign {campaign.name!r}; it has {sorted(measured)}")
+    return list(metrics)
+
+
+def fit_models(campaign, *, baseline: str, candidate: str, metrics: Sequence[str] | None = None,
+               confidence_level: float = 0.95) -> ModelSetResult:
+    """:func:`analysis.model.fit_model` for each metric (default: the primary rate metrics measured).
+
+    A metric no test can model (e.g. measured by one model only) is listed in ``skipped`` with the reason rather
+    than stopping the report.
+    """
+    chosen = _fit_models_iv(campaign, metrics)
+    from analysis.model import fit_model
+
+    results: dict[str, Any] = {}
+    skipped: list[tuple[str, str]] = []
+    for metric in chosen:
+        try:
+            results[metric] = fit_model(campaign, metric=metric, baseline=baseline, candidate=candidate,
+                                        confidence_level=confidence_level)
+        except ValueError as exc:
+            skipped.append((metric, str(exc)))
+    return ModelSetResult(results=results, skipped=tuple(skipped))
 
 
 # -------------------------------------------------------------------------------------------------- parameters

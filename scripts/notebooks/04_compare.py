@@ -1,0 +1,89 @@
+# %% [markdown]
+# # 04 · Compare: faster, slower, equivalent, or too early to say?
+#
+# For every cell (test × message size × pinning) and metric, the effect is the **ratio candidate / baseline** of
+# the mean (or median, or geometric mean) of the runs, reported as a % change with a confidence interval:
+#
+# - the interval comes from the **bootstrap**: the runs of each model are resampled many times and the ratio
+#   recomputed, and the spread of those ratios (BCa-corrected) gives the interval;
+# - a **permutation test** asks whether the models' labels matter at all; with many cells the p-values are
+#   adjusted for multiplicity (Holm by default), and each interval is shown at the matching simultaneous level;
+# - an **equivalence test** (TOST, two one-sided tests on the log ratio) asks whether the ratio lies within the
+#   margin ±δ; "equivalent" means the data rule out any difference larger than δ.
+#
+# The verdict follows the metric's direction (lower latency is faster). "Faster but within margin" means the
+# difference is real and smaller than δ. An *inconclusive* cell comes with the number of runs per model that would
+# likely settle it. When the two models ran at different CPU clocks, the verdict rests on the regression effect
+# adjusted for the clock (notebook 05), and the raw and per-GHz ratios are shown beside it.
+
+# %% tags=["parameters"]
+campaign: str = "data/raw/demo"  # campaign folder, relative to the current folder or the repository root
+baseline: "Optional[str]" = None  # baseline PV model; None infers it (manifest role column, else first row)
+candidate: "Optional[str]" = None  # candidate PV model; None infers it (the campaign's other model)
+metrics: "Optional[list[str]]" = None  # metrics to compare; None takes the rates and mean latency measured
+margin: float = 0.05  # equivalence margin: equivalent when the ratio lies within 1/(1+margin) and 1+margin
+alpha: float = 0.05  # family-wise error rate of the faster/slower verdicts
+correction: str = "holm"  # multiplicity correction: holm, bonferroni, bh or none
+statistic: str = "mean"  # location statistic of the ratio: mean, median or geomean
+n_resamples: int = 9999  # bootstrap and permutation resamples per cell
+seed: int = 2009  # random seed: the same seed gives the same tables
+output_dir: str = ""  # folder for the CSV tables written by this notebook; empty writes nothing
+
+# %%
+from IPython.display import HTML, display
+
+from analysis.compare import compare, headline_paragraph
+from analysis.ingest import load_campaign
+from analysis.normalize import normalize
+from analysis.report import (
+    format_html_table,
+    format_notes_html,
+    format_paragraph_html,
+    format_verdict_table,
+    infer_models,
+    resolve_campaign,
+    save_tables,
+)
+
+campaign_path = resolve_campaign(campaign)
+data = normalize(load_campaign(campaign_path))
+baseline, candidate = infer_models(data, baseline, candidate)
+result = compare(
+    data,
+    baseline=baseline,
+    candidate=candidate,
+    metrics=metrics,
+    margin=margin,
+    alpha=alpha,
+    correction=correction,
+    statistic=statistic,
+    n_resamples=n_resamples,
+    rng=seed,
+)
+verdicts = result.to_frame()
+
+# %% [markdown]
+# ## The verdict in plain words
+
+# %%
+display(HTML(format_paragraph_html(headline_paragraph(result))))
+
+# %% [markdown]
+# ## Verdict table
+#
+# Change = ratio − 1 of the headline effect, with its simultaneous confidence interval; *basis* says which effect
+# the verdict rests on (raw, model-adjusted for the clock, or per GHz), with the raw and per-GHz changes beside it.
+
+# %%
+display(HTML(format_html_table(format_verdict_table(verdicts, by=result.by))))
+
+# %% [markdown]
+# ## Cells not compared, and notes
+
+# %%
+display(HTML(format_html_table(result.excluded)))
+display(HTML(format_notes_html(list(result.notes), title="Notes")))
+
+# %%
+written = save_tables(output_dir, verdicts=verdicts, excluded_cells=result.excluded)
+print("\n".join(f"wrote {p}" for p in written) or "output_dir not set: no tables written")

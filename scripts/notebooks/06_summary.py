@@ -1,0 +1,127 @@
+# %% [markdown]
+# # pvfair summary
+
+# %% tags=["parameters"]
+campaign: str = "data/raw/demo"  # campaign folder, relative to the current folder or the repository root
+baseline: "Optional[str]" = None  # baseline PV model; None infers it (manifest role column, else first row)
+candidate: "Optional[str]" = None  # candidate PV model; None infers it (the campaign's other model)
+metrics: "Optional[list[str]]" = None  # metrics to compare; None takes the rates and mean latency measured
+margin: float = 0.05  # equivalence margin: equivalent when the ratio lies within 1/(1+margin) and 1+margin
+alpha: float = 0.05  # family-wise error rate of the faster/slower verdicts
+correction: str = "holm"  # multiplicity correction: holm, bonferroni, bh or none
+statistic: str = "mean"  # location statistic of the ratio: mean, median or geomean
+n_resamples: int = 9999  # bootstrap and permutation resamples per cell
+seed: int = 2009  # random seed: the same seed gives the same tables
+output_dir: str = ""  # folder for the CSV tables written by this notebook; empty writes nothing
+
+# %%
+import warnings
+
+from IPython.display import HTML, display
+
+from analysis.compare import compare, headline_paragraph
+from analysis.ingest import load_campaign
+from analysis.normalize import normalize
+from analysis.report import (
+    campaign_overview,
+    format_effects_table,
+    format_findings_table,
+    format_header_html,
+    format_html_table,
+    format_notes_html,
+    format_paragraph_html,
+    format_verdict_table,
+    infer_models,
+    resolve_campaign,
+    save_tables,
+)
+
+warnings.filterwarnings("ignore")  # the PDF is for readers of the verdicts; the other notebooks show warnings
+campaign_path = resolve_campaign(campaign)
+data = normalize(load_campaign(campaign_path))
+baseline, candidate = infer_models(data, baseline, candidate)
+result = compare(
+    data,
+    baseline=baseline,
+    candidate=candidate,
+    metrics=metrics,
+    margin=margin,
+    alpha=alpha,
+    correction=correction,
+    statistic=statistic,
+    n_resamples=n_resamples,
+    rng=seed,
+)
+verdicts = result.to_frame()
+overview = campaign_overview(data)
+settings = {
+    "margin": margin,
+    "alpha": alpha,
+    "correction": correction,
+    "statistic": statistic,
+    "n_resamples": n_resamples,
+    "seed": seed,
+}
+display(HTML(format_header_html(data.name, baseline, candidate, overview, settings)))
+
+# %% [markdown]
+# ## Verdict
+
+# %%
+display(HTML(format_paragraph_html(headline_paragraph(result))))
+
+# %% [markdown]
+# ## Verdict table
+#
+# Change = ratio candidate / baseline − 1 of the effect the verdict rests on (*basis*), with its simultaneous
+# confidence interval; raw and per-GHz changes beside it. *Runs needed*: runs per model that would likely settle
+# an inconclusive cell.
+
+# %%
+display(HTML(format_html_table(format_verdict_table(verdicts, by=result.by))))
+
+# %% [markdown]
+# ## Audit findings
+#
+# What makes this comparison unfair, as found in the runs (errors and warnings; notebook 03 lists every note).
+
+# %%
+display(HTML(format_findings_table(result.audit.findings, severities=("error", "warn"), suggestion=False)))
+
+# %% [markdown]
+# ## Raw, per-GHz and clock-adjusted effects
+#
+# The regression effect at equal clock and pinning beside the raw and per-GHz ratios, with the clock elasticity
+# (about 1: CPU-bound, a per-GHz division is right; about 0: wire-bound, it is not).
+
+# %%
+display(HTML(format_html_table(format_effects_table(verdicts, by=result.by))))
+
+# %% [markdown]
+# ## The campaign
+#
+# Runs per PV model, with the tools, tests, sizes, pinnings, clocks, hosts and kernels they were measured with.
+
+# %%
+display(HTML(format_html_table(overview)))
+
+# %% [markdown]
+# ## Method notes
+#
+# - **Effect**: ratio candidate / baseline of the chosen location statistic per cell (test × message size ×
+#   pinning); pinnings are strata, never pooled.
+# - **Intervals**: bootstrap (BCa) with the two models' runs resampled separately, at the simultaneous level that
+#   matches the multiplicity correction across all cells.
+# - **Faster / slower**: the adjusted permutation p-value is below α and the interval excludes 1 on that side.
+#   **Equivalent**: the two one-sided tests (TOST) on the log ratio reject a difference beyond the margin.
+#   **Inconclusive**: neither; the runs needed come from the observed spread.
+# - **Clock**: where the models ran at different CPU clocks, the verdict rests on the log-linear regression effect
+#   (HC3 errors; mixed model with a random intercept for sessions when there are several), because a per-GHz
+#   division is only right for CPU-bound work.
+# - **Audit**: standardized mean differences above 0.1, any difference in a category mix, one-model cells, drift
+#   with run order, Simpson's paradox, outliers (robust z > 3.5) and warm-up runs are reported, never dropped
+#   silently.
+
+# %%
+display(HTML(format_notes_html(list(result.notes), title="Notes from this comparison")))
+written = save_tables(output_dir, summary_verdicts=format_verdict_table(verdicts, by=result.by))
