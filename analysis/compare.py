@@ -66,6 +66,7 @@ __all__ = [
     "CLOCK_TOLERANCE",
     "verdict",
     "format_compare",
+    "headline_paragraph",
 ]
 
 #: every verdict a cell can get
@@ -238,6 +239,10 @@ class CompareResult:
     def counts(self) -> pd.Series:
         """Number of rows per verdict (every verdict listed, zeros included)."""
         return self.table["verdict"].value_counts().reindex(list(VERDICTS), fill_value=0)
+
+    def paragraph(self) -> str:
+        """The headline in one paragraph of plain words (unwrapped)."""
+        return headline_paragraph(self)
 
     def summary(self) -> str:
         """The headline paragraph, the table and the notes, as text."""
@@ -731,7 +736,7 @@ def format_compare(result: CompareResult) -> str:
     """Text: the headline paragraph, the verdict table, then numbered notes."""
     import textwrap
 
-    out = [textwrap.fill(headline_paragraph(result), width=110), ""]
+    out = [textwrap.fill(headline_paragraph(result), width=110, break_on_hyphens=False), ""]
     t = result.table
     tab = pd.DataFrame({
         "cell": [_label(result.by, [r[k] for k in result.by]) for _, r in t.iterrows()],

@@ -37,10 +37,11 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats as sps
 from statsmodels.stats.diagnostic import het_breuschpagan
+from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
 from analysis.schema import METRICS
 
-__all__ = ["ModelResult", "fit_model", "model_frame", "default_formula", "clock_reading"]
+__all__ = ["ModelResult", "fit_model", "model_frame", "default_formula", "clock_reading", "CLOCK_JITTER"]
 
 #: the elasticity reading: CI entirely above this -> CPU-bound, entirely below -> wire-bound
 _ELASTICITY_SPLIT = 0.5
@@ -250,19 +251,32 @@ def model_frame(campaign: Any, *, metric: str, baseline: str, candidate: str) ->
     return out[list(_MODEL_FRAME_COLUMNS)], notes
 
 
+#: clock differences below this (relative) are reading jitter, not a different clock
+CLOCK_JITTER = 0.01
+
+
 def _clock_status(sub: pd.DataFrame) -> tuple[str, ...]:
-    """Per size in *sub*: 'varies', 'constant', 'confounded' (clock differs only with the model) or 'missing'."""
+    """Per size in *sub*: 'varies', 'constant', 'confounded' (clock differs only with the model) or 'missing'.
+
+    Clock spread within a model below :data:`CLOCK_JITTER` is treated as reading jitter (``/proc/cpuinfo`` of a
+    fixed clock wobbles by a few MHz): an elasticity fitted on it alone would be noise.
+    """
     out = []
     for _, g in sub.groupby("msg_size_bytes", sort=True):
         lg = g["log_cpu_ghz"].to_numpy()
         if not np.isfinite(lg).all():
             out.append("missing")
             continue
-        if np.ptp(lg) <= 1e-9:
+        cand = g["candidate"].to_numpy()
+        means = {k: lg[cand == k].mean() for k in (0, 1) if (cand == k).any()}
+        within = max(np.ptp(lg[cand == k]) for k in means)
+        between = abs(means.get(1, 0.0) - means.get(0, 0.0)) if len(means) == 2 else 0.0
+        if within > np.log1p(CLOCK_JITTER):
+            out.append("varies")
+        elif between > np.log1p(CLOCK_JITTER):
+            out.append("confounded")
+        else:
             out.append("constant")
-            continue
-        x = np.column_stack([np.ones(len(g)), g["candidate"].to_numpy(float), lg - lg.mean()])
-        out.append("varies" if np.linalg.matrix_rank(x, tol=1e-8) == 3 else "confounded")
     return tuple(out)
 
 
@@ -455,7 +469,13 @@ def _fit_mixed(fml: str, frame: pd.DataFrame, gcol: str) -> tuple[Any, str]:
 
 
 def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
-    """Fit one test. Returns a dict of per-test frames, or None when the test cannot be fitted."""
+    """Fit one test. Returns a dict of per-test frames."""
+    both = sub.groupby("msg_size_bytes")["candidate"].nunique()
+    one = sorted(int(s) for s in both.index[both < 2])
+    if one:
+        notes.append(f"{test}: size(s) " + ", ".join(f"{s} B" for s in one)
+                     + " measured by one model only, left out of the fit")
+        sub = sub[~sub["msg_size_bytes"].isin(one)].reset_index(drop=True)
     sizes = sorted(sub["msg_size_bytes"].unique())
     status = dict(zip(sizes, _clock_status(sub), strict=True))
     if formula is None:
@@ -469,7 +489,9 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
         frame = frame[frame["cpu_ghz"].notna()]
     frame = frame.reset_index(drop=True)
     with warnings.catch_warnings():
+        # rank deficiency is detected and noted below; statsmodels' own warning would only repeat it
         warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", SingularMatrixWarning)
         ols = smf.ols(fml, frame).fit(cov_type="HC3", use_t=True)
     X = np.asarray(ols.model.exog)
     spec = ols.model.data.model_spec
@@ -509,6 +531,7 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", SingularMatrixWarning)
         raw = smf.ols(raw_fml, frame).fit(cov_type="HC3", use_t=True)
     raw_X = np.asarray(raw.model.exog)
 
@@ -595,7 +618,9 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
     threshold = 4.0 / n
     influential = np.nan_to_num(cooks, nan=0.0) > threshold
     try:
-        bp_lm, bp_p, _, _ = het_breuschpagan(np.asarray(ols.resid), X)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SingularMatrixWarning)
+            bp_lm, bp_p, _, _ = het_breuschpagan(np.asarray(ols.resid), X)
     except (ValueError, np.linalg.LinAlgError):
         bp_lm, bp_p = np.nan, np.nan
     order = np.argsort(-np.nan_to_num(cooks, nan=0.0))

@@ -286,3 +286,24 @@ def test_bad_arguments(kwargs, exc, match):
 def test_bad_campaign():
     with pytest.raises(TypeError, match=r"campaign: expected an analysis.ingest.Campaign"):
         fit_model(pd.DataFrame(), metric="throughput_bps", baseline=BASE, candidate=CAND)
+
+
+def test_demo_model_effect_per_size_covers_truth_at_95_percent():
+    """Acceptance: on the bundled demo (raw, not normalized) the per-size model effect covers truth.csv."""
+    from analysis.ingest import load_campaign
+    from tests.conftest import ROOT
+
+    demo = ROOT / "data" / "raw" / "demo"
+    camp = load_campaign(demo)
+    truth = pd.read_csv(demo / "truth.csv")
+    for metric in ("throughput_bps", "transactions_per_s"):
+        r = fit_model(camp, metric=metric, baseline=BASE, candidate=CAND)
+        tr = truth[(truth["metric"] == metric) & truth["both_models"]].drop_duplicates(["test", "msg_size_bytes"])
+        for _, t in tr.iterrows():
+            e = r.effect(t["test"], int(t["msg_size_bytes"]))
+            assert e["ci_low"] <= t["true_ratio"] <= e["ci_high"], (metric, t["test"], t["msg_size_bytes"])
+        if metric == "throughput_bps":
+            assert any("65536 B measured by one model only" in n for n in r.notes)
+            assert 65536 not in set(r.effects["msg_size_bytes"])
+            assert r.elasticity("TCP_STREAM", 64)["reading"] == "CPU-bound"
+            assert r.elasticity("TCP_STREAM", 16384)["reading"] == "wire-bound"
