@@ -19,22 +19,24 @@ Checks and thresholds (module constants, so a report can quote them):
   difference. The per-level SMD of proportions goes into ``balance`` for the Love plot.
 * ``one_model_cell``: cells measured by one model only (warn; listed in ``excluded_cells``).
 * ``too_few_runs``: fewer than 3 runs of a model in a cell (error; excluded), fewer than 5 (warn).
-* ``drift``: within each model, OLS of ``log(metric / mean of its cell, model and frequency band)`` (sign-adjusted
-  so that up is better) on run order (``order_index``, else ``start_time`` in hours), with session fixed effects
-  when a model has several sessions; warn when the Bonferroni-adjusted 95 % CI of the slope excludes 0 *and* the
-  fitted change over the model's runs exceeds :data:`DRIFT_MIN_CHANGE`.
-* ``order``: Wald-Wolfowitz runs test on the sequence of models in run order; blocks (far fewer model switches
-  than a random order gives) confound time with the model.
+* ``drift``: within each model, OLS of the (sign-adjusted, so up is better) log metric on run order
+  (``order_index``, else ``start_time`` in hours) with a fixed level per cell x clock band x metric and per
+  session: the within-group slope, so cells, clocks and boots do not leak into it. Warn when the Bonferroni-adjusted
+  CI (family-wise 1 % over models x metrics) excludes 0 *and* the fitted change over the model's runs exceeds
+  :data:`DRIFT_MIN_CHANGE`; info when only the first holds.
+* ``order``: Wald-Wolfowitz runs test on the sequence of models in run order; blocks (one-sided p < 0.01 and fewer
+  than half the model switches a random order gives) confound time with the model.
 * ``simpson``: within each cell without the stratum, the pooled candidate/baseline ratio of means across a stratum
-  (pinning; CPU frequency band) differs in sign from every within-stratum ratio (at least two strata).
-* ``outlier``: robust z = 0.6745 (x - median) / MAD within cell x model x frequency band, ``|z| > 3.5``
-  (Iglewicz & Hoaglin 1993). info; warn when the run is also more than :data:`OUTLIER_MIN_DEVIATION` away from
-  the median. (With fewer than 20 runs the MAD is noisy: 10-20 % of clean normal samples of 5-10 runs contain a
-  ``|z| > 3.5`` value, so a robust-z outlier alone is a note, not a defect.)
-* ``warmup``: runs the manifest marks ``warmup`` (warn while included), and first runs of a session (cell x model;
-  whole campaign when there is no ``session``) slower than the rest: per run when its robust z against the rest
-  is below -3.5 (warn), systematically when a one-sided Wilcoxon signed-rank test across sessions finds the first
-  runs slower (p < 0.01) by more than 1 % on median (warn).
+  (pinning; CPU frequency band, see :func:`frequency_bands`) differs in sign from every within-stratum ratio (at
+  least two strata measured by both models).
+* ``outlier``: robust z = 0.6745 (x - median) / MAD within cell x model x clock band, ``|z| > 3.5`` (Iglewicz &
+  Hoaglin 1993): info. With 5-10 runs the MAD is noisy (a simulation gives 10-20 % of clean normal samples of that
+  size a ``|z| > 3.5`` value), so the run is a warning only when it is also more than :data:`OUTLIER_WARN_Z`
+  times the campaign's pooled run-to-run sd (of log values) from its cell's median.
+* ``warmup``: runs the manifest marks ``warmup`` (warn while they are included), and the first run of every
+  session of a model (the whole campaign without ``session``) compared with the other runs of its cell, model and
+  band: a warning when it is more than 3.5 pooled sds slower than their median; and across sessions when a
+  one-sided Wilcoxon signed-rank test (>= 6 sessions) finds first runs slower (p < 0.01) by more than 1 % on median.
 * ``confidence``: netperf's own ``confidence_met == False`` (warn per cell).
 * ``cpu_mhz_change``: the clock before and after a run differ by more than 5 % (warn per cell).
 * ``missing_info``: runs without a CPU frequency (per-GHz values are NaN) or without pinning (warn).
@@ -318,7 +320,8 @@ def _audit_iv(campaign, baseline, candidate, metrics, by, exclude_outliers, excl
         if len(models) != 2:
             raise ValueError(f"baseline, candidate: the campaign has {len(models)} pv_models {sorted(models)}; "
                              "expected exactly two, or name baseline= and candidate=")
-        baseline, candidate = sorted(models)
+        baseline = _default_baseline(runs, models)
+        candidate = next(m for m in models if m != baseline)
     elif baseline is None or candidate is None:
         given = baseline if candidate is None else candidate
         others = [m for m in models if m != given]
@@ -346,6 +349,19 @@ def _audit_iv(campaign, baseline, candidate, metrics, by, exclude_outliers, excl
         if not isinstance(v, (bool, np.bool_)):
             raise TypeError(f"{arg}: expected True or False, got {v!r}")
     return str(baseline), str(candidate), metrics, by, bool(exclude_outliers), bool(exclude_warmup)
+
+
+def _default_baseline(runs: pd.DataFrame, models: list) -> str:
+    """The model a ``role`` column marks ``baseline``; else the model of the earliest run; else the first sorted."""
+    if "role" in runs.columns:
+        marked = runs.loc[runs["role"].astype("string").str.lower().eq("baseline").fillna(False), "pv_model"]
+        marked = marked.dropna().unique()
+        if len(marked) == 1:
+            return str(marked[0])
+    order, _ = _order(runs)
+    if order.notna().any():
+        return str(runs.loc[order.idxmin(), "pv_model"])
+    return sorted(str(m) for m in models)[0]
 
 
 def _order(runs: pd.DataFrame) -> tuple[pd.Series, str]:
@@ -939,8 +955,10 @@ def audit(
     campaign : Campaign
         As :func:`analysis.ingest.load_campaign` (optionally :func:`analysis.normalize.normalize`) returns it.
     baseline, candidate : str, optional
-        The two ``pv_model`` values; default: the campaign's two models in sorted order (a ValueError names them
-        when there are not exactly two). Runs of other models are ignored.
+        The two ``pv_model`` values. Default (the campaign must have exactly two, else a ValueError names them):
+        the baseline is the model a ``role`` manifest column marks ``baseline``, else the model of the earliest
+        run (``order_index``, else ``start_time``), else the first in sorted order. Runs of other models are
+        ignored.
     metrics : sequence of str, optional
         Metrics to audit (drift, Simpson, outliers, warm-up); default: each cell's primary rate
         (:data:`PRIMARY_METRICS`).

@@ -209,7 +209,8 @@ def test_broken_inputs_one_finding_per_reason(tmp_path):
 
 
 def test_demo_campaign_acceptance():
-    result = audit(load_campaign(ROOT / "data" / "raw" / "demo"), baseline=B, candidate=C)
+    result = audit(load_campaign(ROOT / "data" / "raw" / "demo"))
+    assert (result.baseline, result.candidate) == (B, C)  # the model of the earliest run is the baseline
     p = problems(result)
     found = {(r.check, r.cell) for r in p.itertuples()}
     detail = " | ".join(p["detail"])
@@ -381,8 +382,11 @@ def test_result_rendering_is_escaped_and_complete():
 
 def test_default_models_and_options():
     c = make_campaign(seed=19)
+    first = c.runs.sort_values("order_index")["pv_model"].iloc[0]
     result = audit(c)
-    assert (result.baseline, result.candidate) == (C, B)  # sorted names when not given
+    assert result.baseline == first  # the model of the earliest run
+    role = c.runs.assign(role=np.where(c.runs["pv_model"] == C, "baseline", "candidate"))
+    assert audit(dataclasses.replace(c, runs=role)).baseline == C  # a manifest role column decides
     assert result.options["by"] == ("test", "msg_size_bytes", "pinning")
     three = with_runs(c, pv_model=(lambda d: d["run_id"] == "r000", "third"))
     with pytest.raises(ValueError, match=r"baseline, candidate: the campaign has 3 pv_models"):
