@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from ._lazy import kernels
+from ._lazy import kernels, run
 from ._results import BCaResult, ConfidenceInterval, RatioResult
 from ._validation import as_rng, as_sample, check_choice, check_n_resamples, check_unit_interval
 
@@ -79,7 +79,8 @@ def _states(rng: np.random.Generator, cells: int, n_resamples: int) -> np.ndarra
 
 
 def _boot_mean(x: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
-    return kernels().resample_sums(x, n_resamples, _states(rng, x.shape[0], n_resamples)) / x.shape[1]
+    states = _states(rng, x.shape[0], n_resamples)
+    return run("resample_sums", x.size * n_resamples, x, n_resamples, states) / x.shape[1]
 
 
 def _boot_geomean(x: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
@@ -88,7 +89,8 @@ def _boot_geomean(x: np.ndarray, n_resamples: int, rng: np.random.Generator) -> 
 
 def _boot_median(x: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
     xs = np.sort(x, axis=-1)
-    return kernels().resample_medians(xs, n_resamples, _states(rng, x.shape[0], n_resamples))
+    states = _states(rng, x.shape[0], n_resamples)
+    return run("resample_medians", x.size * n_resamples, xs, n_resamples, states)
 
 
 def _reduce_mean(values: np.ndarray, rep: np.ndarray, size: int) -> np.ndarray:
@@ -134,7 +136,8 @@ STATISTICS: dict[str, _Statistic] = {
 
 def _row_quantiles(dist: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Quantiles ``q[i, :]`` of row ``dist[i]`` (numpy's default 'linear' method, as scipy uses)."""
-    return kernels().row_quantiles(np.ascontiguousarray(dist), np.ascontiguousarray(q, dtype=np.float64))
+    q = np.ascontiguousarray(q, dtype=np.float64)
+    return run("row_quantiles", dist.size * q.shape[1] * 4, np.ascontiguousarray(dist), q)
 
 
 def _jackknife_terms(theta_i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
