@@ -1,5 +1,9 @@
 """Capture the real ``data/raw/loopback`` campaign: iperf3 over loopback in two network namespaces.
 
+Superseded by the collector: ``pvfair collect examples/loopback.yaml --out data/raw/<campaign>`` runs the same
+campaign from a plan (with per-run metadata, a system check and ``--resume``). This script is kept because it
+produced the committed ``data/raw/loopback`` campaign, whose README cites it.
+
 The two "PV models" are two loopback configurations (the collect issue will replace this script):
 
 * ``lo-gso-64k``   : namespace ``pvA``, ``lo`` with MTU 65536 and GSO/TSO on (the kernel's default for lo);
