@@ -33,6 +33,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -53,6 +54,7 @@ __all__ = [
     "infer_models",
     "campaign_overview",
     "format_verdict_table",
+    "format_overview_table",
     "format_effects_table",
     "format_findings_table",
     "format_paragraph_html",
@@ -220,18 +222,27 @@ def _pct_change(x: Any, digits: int = 1) -> str:
         v = float(x)
     except (TypeError, ValueError):
         return "-"
-    return "-" if not np.isfinite(v) else f"{(v - 1) * 100:+.{digits}f} %"
+    return "-" if not np.isfinite(v) else f"{(v - 1) * 100:+.{digits}f}\u00a0%"
 
 
 def _pct_interval(lo: Any, hi: Any) -> str:
     a, b = _pct_change(lo), _pct_change(hi)
-    return "-" if "-" in (a, b) else f"[{a[:-2]}, {b[:-2]}] %"
+    return "-" if "-" in (a, b) else f"[{a[:-2]},\u00a0{b[:-2]}]\u00a0%"
 
 
 def _cell_keys(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     keys = [k for k in by if k in frame.columns]
     out = frame[keys].copy()
-    return out.rename(columns={"msg_size_bytes": "msg size (B)"})
+    return out.rename(columns={"msg_size_bytes": "size (B)"})
+
+
+def _sorted_cells(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    keys = [k for k in (*by, "metric") if k in frame.columns]
+    order = frame[keys].copy()
+    for k in keys:  # numbers sort as numbers, everything else as text
+        num = pd.to_numeric(order[k], errors="coerce")
+        order[k] = num if num.notna().all() else order[k].astype(str)
+    return frame.loc[order.sort_values(keys, kind="stable").index].reset_index(drop=True)
 
 
 def format_verdict_table(frame: pd.DataFrame, *, by: Sequence[str] = ("test", "msg_size_bytes", "pinning")
@@ -246,11 +257,11 @@ def format_verdict_table(frame: pd.DataFrame, *, by: Sequence[str] = ("test", "m
     Returns
     -------
     DataFrame
-        The cell keys, ``metric``, ``n (b/c)``, ``change`` (headline ratio - 1, in %), ``CI`` (its simultaneous
+        Sorted by cell and metric: the cell keys, ``metric``, ``n (b/c)``, ``change`` (headline ratio - 1, in %), ``CI`` (its simultaneous
         interval), ``verdict``, ``basis`` (raw, model-adjusted or per-GHz), ``raw``, ``per GHz`` (changes in %)
         and ``runs needed`` (inconclusive cells). All text; a missing value shows as ``-``.
     """
-    f = frame.reset_index(drop=True)
+    f = _sorted_cells(frame, by)
     out = _cell_keys(f, by)
     out["metric"] = f["metric"].astype(str)
     out["n (b/c)"] = [f"{int(a)}/{int(b)}" for a, b in zip(f["n_baseline"], f["n_candidate"], strict=True)]
@@ -281,7 +292,7 @@ def format_effects_table(frame: pd.DataFrame, *, by: Sequence[str] = ("test", "m
         Cell keys, ``metric``, ``clock MHz (b/c)``, ``raw``, ``raw CI``, ``per GHz``, ``adjusted``, ``adjusted CI``
         (changes in %), ``elasticity`` and ``reading`` (CPU-bound, wire-bound, ...). All text.
     """
-    f = frame.reset_index(drop=True)
+    f = _sorted_cells(frame, by)
     nan = pd.Series(np.nan, index=f.index)
     out = _cell_keys(f, by)
     out["metric"] = f["metric"].astype(str)
@@ -429,6 +440,19 @@ def fit_models(campaign, *, baseline: str, candidate: str, metrics: Sequence[str
         except ValueError as exc:
             skipped.append((metric, str(exc)))
     return ModelSetResult(results=results, skipped=tuple(skipped))
+
+
+def format_overview_table(overview: pd.DataFrame) -> pd.DataFrame:
+    """:func:`campaign_overview` transposed for reading: one row per attribute, one column per PV model."""
+    if overview.empty:
+        return pd.DataFrame({"attribute": []})
+    ov = overview.copy()
+    for col in ("cpu_mhz_min", "cpu_mhz_max"):
+        ov[col] = ov[col].map(lambda v: "-" if pd.isna(v) else f"{v:.0f}")
+    t = ov.set_index("pv_model").astype(str).T
+    t.index.name = "attribute"
+    t.columns.name = None
+    return t.reset_index()
 
 
 # -------------------------------------------------------------------------------------------------- parameters
@@ -760,12 +784,20 @@ pre { white-space: pre-wrap; font-size: 8pt; }
 
 
 def format_pdf_html(notebook: str | Path) -> str:
-    """The HTML that becomes ``summary.pdf``: the executed *notebook* without code cells' inputs or prompts.
+    """The HTML that becomes ``summary.pdf``: the executed *notebook* without code, prompts or stderr output.
+
+    Warnings on stderr are for the notebook's author (the HTML export keeps them), not for readers of the PDF.
 
     nbconvert's ``basic`` template (cells only, no JupyterLab theme: WeasyPrint lays it out several times faster)
     inside a minimal document; :data:`_PRINT_CSS` styles it.
     """
-    body, _ = _html_exporter(exclude_input=True, template="basic").from_filename(str(notebook))
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("name") != "stderr"]
+    body, _ = _html_exporter(exclude_input=True, template="basic").from_notebook_node(nb)
     title = html.escape(Path(notebook).stem)
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>\n'
@@ -776,8 +808,11 @@ def format_pdf_html(notebook: str | Path) -> str:
 def export_pdf(notebook: str | Path, pdf_path: str | Path) -> Path:
     """Render the executed *notebook*, code hidden, to a PDF with WeasyPrint (no TeX, no browser)."""
     import logging
+    import warnings
 
-    import weasyprint
+    with warnings.catch_warnings():  # "HarfBuzz-Subset will be required by future versions": fonts embed fine
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import weasyprint
 
     # WeasyPrint warns about every CSS property of the JupyterLab theme it does not support; those are cosmetic
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -875,7 +910,44 @@ def _run_report_iv(campaign, out_dir, parameters, baseline, candidate, notebooks
                 f"parameter {key!r}: unknown; the notebooks' parameters cells define {sorted(known)}"
             )
         typed[key] = parse_parameter(key, value, known[key]["type"]) if isinstance(value, str) else value
-    return root, Path(out_dir), typed, names, nb_dir, specs
+    return root, Path(out_dir).resolve(), typed, names, nb_dir.resolve(), specs
+
+
+#: run in the shared kernel between two notebooks: a fresh user namespace, no figures left open
+_RESET_CODE = """get_ipython().run_line_magic("reset", "-f")
+import sys as _pvfair_sys
+if "matplotlib.pyplot" in _pvfair_sys.modules:
+    _pvfair_sys.modules["matplotlib.pyplot"].close("all")
+del _pvfair_sys
+"""
+
+
+@contextmanager
+def _kernel(kernel_name: str, cwd: Path, shared: bool):
+    """A started kernel manager shared by a report's notebooks (None when not *shared*); shut down on exit."""
+    if not shared:
+        yield None
+        return
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=kernel_name)
+    km.start_kernel(cwd=str(cwd))
+    try:
+        yield km
+    finally:
+        km.shutdown_kernel(now=True)
+
+
+def _reset_namespace(km) -> None:
+    kc = km.blocking_client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        reply = kc.execute_interactive(_RESET_CODE, timeout=60, output_hook=lambda msg: None)
+        if reply["content"].get("status") != "ok":
+            raise ReportError(f"kernel: resetting the namespace between notebooks failed: {reply['content']}")
+    finally:
+        kc.stop_channels()
 
 
 def run_report(
@@ -888,6 +960,7 @@ def run_report(
     notebooks: Sequence[str] = NOTEBOOKS,
     notebook_dir: str | Path = NOTEBOOK_DIR,
     kernel_name: str = "python3",
+    shared_kernel: bool = True,
     pdf: bool = True,
     progress: bool = True,
 ) -> ReportResult:
@@ -904,6 +977,10 @@ def run_report(
     notebook_dir : where the notebooks live
     kernel_name : Jupyter kernel; ``python3`` is the interpreter running this function (jupyter_client maps a
         kernel command ``python`` to ``sys.executable``), i.e. the venv's
+    shared_kernel : run the notebooks one after the other in one kernel, its user namespace reset between them
+        (``%reset -f``), so the scientific stack is imported and compiled once per report instead of once per
+        notebook; False gives each notebook a fresh kernel, as papermill alone does. Every notebook is
+        self-contained either way (each loads the campaign itself), so the results are the same.
     pdf : export the last notebook, without code, to ``summary.pdf``
     progress : show a tqdm progress bar
 
@@ -938,34 +1015,38 @@ def run_report(
     executed: list[Path] = []
     html_files: list[Path] = []
     bar = tqdm(names, desc=root.name, unit="notebook", disable=not progress, leave=True)
-    for name in bar:
-        bar.set_postfix_str(name)
-        src = nb_dir / f"{name}.ipynb"
-        dst = report_dir / f"{name}.ipynb"
-        params = {k: v for k, v in all_params.items() if k in specs[name]}
-        t0 = time.perf_counter()
-        try:
-            pm.execute_notebook(
-                str(src), str(dst), parameters=params, kernel_name=kernel_name, progress_bar=False,
-                cwd=str(nb_dir),
-            )  # fmt: skip
-        except PapermillExecutionError as exc:
+    with _kernel(kernel_name, nb_dir, shared_kernel) as km:
+        for i, name in enumerate(bar):
+            bar.set_postfix_str(name)
+            src = nb_dir / f"{name}.ipynb"
+            dst = report_dir / f"{name}.ipynb"
+            params = {k: v for k, v in all_params.items() if k in specs[name]}
+            t0 = time.perf_counter()
+            if km is not None and i:
+                _reset_namespace(km)
+            engine = {"km": km} if km is not None else {"cwd": str(nb_dir)}
+            try:
+                pm.execute_notebook(
+                    str(src), str(dst), parameters=params, kernel_name=kernel_name, progress_bar=False, **engine
+                )
+            except PapermillExecutionError as exc:
+                seconds.append((name, time.perf_counter() - t0))
+                executed.append(dst)
+                first = next((ln for ln in str(exc.source).splitlines() if ln.strip()), "")
+                msg = (
+                    f"notebook {name}.ipynb failed in cell {exc.cell_index} ({first.strip()[:60]!r}): "
+                    f"{exc.ename}: {exc.evalue}; partial executed notebook kept at {dst}"
+                )
+                try:
+                    html_files.append(export_html(dst, report_dir / f"{name}.html"))
+                except Exception:  # noqa: BLE001 - the HTML of a failed run is a courtesy; the error matters
+                    pass
+                write_prov("failed", error=msg)
+                bar.close()
+                raise ReportError(msg) from exc
             seconds.append((name, time.perf_counter() - t0))
             executed.append(dst)
-            msg = (
-                f"notebook {name}.ipynb failed in cell {exc.exec_count} (cell index {exc.cell_index}): "
-                f"{exc.ename}: {exc.evalue}; partial executed notebook kept at {dst}"
-            )
-            try:
-                html_files.append(export_html(dst, report_dir / f"{name}.html"))
-            except Exception:  # noqa: BLE001 - the HTML of a failed run is a courtesy; the error is what matters
-                pass
-            write_prov("failed", error=msg)
-            bar.close()
-            raise ReportError(msg) from exc
-        seconds.append((name, time.perf_counter() - t0))
-        executed.append(dst)
-        html_files.append(export_html(dst, report_dir / f"{name}.html"))
+            html_files.append(export_html(dst, report_dir / f"{name}.html"))
     bar.close()
     pdf_path = None
     if pdf:

@@ -17,7 +17,9 @@ output_dir: str = ""  # folder for the CSV tables written by this notebook; empt
 # %%
 import warnings
 
-from IPython.display import HTML, display
+warnings.filterwarnings("ignore")  # the PDF is for readers of the verdicts; the other notebooks show warnings
+
+from IPython.display import HTML, display  # noqa: E402
 
 from analysis.compare import compare, headline_paragraph
 from analysis.ingest import load_campaign
@@ -29,6 +31,7 @@ from analysis.report import (
     format_header_html,
     format_html_table,
     format_notes_html,
+    format_overview_table,
     format_paragraph_html,
     format_verdict_table,
     infer_models,
@@ -36,7 +39,6 @@ from analysis.report import (
     save_tables,
 )
 
-warnings.filterwarnings("ignore")  # the PDF is for readers of the verdicts; the other notebooks show warnings
 campaign_path = resolve_campaign(campaign)
 data = normalize(load_campaign(campaign_path))
 baseline, candidate = infer_models(data, baseline, candidate)
@@ -103,7 +105,7 @@ display(HTML(format_html_table(format_effects_table(verdicts, by=result.by))))
 # Runs per PV model, with the tools, tests, sizes, pinnings, clocks, hosts and kernels they were measured with.
 
 # %%
-display(HTML(format_html_table(overview)))
+display(HTML(format_html_table(format_overview_table(overview))))
 
 # %% [markdown]
 # ## Method notes
