@@ -23,7 +23,7 @@ import json
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,7 +106,7 @@ class _Outcome:
     source_file: str
     run: dict[str, Any] | None = None
     measurements: tuple[tuple[str, float], ...] = ()
-    intervals: tuple[tuple[str, Any, float, float, float], ...] = ()
+    intervals: tuple[parsers.IntervalSample, ...] = ()
     reject: tuple[str, str] | None = None
 
 
@@ -167,10 +167,8 @@ def _ingest_one(root: str, campaign: str, run_id: str, row: ManifestRow, regular
         run["parse_notes"] = " | ".join(parsed.notes)
     run.update(campaign=campaign, run_id=run_id, cpu_mhz=mhz, cpu_mhz_source=source, source_file=run_id,
                source_sha256=sha, parser=parsed.parser, parser_version=str(parsed.parser_version))
-    measurements = tuple((m, float(v)) for m, v in sorted(parsed.measurements.items()))
-    intervals = tuple((s.metric, s.stream, float(s.interval_start_s), float(s.interval_end_s), float(s.value))
-                      for s in parsed.intervals)
-    return _Outcome(run_id, run=run, measurements=measurements, intervals=intervals)
+    return _Outcome(run_id, run=run, measurements=tuple(sorted(parsed.measurements.items())),
+                    intervals=tuple(parsed.intervals))
 
 
 # ---------------------------------------------------------------------------------------------------- tables
@@ -197,22 +195,25 @@ def _runs_frame(runs: list[dict[str, Any]], manifest: ManifestResult) -> pd.Data
     manifest_extras = [c for c in manifest.extra_columns]
     other_extras = sorted(c for c in extras_seen if c not in manifest.extra_columns)
     columns = list(RUN_COLUMNS) + manifest_extras + other_extras
-    data = {c: [run.get(c) for run in runs] for c in columns}
-    frame = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in data.items()}, columns=columns)
-    for col in manifest_extras:
-        frame[col] = frame[col].astype("string")
-    for col in other_extras:
-        dtype = _extra_dtype(data[col])
-        frame[col] = (frame[col].map(lambda v: None if v is None else str(v)) if dtype == "string"
-                      else frame[col]).astype(dtype)
+    dtypes = dict(RUN_COLUMNS) | dict.fromkeys(manifest_extras, "string")
+    arrays: dict[str, Any] = {}
+    for col in columns:
+        values = [run.get(col) for run in runs]
+        dtype = dtypes.get(col) or _extra_dtype(values)
+        if dtype == "string" and col not in RUN_COLUMNS:
+            values = [None if v is None else str(v) for v in values]
+        try:
+            arrays[col] = pd.array(values, dtype=dtype)
+        except (TypeError, ValueError):  # left to coerce_frame, which names the column
+            arrays[col] = pd.array(values, dtype=object)
+    frame = pd.DataFrame(arrays, columns=columns)
     return coerce_frame(frame, RUN_COLUMNS, name="runs")
 
 
-def _table(columns: dict[str, str], rows: Iterable[tuple], *, name: str) -> pd.DataFrame:
-    cols = list(columns)
-    data = list(zip(*rows, strict=True)) if rows else [()] * len(cols)
-    frame = pd.DataFrame({c: pd.Series(list(v), dtype=object) for c, v in zip(cols, data, strict=True)},
-                         columns=cols)
+def _table(columns: dict[str, str], data: dict[str, list], *, name: str) -> pd.DataFrame:
+    """A table from column lists, cast once per column (no per-row objects)."""
+    frame = pd.DataFrame({c: pd.array(data[c], dtype=t if t != "string" else "string") for c, t in
+                          columns.items()}, columns=list(columns))
     return coerce_frame(frame, columns, name=name)
 
 
@@ -314,17 +315,27 @@ def ingest_campaign(path: str | Path, *, progress: bool = False, workers: int = 
 def _assemble(name: str, root: Path, manifest: ManifestResult, outcomes: list[_Outcome], *, seen: int,
               files_on_disk: int) -> Campaign:
     runs: list[dict[str, Any]] = []
-    measurements: list[tuple] = []
-    intervals: list[tuple] = []
-    rejects: list[tuple] = []
+    meas: dict[str, list] = {c: [] for c in MEASUREMENT_COLUMNS}
+    ivs: dict[str, list] = {c: [] for c in INTERVAL_COLUMNS}
+    rejects: list[tuple[str, str, str]] = []
     for out in outcomes:
         if out.reject is not None:
             rejects.append((out.source_file, *out.reject))
             continue
         runs.append(out.run)
         rid = out.source_file
-        measurements.extend((rid, m, v) for m, v in out.measurements)
-        intervals.extend((rid, *s) for s in out.intervals)
+        if out.measurements:
+            meas["run_id"].extend([rid] * len(out.measurements))
+            meas["metric"].extend(m for m, _ in out.measurements)
+            meas["value"].extend(float(v) for _, v in out.measurements)
+        if out.intervals:
+            ivs["run_id"].extend([rid] * len(out.intervals))
+            for s in out.intervals:
+                ivs["metric"].append(s.metric)
+                ivs["stream"].append(s.stream)
+                ivs["interval_start_s"].append(s.interval_start_s)
+                ivs["interval_end_s"].append(s.interval_end_s)
+                ivs["value"].append(s.value)
     if seen != len(runs) + len(rejects):
         raise AssertionError(f"ingest accounting: seen {seen} != ingested {len(runs)} + rejected {len(rejects)}")
     by_reason: dict[str, int] = {}
@@ -339,15 +350,16 @@ def _assemble(name: str, root: Path, manifest: ManifestResult, outcomes: list[_O
         "rejected_by_reason": dict(sorted(by_reason.items())),
         "files_on_disk": files_on_disk,
         "manifest_rows": len(manifest.rows),
-        "measurements": len(measurements),
-        "intervals": len(intervals),
+        "measurements": len(meas["run_id"]),
+        "intervals": len(ivs["run_id"]),
     }
     return Campaign(
         name=name,
         runs=_sorted(_runs_frame(runs, manifest), ["run_id"]),
-        measurements=_sorted(_table(MEASUREMENT_COLUMNS, measurements, name="measurements"), ["run_id", "metric"]),
-        intervals=_sorted(_table(INTERVAL_COLUMNS, intervals, name="intervals"), ["run_id"]),
-        rejects=_sorted(_table(REJECT_COLUMNS, rejects, name="rejects"), ["source_file", "reason", "detail"]),
+        measurements=_sorted(_table(MEASUREMENT_COLUMNS, meas, name="measurements"), ["run_id", "metric"]),
+        intervals=_sorted(_table(INTERVAL_COLUMNS, ivs, name="intervals"), ["run_id"]),
+        rejects=_sorted(_table(REJECT_COLUMNS, {c: [r[i] for r in rejects] for i, c in enumerate(REJECT_COLUMNS)},
+                               name="rejects"), ["source_file", "reason", "detail"]),
         root=root,
         summary=summary,
     )

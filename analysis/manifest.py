@@ -36,12 +36,13 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import pandas as pd
 
+from analysis import parsers
 from analysis.schema import RUN_COLUMNS
 
 __all__ = [
@@ -227,6 +228,8 @@ def _cast_time(text: Any) -> pd.Timestamp:
             text = datetime.fromisoformat(text)
         except ValueError:
             pass
+    if isinstance(text, datetime) and not isinstance(text, pd.Timestamp):
+        return pd.Timestamp(text.replace(tzinfo=UTC) if text.tzinfo is None else text.astimezone(UTC))
     stamp = pd.Timestamp(text)
     if pd.isna(stamp):
         raise ValueError("not a time")
@@ -255,11 +258,8 @@ def _check_domain(column: str, value: Any) -> str | None:
         return "a number >= 0"
     if column == "direction" and value not in _DIRECTIONS:
         return f"one of {list(_DIRECTIONS)}"
-    if column == "tool":
-        from analysis.parsers import PARSERS
-
-        if value not in PARSERS:
-            return f"one of {sorted(PARSERS)}"
+    if column == "tool" and value not in parsers.PARSERS:
+        return f"one of {sorted(parsers.PARSERS)}"
     return None
 
 
@@ -277,6 +277,14 @@ def _cast_cell(column: str, text: str) -> Any:
     if problem:
         raise ValueError(f"expected {problem}, found {text!r}")
     return value
+
+
+def _converter(column: str) -> Callable[[str], Any] | None:
+    """How to read *column*'s (stripped, non-empty) cells; None when the text is kept as it is."""
+    if column not in MANIFEST_COLUMNS or (
+            MANIFEST_COLUMNS[column] == "string" and column not in ("tool", "direction")):
+        return None
+    return lambda text: _cast_cell(column, text)
 
 
 # ---------------------------------------------------------------------------------------------------- manifest
@@ -443,6 +451,7 @@ def parse_manifest_text(text: str, *, source: str | Path = MANIFEST_NAME) -> Man
     name = source.name
     extra = tuple(c for c in header if c not in MANIFEST_COLUMNS and c != "file")
     file_col = header.index("file")
+    converters = [_converter(c) for c in header]
     rows: list[ManifestRow] = []
     for line, cells in records:
         where = f"{name} line {line}"
@@ -460,11 +469,15 @@ def parse_manifest_text(text: str, *, source: str | Path = MANIFEST_NAME) -> Man
         errors: list[str] = []
         if len(cells) > len(header):
             errors.append(f"{len(cells)} cells but the header has {len(header)} columns")
-        for col, cell in zip(header, cells, strict=False):
-            if col == "file" or not cell.strip():
+        for col, cell, convert in zip(header, cells, converters, strict=False):
+            cell = cell.strip()
+            if not cell or col == "file":
+                continue
+            if convert is None:
+                values[col] = cell
                 continue
             try:
-                values[col] = _cast_cell(col, cell.strip()) if col in MANIFEST_COLUMNS else cell.strip()
+                values[col] = convert(cell)
             except ValueError as exc:
                 errors.append(f"column {col!r}: {exc}")
         if "pv_model" not in values:
