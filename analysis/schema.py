@@ -183,7 +183,8 @@ def coerce_frame(df: pd.DataFrame, columns: dict[str, str], *, name: str) -> pd.
     out = df.copy()
     for col, dtype in columns.items():
         if col not in out.columns:
-            out[col] = pd.Series(pd.NA, index=out.index, dtype=dtype)
+            missing = float("nan") if dtype == "float64" else pd.NA  # numpy float64 has no <NA>
+            out[col] = pd.Series(missing, index=out.index, dtype=dtype)
             continue
         try:
             if dtype.startswith("datetime64"):

@@ -65,6 +65,13 @@ def format_readme(folder: pathlib.Path) -> str:
     drift_model, drift = next(iter(spec.drift_per_run.items()))
     n_drift = int((ok.pv_model == drift_model).sum())
     pin_eff = ", ".join(f"{p}: x{x:.2f}" for p, x in spec.pinning_effect.items())
+    per_cell = ok[ok.test.notna()].groupby(["pv_model", "test", "msg_size_bytes", "pinning"]).size()
+    thin = per_cell[per_cell < 3]
+    thin_txt = (
+        "; ".join(f"{m}: {n} same-pinning cells with {', '.join(map(str, sorted({int(v) for v in g.values})))} runs each"
+                  for m, g in thin.groupby(level="pv_model") for n in [len(g)])
+        if len(thin) else "none"
+    )
     mix = "; ".join(f"{m}: " + ", ".join(f"{p} {s:.0%}" for p, s in shares.items())
                     for m, shares in spec.pinning_mix.items())
 
@@ -106,7 +113,9 @@ service demands (us/KB for streams, us/Tr for RR) with the inverse ratio.
    per-GHz normalization recovers the truth in CPU-bound cells but over-corrects the wire-bound ones.
 2. **Pinning imbalance.** Shares of runs per pinning: {mix}.
    Pinning multiplies rates ({pin_eff}), so pooling the pinnings penalises {cand}. Every (test, size, pinning) cell is measured by both models (except the one-model cell
-   below). Runs per model and pinning (valid files):
+   below). The imbalance leaves some (model, cell, pinning) groups with fewer than 3 runs ({thin_txt}): the
+   audit reports those cells as `too_few_runs` errors and the comparison lists them as excluded instead of
+   guessing. Runs per model and pinning (valid files):
 
 {_md_table(counts)}
 
