@@ -25,7 +25,8 @@ Each work item (a block of :data:`BLOCK` replicates of one cell) gets its own xo
 caller's :class:`numpy.random.Generator` (4 x 64 random bits). Items are processed in parallel (``prange``), but
 the result does not depend on the number of threads: same seed, same bootstrap distribution. Indices are made
 from the top 53 bits of each output (``floor(u * n)`` with ``u`` uniform on [0, 1) at 2**-53 resolution), so the
-bias of the index distribution is below n / 2**53.
+bias of the index distribution is below n / 2**53; for n <= 65,536 the sum kernel splits each output into two
+32-bit halves (Lemire's multiply-shift, bias below n / 2**32 <= 1.5e-5), halving the generator's share.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ __all__ = [
 BLOCK = 128
 
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
+
+#: largest n for which one 64-bit output is split into two 32-bit multiply-shift indices
+SPLIT_MAX = 1 << 16
 
 
 def make_states(rng: np.random.Generator, n_items: int) -> np.ndarray:
@@ -79,15 +83,29 @@ def _index(r, n):
     return int(float(r >> uint64(11)) * _INV53 * n)
 
 
+@njit(inline="always")
+def _hi32(r, nn):
+    return int(((r >> uint64(32)) * nn) >> uint64(32))
+
+
+@njit(inline="always")
+def _lo32(r, nn):
+    return int(((r & uint64(0xFFFFFFFF)) * nn) >> uint64(32))
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def resample_sums(x, n_resamples, states):  # pragma: no cover - compiled
     """Sums of bootstrap resamples: x is (cells, n); returns (cells, n_resamples).
 
-    ``states`` holds one state per (cell, block) item, cell-major: ``cells * ceil(B / BLOCK)`` rows.
+    ``states`` holds one state per (cell, block) item, cell-major: ``cells * ceil(B / BLOCK)`` rows. For
+    n <= SPLIT_MAX each 64-bit output gives two indices (multiply-shift on each 32-bit half, bias below
+    n / 2**32), with two accumulators to keep the additions independent.
     """
     cells, n = x.shape
     blocks = (n_resamples + BLOCK - 1) // BLOCK
     out = np.empty((cells, n_resamples))
+    nn = uint64(n)
+    split = n <= SPLIT_MAX
     for item in prange(cells * blocks):
         cell = item // blocks
         blk = item % blocks
@@ -95,13 +113,24 @@ def resample_sums(x, n_resamples, states):  # pragma: no cover - compiled
         s1 = states[item, 1]
         s2 = states[item, 2]
         s3 = states[item, 3]
+        row = x[cell]
         stop = min((blk + 1) * BLOCK, n_resamples)
         for b in range(blk * BLOCK, stop):
-            acc = 0.0
-            for _ in range(n):
-                r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
-                acc += x[cell, _index(r, n)]
-            out[cell, b] = acc
+            acc0 = 0.0
+            acc1 = 0.0
+            if split:
+                for _ in range(n // 2):
+                    r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+                    acc0 += row[_hi32(r, nn)]
+                    acc1 += row[_lo32(r, nn)]
+                if n % 2:
+                    r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+                    acc0 += row[_hi32(r, nn)]
+            else:
+                for _ in range(n):
+                    r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+                    acc0 += row[_index(r, n)]
+            out[cell, b] = acc0 + acc1
     return out
 
 
@@ -199,29 +228,63 @@ def permutation_medians(pooled, k, n_resamples, states):  # pragma: no cover - c
     return out
 
 
+@njit(cache=True, nogil=True)
+def _order_stats_pair(row, r, sub, step, buf):  # pragma: no cover - compiled
+    """``(x_(r), x_(r+1))`` of ``row`` (0-based order statistics), 0 <= r <= len(row) - 2.
+
+    Brackets the two values between order statistics of the sorted subsample ``sub`` (= sorted
+    ``row[::step]``) with a generous margin, counts the values below the bracket and sorts only those inside it:
+    one pass of comparisons instead of a sort or a full selection. Falls back to a full sort when the bracket
+    misses (never in practice; the result is exact either way).
+    """
+    B = row.shape[0]
+    m = sub.shape[0]
+    p = (r + 0.5) / B
+    centre = p * m
+    pad = 4.0 * np.sqrt(m * p * (1.0 - p)) + 3.0
+    lo_i = int(np.floor(centre - pad))
+    hi_i = int(np.ceil(centre + pad))
+    lo_v = sub[lo_i] if lo_i > 0 else -np.inf
+    hi_v = sub[hi_i] if hi_i < m - 1 else np.inf
+    below = 0
+    nb = 0
+    for v in row:
+        if v < lo_v:
+            below += 1
+        elif v <= hi_v:
+            buf[nb] = v
+            nb += 1
+    k = r - below
+    if k >= 0 and k + 1 < nb:
+        inside = np.sort(buf[:nb])
+        return inside[k], inside[k + 1]
+    full = np.sort(row)
+    return full[r], full[r + 1]
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def row_quantiles(dist, q):  # pragma: no cover - compiled
-    """``q[i, j]``-quantiles of row ``dist[i]`` by numpy's default ('linear') rule, one selection per quantile.
+    """``q[i, j]``-quantiles of row ``dist[i]`` by numpy's default ('linear') rule.
 
-    ``h = (B - 1) q``; value = ``x[floor(h)] + (h - floor(h)) (x[floor(h) + 1] - x[floor(h)])``, where the
-    order statistic ``x[floor(h)]`` comes from a partition and ``x[floor(h) + 1]`` is the minimum above it.
-    O(B) per quantile instead of a sort per row.
+    ``h = (B - 1) q``; value = ``x[floor(h)] + (h - floor(h)) (x[floor(h) + 1] - x[floor(h)])``, with the two
+    order statistics from :func:`_order_stats_pair` (O(B) per quantile, no sort of the row).
     """
     cells, B = dist.shape
     k = q.shape[1]
     out = np.empty((cells, k))
+    step = 16 if B >= 1024 else 1
     for i in prange(cells):
+        row = dist[i]
+        sub = np.sort(row[::step])
+        buf = np.empty(B)
         for j in range(k):
             h = (B - 1) * q[i, j]
             lo = int(np.floor(h))
             if lo >= B - 1:
-                out[i, j] = np.max(dist[i])
-                continue
-            if lo < 0:
-                out[i, j] = np.min(dist[i])
-                continue
-            part = np.partition(dist[i], lo)
-            v_lo = part[lo]
-            v_hi = np.min(part[lo + 1 :])
-            out[i, j] = v_lo + (h - lo) * (v_hi - v_lo)
+                out[i, j] = np.max(row)
+            elif lo < 0:
+                out[i, j] = np.min(row)
+            else:
+                v_lo, v_hi = _order_stats_pair(row, lo, sub, step, buf)
+                out[i, j] = v_lo + (h - lo) * (v_hi - v_lo)
     return out
