@@ -13,6 +13,7 @@ The plan (:func:`load_plan`, validated at the boundary: every error names the ke
     ordering: {method: blocked-random, seed: 20091105}
     pause_s: 0.3                        # idle time between runs (optional)
     timeout_s: 30                       # a run is killed after duration_s + timeout_s (optional)
+    server_wait_s: 5                    # how long a server may take to listen on its port (optional)
     session: boot1                      # optional; default boot-<first 8 hex of the kernel boot id>
     tools:
       iperf3: {tests: [IPERF3_TCP], options: [], server_options: []}    # binary / server_binary optional
@@ -34,7 +35,10 @@ server ``iperf3 -s -1 -B HOST -p PORT``, client ``iperf3 -c HOST -p PORT -J -t D
 (``TCP_STREAM``, ``UDP_STREAM``, ``TCP_RR``, ``UDP_RR``; ``netserver -D -L HOST -p PORT``, ``netperf -H HOST -p
 PORT -t TEST -l DUR -c -C -- -m SIZE`` or ``-- -r SIZE,SIZE``) and ``sockperf`` (``SOCKPERF_PING_PONG``,
 ``SOCKPERF_UNDER_LOAD``; ``sockperf server -i HOST -p PORT``, ``sockperf ping-pong|under-load -i HOST -p PORT -t
-DUR -m SIZE``). Every command runs as ``PREFIX... [taskset -c CPUS] TOOL ...``.
+DUR -m SIZE``). Every command runs as ``PREFIX... [taskset -c CPUS] TOOL ...``. A server is started for each
+run (so its pinning is the run's) and counts as ready once a socket listens on the port in its own network
+namespace (``/proc/<pid>/net/tcp``, ``udp``); it is stopped after the run. Children get ``PR_SET_PDEATHSIG``, so
+no server outlives a killed collector.
 
 **Ordering.** Blocked randomized interleaving (:data:`ORDERINGS`): the *units* are every (model, cell), a cell
 being (tool, test, size, pinning); each block holds one run of every unit in an order drawn from
