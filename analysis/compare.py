@@ -133,8 +133,8 @@ def _choose_auto(cell: dict) -> tuple[str, str]:
         )
     if cell["per_ghz_available"]:
         return "bracket", (
-            f"{clocks} and the clock cannot be separated from the PV model here; for any elasticity in [0, 1] the "
-            "true effect lies between the raw and the per-GHz ratio, so the verdict uses a CI spanning both"
+            f"{clocks} and {cell['model_missing']}; for any elasticity in [0, 1] the true effect lies between the "
+            "raw and the per-GHz ratio, so the verdict uses a CI spanning both"
         )
     return "raw", f"{clocks} and no clock adjustment is possible for this metric: the raw ratio is confounded"
 
@@ -518,6 +518,15 @@ def compare(
         eff, ela = _model_lookup(models, c["metric"], c["test"], c["size"])
         c["model_effect"], c["elasticity"] = eff, ela
         c["model_available"] = bool(eff is not None and eff["clock_adjusted"] and np.isfinite(eff["log_effect"]))
+        if pd.isna(c["test"]) or pd.isna(c["size"]):
+            c["model_missing"] = ("the cell pools several tests or message sizes while the regression effect is per "
+                                  "test and size")
+        elif c["metric"] not in models:
+            c["model_missing"] = "the regression model could not be fitted for this metric"
+        elif eff is not None and bool(eff["clock_confounded"]):
+            c["model_missing"] = "the clock cannot be separated from the PV model here"
+        else:
+            c["model_missing"] = "the regression model could not estimate the clock elasticity here"
         c["headline"], c["reason"] = HEADLINES[headline](c)
 
     # --- p-values, multiplicity, CIs -------------------------------------------------------------------------
@@ -715,10 +724,10 @@ def headline_paragraph(result: CompareResult) -> str:
             f"per-GHz division; the clock elasticity (1: CPU-bound, 0: wire-bound) is {elast}. The raw and per-GHz "
             "ratios are shown beside them."
         )
-    brk = t[t["headline_reason"].str.contains("cannot be separated", regex=False)]
+    brk = t[t["headline_reason"].str.contains("spanning both", regex=False)]
     if len(brk):
-        parts.append(f"In {len(brk)} cell(s) the clock differs only together with the model; their intervals span "
-                     "both the raw and the per-GHz ratio.")
+        parts.append(f"In {len(brk)} cell(s) the clocks differ but no clock adjustment was possible (see the notes), "
+                     "so their intervals span both the raw and the per-GHz ratio.")
     ex = result.excluded
     if len(ex):
         items = [f"{_label(by, [r[k] for k in by])}"
