@@ -53,6 +53,10 @@ __all__ = [
     "resolve_campaign",
     "infer_models",
     "campaign_overview",
+    "setup_notebook",
+    "primary_metrics",
+    "multi_size_tests",
+    "showcase_row",
     "format_verdict_table",
     "format_overview_table",
     "format_effects_table",
@@ -176,6 +180,49 @@ def infer_models(campaign, baseline: str | None = None, candidate: str | None = 
     order = [m for m in _manifest_model_order(campaign.root) if m in models]
     order += [m for m in models if m not in order]
     return order[0], order[1]
+
+
+def setup_notebook(*, dpi: int = 110) -> None:
+    """Make a notebook show :mod:`analysis.plots` figures inline, as PNG at *dpi* (a no-op outside IPython).
+
+    The plot functions build :class:`matplotlib.figure.Figure` objects without pyplot, so IPython's inline
+    display of a Figure has to be switched on explicitly (``%matplotlib inline``).
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel, a dependency
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    shell.run_line_magic("matplotlib", "inline")
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("png", dpi=dpi)
+
+
+def primary_metrics(campaign) -> list[str]:
+    """The campaign's primary metrics: those of :data:`analysis.audit.PRIMARY_METRICS` it measures, in order."""
+    from analysis.audit import PRIMARY_METRICS
+
+    measured = set(campaign.measurements["metric"].dropna().astype(str))
+    return [m for m in PRIMARY_METRICS if m in measured]
+
+
+def multi_size_tests(frame: pd.DataFrame) -> list[str]:
+    """Tests of a verdict table (``CompareResult.to_frame()``) compared at more than one message size."""
+    if frame.empty or "test" not in frame or "msg_size_bytes" not in frame:
+        return []
+    sizes = frame.groupby("test")["msg_size_bytes"].nunique()
+    return sorted(str(t) for t in sizes.index[sizes > 1])
+
+
+def showcase_row(frame: pd.DataFrame) -> int:
+    """The row of a verdict table worth an estimation plot: the smallest adjusted p-value (first row on ties)."""
+    if frame.empty:
+        raise ValueError("frame: the verdict table is empty; no cell to show")
+    p = pd.to_numeric(frame.get("pvalue_adjusted", pd.Series(np.nan, index=frame.index)), errors="coerce")
+    return 0 if p.isna().all() else int(np.nanargmin(p.to_numpy(dtype=float)))
 
 
 def _unique_join(s: pd.Series) -> str:
@@ -407,10 +454,10 @@ class ModelSetResult:
 def _fit_models_iv(campaign, metrics):
     measured = set(campaign.measurements["metric"].dropna().astype(str))
     if metrics is None:
-        from analysis.audit import PRIMARY_METRICS
-
-        chosen = [m for m in PRIMARY_METRICS if m in measured]
+        chosen = primary_metrics(campaign)
         if not chosen:
+            from analysis.audit import PRIMARY_METRICS
+
             raise ValueError(f"metrics: the campaign measures none of {list(PRIMARY_METRICS)}; name the metrics")
         return chosen
     if isinstance(metrics, str):

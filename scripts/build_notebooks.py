@@ -9,7 +9,10 @@ The sources use the "percent" format (as jupytext and VS Code read it)::
     # %%
     print(alpha)
 
-Markdown cells are the comment lines with their leading ``# `` removed. The notebooks are written without outputs,
+Markdown cells are the comment lines with their leading ``# `` removed. Comment lines before the first marker
+are a header that stays out of the notebook (each source starts with a ruff directive: imports follow the
+parameters cell, the quoted ``"Optional[...]"`` annotations are for papermill's parser, and a cell's last
+expression is its output). The notebooks are written without outputs,
 with deterministic cell ids and the ``python3`` kernelspec (papermill and JupyterLab both find it in the venv).
 
 Usage: ``python scripts/build_notebooks.py`` (write) or ``python scripts/build_notebooks.py --check`` (exit 1 when a
@@ -55,9 +58,9 @@ def parse_source(text: str, *, name: str = "<source>") -> list[dict]:
             cells.append(current)
             continue
         if current is None:
-            if line.strip():
-                raise ValueError(f"{name}:{lineno}: expected a '# %%' cell marker before any content")
-            continue
+            if line.strip() and not line.startswith("#"):
+                raise ValueError(f"{name}:{lineno}: expected a '# %%' cell marker before any code")
+            continue  # a header comment (e.g. the ruff directive) is not part of the notebook
         if current["kind"] == "markdown":
             if line and not line.startswith("#"):
                 raise ValueError(f"{name}:{lineno}: expected a '# ' comment line in a markdown cell")

@@ -1,3 +1,4 @@
+# ruff: noqa: E402, F821, B018
 # %% [markdown]
 # # 01 · Ingest: what is in the campaign folder?
 #
@@ -11,9 +12,13 @@ campaign: str = "data/raw/demo"  # campaign folder, relative to the current fold
 output_dir: str = ""  # folder for the CSV tables written by this notebook; empty writes nothing
 
 # %%
-from analysis.ingest import format_ingest_summary, load_campaign
-from analysis.report import campaign_overview, resolve_campaign, save_tables
+from IPython.display import display
 
+from analysis.ingest import format_ingest_summary, load_campaign
+from analysis.plots import coverage_matrix_plot
+from analysis.report import campaign_overview, resolve_campaign, save_tables, setup_notebook
+
+setup_notebook()
 campaign_path = resolve_campaign(campaign)
 data = load_campaign(campaign_path)
 print(format_ingest_summary(data, max_rejects=0))
@@ -28,6 +33,16 @@ print(format_ingest_summary(data, max_rejects=0))
 # %%
 overview = campaign_overview(data)
 overview
+
+# %% [markdown]
+# ## Which model measured which cells
+#
+# Runs per cell (test / message size / pinning) and PV model. An empty (red) entry is a cell measured by one model
+# only: no comparison is possible there.
+
+# %%
+if len(data.runs):
+    display(coverage_matrix_plot(data))
 
 # %% [markdown]
 # ## Rejected inputs

@@ -1,3 +1,4 @@
+# ruff: noqa: E402, F821, B018
 # %% [markdown]
 # # 02 · Normalize: per-GHz rates, packets per second, CPU cycles per byte
 #
@@ -20,9 +21,13 @@ output_dir: str = ""  # folder for the CSV tables written by this notebook; empt
 
 # %%
 from analysis.ingest import load_campaign
-from analysis.normalize import normalization_table, normalize
-from analysis.report import resolve_campaign, save_tables
+from IPython.display import display
 
+from analysis.normalize import normalization_table, normalize
+from analysis.plots import cpu_mhz_plot
+from analysis.report import resolve_campaign, save_tables, setup_notebook
+
+setup_notebook()
 campaign_path = resolve_campaign(campaign)
 data = normalize(load_campaign(campaign_path))
 provenance = normalization_table(data)
@@ -35,6 +40,15 @@ provenance = normalization_table(data)
 
 # %%
 provenance.groupby(["pv_model", "cpu_mhz_source"], dropna=False).size().rename("runs").reset_index()
+
+# %% [markdown]
+# ## The CPU clock of every run, per model
+#
+# If one model's runs sit at a lower clock (an `ondemand` governor, a thermal limit), its raw rates are understated
+# wherever the work is CPU-bound.
+
+# %%
+display(cpu_mhz_plot(data))
 
 # %% [markdown]
 # ## Normalization provenance, run by run

@@ -1,3 +1,4 @@
+# ruff: noqa: E402, F821, B018
 # %% [markdown]
 # # 03 · Audit: what makes this comparison unfair?
 #
@@ -28,8 +29,18 @@ from IPython.display import HTML, display
 from analysis.audit import audit
 from analysis.ingest import load_campaign
 from analysis.normalize import normalize
-from analysis.report import format_findings_table, format_html_table, infer_models, resolve_campaign, save_tables
+from analysis.plots import coverage_matrix_plot, cpu_mhz_plot, drift_plot, love_plot
+from analysis.report import (
+    format_findings_table,
+    format_html_table,
+    infer_models,
+    primary_metrics,
+    resolve_campaign,
+    save_tables,
+    setup_notebook,
+)
 
+setup_notebook()
 campaign_path = resolve_campaign(campaign)
 data = normalize(load_campaign(campaign_path))
 baseline, candidate = infer_models(data, baseline, candidate)
@@ -55,11 +66,30 @@ display(HTML(format_findings_table(result.findings, severities=("error", "warn",
 display(HTML(format_html_table(result.balance)))
 
 # %% [markdown]
+# The same as a Love plot: one dot per covariate, its absolute standardized difference; right of the dashed line
+# (0.1) is an imbalance worth naming. Then the CPU clock of every run per model.
+
+# %%
+display(love_plot(result))
+display(cpu_mhz_plot(data, models=[baseline, candidate]))
+
+# %% [markdown]
+# ## Drift with run order
+#
+# Each run's metric as % from the mean of its cell, model and clock band, against its position in the run order,
+# per model. A slope means the machine changed while the campaign ran.
+
+# %%
+for metric in primary_metrics(data):
+    display(drift_plot(data, metric, models=[baseline, candidate]))
+
+# %% [markdown]
 # ## Coverage and excluded cells
 #
 # Runs per model in every cell; the cells the comparison must leave out, and why.
 
 # %%
+display(coverage_matrix_plot(data, models=[baseline, candidate]))
 display(HTML(format_html_table(result.coverage)))
 display(HTML(format_html_table(result.excluded_cells)))
 

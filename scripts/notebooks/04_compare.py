@@ -1,3 +1,4 @@
+# ruff: noqa: E402, F821, B018
 # %% [markdown]
 # # 04 · Compare: faster, slower, equivalent, or too early to say?
 #
@@ -35,16 +36,21 @@ from IPython.display import HTML, display
 from analysis.compare import compare, headline_paragraph
 from analysis.ingest import load_campaign
 from analysis.normalize import normalize
+from analysis.plots import estimation_plot, forest_plot, metric_vs_size_plot
 from analysis.report import (
     format_html_table,
     format_notes_html,
     format_paragraph_html,
     format_verdict_table,
     infer_models,
+    multi_size_tests,
     resolve_campaign,
     save_tables,
+    setup_notebook,
+    showcase_row,
 )
 
+setup_notebook()
 campaign_path = resolve_campaign(campaign)
 data = normalize(load_campaign(campaign_path))
 baseline, candidate = infer_models(data, baseline, candidate)
@@ -76,6 +82,34 @@ display(HTML(format_paragraph_html(headline_paragraph(result))))
 
 # %%
 display(HTML(format_html_table(format_verdict_table(verdicts, by=result.by))))
+
+# %% [markdown]
+# ## Forest plot
+#
+# Each cell's ratio with its simultaneous interval, coloured by verdict; the shaded band is the equivalence region
+# ±δ, the dotted line "no difference". Hollow markers: the raw ratio; crosses: the per-GHz ratio.
+
+# %%
+display(forest_plot(result))
+
+# %% [markdown]
+# ## Metric vs message size
+#
+# Mean per model and message size with 95 % bands, raw (left) and per GHz (right): where the two panels disagree,
+# the clock matters.
+
+# %%
+for test in multi_size_tests(verdicts):
+    display(metric_vs_size_plot(result, test=test))
+
+# %% [markdown]
+# ## One cell up close
+#
+# Estimation plot (Gardner–Altman) of the cell with the strongest evidence: every run per model, and the bootstrap
+# distribution of the ratio with its estimate and interval.
+
+# %%
+display(estimation_plot(result, showcase_row(verdicts)))
 
 # %% [markdown]
 # ## Cells not compared, and notes

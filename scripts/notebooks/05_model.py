@@ -1,3 +1,4 @@
+# ruff: noqa: E402, F821, B018
 # %% [markdown]
 # # 05 · Model: how much of the difference do the clock and the pinning explain?
 #
@@ -25,6 +26,7 @@ from IPython.display import HTML, display
 
 from analysis.ingest import load_campaign
 from analysis.normalize import normalize
+from analysis.plots import model_diagnostics_plot
 from analysis.report import (
     fit_models,
     format_html_table,
@@ -32,8 +34,10 @@ from analysis.report import (
     infer_models,
     resolve_campaign,
     save_tables,
+    setup_notebook,
 )
 
+setup_notebook()
 campaign_path = resolve_campaign(campaign)
 data = normalize(load_campaign(campaign_path))
 baseline, candidate = infer_models(data, baseline, candidate)
@@ -63,6 +67,9 @@ display(HTML(format_html_table(models.raw_vs_adjusted)))
 
 # %%
 display(HTML(format_html_table(models.diagnostics)))
+for fitted in models.results.values():
+    for test in fitted.tests:
+        display(model_diagnostics_plot(fitted, test=test))
 display(HTML(format_notes_html(list(models.notes), title="Notes")))
 
 # %%

@@ -1,3 +1,4 @@
+# ruff: noqa: E402, F821, B018
 # %% [markdown]
 # # pvfair summary
 
@@ -24,6 +25,7 @@ from IPython.display import HTML, display  # noqa: E402
 from analysis.compare import compare, headline_paragraph
 from analysis.ingest import load_campaign
 from analysis.normalize import normalize
+from analysis.plots import forest_plot
 from analysis.report import (
     campaign_overview,
     format_effects_table,
@@ -37,8 +39,10 @@ from analysis.report import (
     infer_models,
     resolve_campaign,
     save_tables,
+    setup_notebook,
 )
 
+setup_notebook()
 campaign_path = resolve_campaign(campaign)
 data = normalize(load_campaign(campaign_path))
 baseline, candidate = infer_models(data, baseline, candidate)
@@ -81,6 +85,15 @@ display(HTML(format_paragraph_html(headline_paragraph(result))))
 
 # %%
 display(HTML(format_html_table(format_verdict_table(verdicts, by=result.by))))
+
+# %% [markdown]
+# ## Forest plot
+#
+# Ratio candidate / baseline per cell with its simultaneous interval, coloured by verdict; shaded: the equivalence
+# band ±δ; hollow markers: raw ratios; crosses: per-GHz ratios.
+
+# %%
+display(forest_plot(result))
 
 # %% [markdown]
 # ## Audit findings
