@@ -232,3 +232,22 @@ def test_bad_arguments(kwargs, exc, match, demo_campaign):
 def test_bad_campaign():
     with pytest.raises(TypeError, match=r"campaign: expected an analysis.ingest.Campaign"):
         compare(pd.DataFrame(), baseline=BASE, candidate=CAND)
+
+
+def test_no_default_metric_and_no_matched_cell(demo_campaign):
+    from analysis.ingest import Campaign
+
+    only_util = demo_campaign.measurements[demo_campaign.measurements["metric"] == "local_cpu_util_pct"]
+    camp = Campaign("u", demo_campaign.runs, only_util, demo_campaign.intervals, demo_campaign.rejects)
+    with pytest.raises(ValueError, match=r"metrics: the campaign has none of the default metrics"):
+        compare(camp, baseline=BASE, candidate=CAND)
+    one = demo_campaign.runs["msg_size_bytes"] == 65536
+    camp = Campaign("u", demo_campaign.runs[one], demo_campaign.measurements, demo_campaign.intervals,
+                    demo_campaign.rejects)
+    with pytest.raises(ValueError, match=r"candidate: expected one of the campaign's PV models"):
+        compare(camp, baseline=BASE, candidate=CAND)
+    runs = demo_campaign.runs[(demo_campaign.runs["msg_size_bytes"] == 65536) | (demo_campaign.runs["test"] == "UDP_RR")
+                              & (demo_campaign.runs["pinning"] == "same-core")]
+    camp = Campaign("u", runs, demo_campaign.measurements, demo_campaign.intervals, demo_campaign.rejects)
+    with pytest.raises(ValueError, match=r"campaign: no cell has at least 2 runs of both"):
+        compare(camp, baseline=BASE, candidate=CAND, n_resamples=199)

@@ -307,3 +307,30 @@ def test_demo_model_effect_per_size_covers_truth_at_95_percent():
             assert 65536 not in set(r.effects["msg_size_bytes"])
             assert r.elasticity("TCP_STREAM", 64)["reading"] == "CPU-bound"
             assert r.elasticity("TCP_STREAM", 16384)["reading"] == "wire-bound"
+
+
+def test_table_errors_and_one_model_tests():
+    camp = make_campaign(n=3)
+    no_test = Campaign("u", camp.runs.drop(columns=["test"]), camp.measurements, camp.intervals, camp.rejects)
+    with pytest.raises(ValueError, match=r"campaign: runs table has no 'test' column"):
+        fit_model(no_test, metric="throughput_bps", baseline=BASE, candidate=CAND)
+    no_value = Campaign("u", camp.runs, camp.measurements.drop(columns=["value"]), camp.intervals, camp.rejects)
+    with pytest.raises(ValueError, match=r"campaign: measurements table has no 'value' column"):
+        fit_model(no_value, metric="throughput_bps", baseline=BASE, candidate=CAND)
+    twice = Campaign("u", camp.runs, pd.concat([camp.measurements, camp.measurements]), camp.intervals, camp.rejects)
+    with pytest.raises(ValueError, match=r"campaign: metric 'throughput_bps' has more than one value for some runs"):
+        fit_model(twice, metric="throughput_bps", baseline=BASE, candidate=CAND)
+    # a test measured by one model only is skipped with a note, or refused when it is the only one
+    runs = camp.runs.copy()
+    runs.loc[runs["pv_model"] == CAND, "test"] = "UDP_STREAM"
+    split = Campaign("u", runs, camp.measurements, camp.intervals, camp.rejects)
+    with pytest.raises(ValueError, match=r"metric: no test has 'throughput_bps' runs of both"):
+        fit_model(split, metric="throughput_bps", baseline=BASE, candidate=CAND)
+    with pytest.raises(ValueError, match=r"test: none of \['UDP_STREAM'\] has 'throughput_bps' runs of both models"):
+        fit_model(split, metric="throughput_bps", baseline=BASE, candidate=CAND, test="UDP_STREAM")
+    extra = camp.runs[camp.runs["pv_model"] == BASE]
+    runs2 = pd.concat([camp.runs, extra.assign(run_id="x/" + extra["run_id"], test="TCP_MAERTS")], ignore_index=True)
+    meas2 = pd.concat([camp.measurements, camp.measurements.assign(run_id="x/" + camp.measurements["run_id"])])
+    r = fit_model(Campaign("u", runs2, meas2, camp.intervals, camp.rejects), metric="throughput_bps",
+                  baseline=BASE, candidate=CAND)
+    assert r.tests == ("TCP_STREAM",) and any("one model only, not modelled: TCP_MAERTS" in n for n in r.notes)
