@@ -112,3 +112,16 @@ def test_model_diagnostics_plot(result):
 def test_bad_arguments(result, call, exc, match):
     with pytest.raises(exc, match=match):
         call(result)
+
+
+def test_bad_result_layouts(result):
+    from analysis.compare import CompareResult
+
+    pooled = CompareResult(**{**result.__dict__, "values": result.values.drop(columns=["msg_size_bytes"])})
+    with pytest.raises(ValueError, match=r"result: the comparison's cells must include 'test' and 'msg_size_bytes'"):
+        metric_vs_size_plot(pooled)
+    t = result.table
+    two = pd.concat([t, t[t["cell"] == CELL64].assign(metric="packets_per_s")], ignore_index=True)
+    twice = CompareResult(**{**result.__dict__, "table": two})
+    with pytest.raises(ValueError, match=r"metric: cell '.*' has several metrics \['throughput_bps', 'packets_per_s'\]"):
+        estimation_plot(twice, CELL64)
