@@ -33,8 +33,11 @@ tools:  ## install the Debian packages the tests need (iperf3, ethtool), skipped
 test: $(STAMP) tools  ## run the test suite (unit, reference, notebooks, reduced validity)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-report: $(STAMP)  ## run the whole suite on the demo campaign
-	$(BIN)/pvfair ingest $(CAMPAIGN)
+report: $(STAMP)  ## run the whole suite on the demo campaign -> reports/demo/summary.pdf
+	@ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || { \
+	  echo "installing pango (Debian package) for the PDF export"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }
+	$(BIN)/pvfair report $(CAMPAIGN)
 
 validity: $(STAMP)  ## full-size validity simulations; prints the coverage / error-rate table
 	PVFAIR_FULL=1 $(BIN)/python -m pytest -m validity -s $(PYTEST_ARGS)
