@@ -350,17 +350,20 @@ def _fit_model_iv(campaign, metric, baseline, candidate, test, formula, groups, 
     return tests, float(confidence_level)
 
 
-def _contrast(frame: pd.DataFrame, spec: Any, mask: np.ndarray, change: str, baseline: str, candidate: str):
-    """Mean over the masked rows of X(changed) - X(reference): a linear contrast of the coefficients."""
-    rows = frame.loc[mask]
+def _contrasts(frame: pd.DataFrame, spec: Any, change: str, baseline: str, candidate: str) -> dict[int, np.ndarray]:
+    """Per message size, the mean over its rows of X(changed) - X(reference): a linear contrast of the
+    coefficients. *change* is ``"model"`` (baseline -> candidate) or ``"clock"`` (log GHz + 1). One design build
+    for all sizes."""
     if change == "model":
-        hi = rows.assign(pv_model=candidate, candidate=1)
-        lo = rows.assign(pv_model=baseline, candidate=0)
-    else:  # clock: one unit up on the log-GHz scale
-        hi, lo = _shift_clock(rows, np.e), rows
-    xh = patsy.build_design_matrices([spec], hi, return_type="dataframe")[0].to_numpy()
-    xl = patsy.build_design_matrices([spec], lo, return_type="dataframe")[0].to_numpy()
-    return (xh - xl).mean(axis=0)
+        hi = frame.assign(pv_model=candidate, candidate=1)
+        lo = frame.assign(pv_model=baseline, candidate=0)
+    else:
+        hi, lo = _shift_clock(frame, np.e), frame
+    both = pd.concat([hi, lo], ignore_index=True)
+    x = patsy.build_design_matrices([spec], both, return_type="dataframe", NA_action="raise")[0].to_numpy()
+    diff = x[: len(frame)] - x[len(frame):]
+    sizes = frame["msg_size_bytes"].to_numpy()
+    return {int(s): diff[sizes == s].mean(axis=0) for s in np.unique(sizes)}
 
 
 def _shift_clock(rows: pd.DataFrame, factor: float) -> pd.DataFrame:
@@ -536,11 +539,14 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
     raw_X = np.asarray(raw.model.exog)
 
     eff_rows, ela_rows, rva_rows = [], [], []
+    l_model = _contrasts(frame, spec, "model", baseline, candidate)
+    l_clock = _contrasts(frame, spec, "clock", baseline, candidate)
+    l_raw = _contrasts(frame, raw.model.data.model_spec, "model", baseline, candidate)
     for s in sizes:
         mask = (frame["msg_size_bytes"] == s).to_numpy()
         nb = int(((frame["candidate"] == 0) & mask).sum())
         nc = int(((frame["candidate"] == 1) & mask).sum())
-        L = _contrast(frame, spec, mask, "model", baseline, candidate)
+        L = l_model[int(s)]
         r = _lincomb(L, est_params, est_cov, df=est_df, level=level) if _estimable(L, X) and nb and nc else None
         eff_rows.append(
             {
@@ -560,7 +566,7 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
                 "n_candidate": nc,
             }
         )
-        Lc = _contrast(frame, spec, mask, "clock", baseline, candidate)
+        Lc = l_clock[int(s)]
         rc = _lincomb(Lc, est_params, est_cov, df=est_df, level=level) if _estimable(Lc, X) else None
         eff_rows[-1]["clock_adjusted"] = rc is not None
         ela_rows.append(
@@ -576,7 +582,7 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
                 "reading": clock_reading(rc["lo"], rc["hi"]) if rc else "not estimable",
             }
         )
-        Lr = _contrast(frame, raw.model.data.model_spec, mask, "model", baseline, candidate)
+        Lr = l_raw[int(s)]
         rr = (
             _lincomb(Lr, np.asarray(raw.params), np.asarray(raw.cov_params()), df=raw.df_resid, level=level)
             if _estimable(Lr, raw_X) and nb and nc
