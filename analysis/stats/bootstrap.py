@@ -115,6 +115,7 @@ class _Statistic:
     loo: Callable[[np.ndarray], np.ndarray]
     boot: Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
     reduce: Callable[[np.ndarray, np.ndarray, int], np.ndarray]
+    log_scale: bool | None = None  # sum-based statistics (fused ratio kernel): mean of x (False) or of log x (True)
 
 
 def _geomean(x: np.ndarray) -> np.ndarray:
@@ -123,9 +124,9 @@ def _geomean(x: np.ndarray) -> np.ndarray:
 
 #: location statistic -> implementation (point, leave-one-out, bootstrap kernel, grouped reduction)
 STATISTICS: dict[str, _Statistic] = {
-    "mean": _Statistic(lambda x: x.mean(axis=-1), _loo_mean, _boot_mean, _reduce_mean),
+    "mean": _Statistic(lambda x: x.mean(axis=-1), _loo_mean, _boot_mean, _reduce_mean, False),
     "median": _Statistic(lambda x: np.median(x, axis=-1), _loo_median, _boot_median, _reduce_median),
-    "geomean": _Statistic(_geomean, _loo_geomean, _boot_geomean, _reduce_geomean),
+    "geomean": _Statistic(_geomean, _loo_geomean, _boot_geomean, _reduce_geomean, True),
 }
 
 
@@ -164,6 +165,21 @@ class _CIContext:
     level: float
     jackknife: Callable[[], tuple[np.ndarray, np.ndarray]]  # -> (num, den) per cell
     notes: list[list[str]]
+    moments: _Moments | None = None  # precomputed by the fused kernel
+
+
+@dataclass(frozen=True)
+class _Moments:
+    """Per-cell summaries of the bootstrap distribution: #{theta* < theta_hat}, SE, range."""
+
+    below: np.ndarray
+    se: np.ndarray
+    ptp: np.ndarray
+
+    @classmethod
+    def of(cls, theta: np.ndarray, dist: np.ndarray) -> _Moments:
+        se = dist.std(axis=1, ddof=1) if dist.shape[1] > 1 else np.zeros(theta.size)
+        return cls((dist < theta[:, None]).sum(axis=1), se, np.ptp(dist, axis=1))
 
 
 def _ci_percentile(ctx: _CIContext):
@@ -180,7 +196,8 @@ def _ci_basic(ctx: _CIContext):
 
 def _ci_bca(ctx: _CIContext):
     B = ctx.dist.shape[1]
-    z0 = ndtri((ctx.dist < ctx.theta[:, None]).sum(axis=1) / B)
+    moments = ctx.moments or _Moments.of(ctx.theta, ctx.dist)
+    z0 = ndtri(moments.below / B)
     a = _acceleration(*ctx.jackknife())
     alpha = (1 - ctx.level) / 2
     z = ndtri(np.array([alpha, 1 - alpha]))
@@ -219,13 +236,15 @@ def _finish(
     jackknife: Callable[[], tuple[np.ndarray, np.ndarray]],
     constant: np.ndarray,
     extra_notes: Sequence[str] = (),
+    moments: _Moments | None = None,
 ) -> list[RatioResult]:
     cells = theta.size
     notes: list[list[str]] = [list(extra_notes) for _ in range(cells)]
-    ctx = _CIContext(theta, dist, level, jackknife, notes)
+    moments = moments or _Moments.of(theta, dist)
+    ctx = _CIContext(theta, dist, level, jackknife, notes, moments)
     low, high, z0, a = CI_METHODS[method](ctx)
-    se = dist.std(axis=1, ddof=1) if dist.shape[1] > 1 else np.zeros(cells)
-    degenerate = constant | (np.ptp(dist, axis=1) == 0)
+    se = moments.se
+    degenerate = constant | (moments.ptp == 0)
     out = []
     for i in range(cells):
         lo, hi = float(low[i]), float(high[i])
@@ -473,6 +492,38 @@ def _boot_side(samples: list[np.ndarray], stat: _Statistic, n_resamples: int, rn
     return out
 
 
+def _fused_ratio(bs, cs, theta, log_scale: bool, n_resamples: int, rng) -> tuple[np.ndarray, _Moments]:
+    """Ratio distribution and its moments for sum-based statistics, cells grouped by (n_b, n_c)."""
+    cells = len(bs)
+    dist = np.empty((cells, n_resamples))
+    below = np.empty(cells)
+    se = np.empty(cells)
+    ptp = np.empty(cells)
+    sizes = np.array([(b.size, c.size) for b, c in zip(bs, cs, strict=True)])
+    for nb, nc in np.unique(sizes, axis=0):
+        idx = np.flatnonzero((sizes[:, 0] == nb) & (sizes[:, 1] == nc))
+        xb = np.stack([bs[i] for i in idx])
+        xc = np.stack([cs[i] for i in idx])
+        if log_scale:
+            xb, xc = np.log(xb), np.log(xc)
+        states_b = _states(rng, idx.size, n_resamples)
+        states_c = _states(rng, idx.size, n_resamples)
+        work = idx.size * n_resamples * (nb + nc)
+        d, cnt, s1, s2, lo, hi = run(
+            "ratio_of_sums", work, xb, xc, n_resamples, states_b, states_c, theta[idx], bool(log_scale)
+        )
+        dist[idx] = d
+        per_cell = (-1, cnt.size // idx.size)
+        below[idx] = cnt.reshape(per_cell).sum(axis=1)
+        s1, s2 = s1.reshape(per_cell).sum(axis=1), s2.reshape(per_cell).sum(axis=1)
+        if n_resamples > 1:
+            se[idx] = np.sqrt(np.maximum(s2 - s1**2 / n_resamples, 0.0) / (n_resamples - 1))
+        else:
+            se[idx] = 0.0
+        ptp[idx] = hi.reshape(per_cell).max(axis=1) - lo.reshape(per_cell).min(axis=1)
+    return dist, _Moments(below, se, ptp)
+
+
 def ratio_ci_batch(
     cells,
     *,
@@ -507,7 +558,12 @@ def ratio_ci_batch(
     cs = [p[1] for p in pairs]
     sb = np.array([float(stat.point(x)) for x in bs])
     sc = np.array([float(stat.point(x)) for x in cs])
-    dist = _boot_side(cs, stat, n_resamples, rng) / _boot_side(bs, stat, n_resamples, rng)
+    theta = sc / sb
+    if stat.log_scale is None:
+        dist = _boot_side(cs, stat, n_resamples, rng) / _boot_side(bs, stat, n_resamples, rng)
+        moments = None
+    else:
+        dist, moments = _fused_ratio(bs, cs, theta, stat.log_scale, n_resamples, rng)
     constant = np.array([np.ptp(b) == 0 and np.ptp(c) == 0 for b, c in pairs])
 
     def jackknife() -> tuple[np.ndarray, np.ndarray]:
@@ -526,7 +582,7 @@ def ratio_ci_batch(
         return num, den
 
     return _finish(
-        sc / sb,
+        theta,
         dist,
         method=method,
         statistic=statistic,
@@ -535,6 +591,7 @@ def ratio_ci_batch(
         n_c=[x.size for x in cs],
         jackknife=jackknife,
         constant=constant,
+        moments=moments,
     )
 
 
