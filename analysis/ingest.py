@@ -20,11 +20,9 @@ import argparse
 import hashlib
 import html
 import json
-import multiprocessing
 import os
 import sys
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,11 +223,9 @@ def _sorted(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------------- ingest
 
 
-def _ingest_campaign_iv(path: str | Path, progress: bool, workers: int) -> tuple[Path, ManifestResult]:
+def _ingest_campaign_iv(path: str | Path, progress: bool) -> tuple[Path, ManifestResult]:
     if not isinstance(progress, bool):
         raise TypeError(f"progress: expected True or False, got {progress!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers: expected a whole number >= 1, got {workers!r}")
     root = Path(path)
     if not root.exists():
         raise FileNotFoundError(f"path: campaign folder {str(root)!r} does not exist; expected a folder with the "
@@ -240,25 +236,13 @@ def _ingest_campaign_iv(path: str | Path, progress: bool, workers: int) -> tuple
     return root, read_manifest(root)
 
 
-def _ingest_task(task: tuple[str, str, str, ManifestRow, bool]) -> _Outcome:
-    return _ingest_one(*task)
-
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    # fork shares the already-imported parsers (and any registered in-process) without re-importing pandas
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-
-
-def ingest_campaign(path: str | Path, *, progress: bool = False, workers: int = 1) -> Campaign:
+def ingest_campaign(path: str | Path, *, progress: bool = False) -> Campaign:
     """Read, validate and parse a raw campaign folder, in memory.
 
     Parameters
     ----------
     path : the raw campaign folder (``data/raw/<name>``) holding the tool output and ``manifest.csv``
     progress : show a tqdm progress bar over the files
-    workers : processes that read and parse files (1: in this process). The tables do not depend on it.
 
     Returns
     -------
@@ -274,7 +258,7 @@ def ingest_campaign(path: str | Path, *, progress: bool = False, workers: int = 
     ValueError
         when the manifest is structurally broken (see :func:`analysis.manifest.read_manifest`).
     """
-    root, manifest = _ingest_campaign_iv(path, progress, workers)
+    root, manifest = _ingest_campaign_iv(path, progress)
     name = root.resolve().name
     on_disk = scan_campaign_files(root)
     rows_by_id: dict[str, list[ManifestRow]] = {}
@@ -302,13 +286,10 @@ def ingest_campaign(path: str | Path, *, progress: bool = False, workers: int = 
                     "pv_model, ...) or remove the file")))
             except UnsafePathError as exc:
                 outcomes.append(_Outcome(run_id, reject=("unsafe_path", f"{run_id}: {exc}")))
-    bar = {"desc": f"ingest {name}", "unit": "file", "total": len(tasks), "disable": not progress}
-    if workers == 1 or len(tasks) < 2 * workers:
-        outcomes.extend(tqdm((_ingest_task(t) for t in tasks), **bar))
-    else:
-        with _pool(workers) as pool:
-            chunk = max(1, min(256, len(tasks) // (8 * workers)))
-            outcomes.extend(tqdm(pool.map(_ingest_task, tasks, chunksize=chunk), **bar))
+    # A process pool was tried (fork, 2 workers on the 2-core test machine) and was slower every time, so files
+    # are parsed in this process (benchmarks/bench_ingest.py).
+    for task in tqdm(tasks, desc=f"ingest {name}", unit="file", disable=not progress):
+        outcomes.append(_ingest_one(*task))
     return _assemble(name, root, manifest, outcomes, seen=seen, files_on_disk=len(on_disk))
 
 
@@ -490,8 +471,6 @@ def cli_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output folder (default: data/processed/<name>, beside the raw folder's 'raw')")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: when stderr is a terminal)")
-    parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="processes that read and parse files (default 1); the tables do not depend on it")
 
 
 def cli_run(args: argparse.Namespace) -> int:
@@ -501,7 +480,7 @@ def cli_run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"campaign folder {str(raw)!r} does not exist or is not a folder; expected "
                                 f"data/raw/<name> with {MANIFEST_NAME}")
     progress = sys.stderr.isatty() if args.progress is None else bool(args.progress)
-    campaign = ingest_campaign(raw, progress=progress, workers=args.workers)
+    campaign = ingest_campaign(raw, progress=progress)
     out = Path(args.out) if args.out else default_out_dir(raw)
     written = write_campaign(campaign, out)
     print(format_ingest_summary(campaign))

@@ -464,19 +464,6 @@ def _sample_campaign(tmp_path: Path) -> Path:
     return root
 
 
-def test_workers_give_identical_tables(tmp_path, fake_tool):
-    rows = [ln.split(",") for ln in BROKEN_MANIFEST.strip().split("\n")[1:]]
-    manifest = GOOD_MANIFEST + "".join(f"{r[0]},{r[1]},,{r[2]},,,,,\n" for r in rows)
-    root = _make(tmp_path / "mixed", GOOD | BROKEN, manifest)
-    one, two = ingest_campaign(root), ingest_campaign(root, workers=2)
-    for table in ("runs", "measurements", "intervals", "rejects"):
-        pd.testing.assert_frame_equal(getattr(one, table), getattr(two, table))
-    assert one.summary == two.summary
-    for bad in (0, 1.5, True):
-        with pytest.raises(ValueError, match=f"workers: expected a whole number >= 1, got {bad!r}"):
-            ingest_campaign(root, workers=bad)
-
-
 #: run_id -> {metric: value as printed in the file, in SI units}
 SAMPLE_VALUES = {
     "netperf/np_tcp_stream_A_split_m4096_t1.txt": {"throughput_bps": 16829.34e6, "local_cpu_util_pct": 71.23,
