@@ -58,6 +58,26 @@ def _goal_half_width(ns, *, log_ratio, sd_log, margin, alpha, half_width):
 GOALS = {"equivalence": _goal_equivalence, "ci_half_width": _goal_half_width}
 
 
+def _smallest_n(prob, target: float, max_n: int, *, scan: int = 512) -> tuple[int, float] | None:
+    """Smallest n in [2, max_n] with ``prob(n) >= target``: a vectorized scan of n <= ``scan``, then bisection
+    (both success probabilities increase with n)."""
+    ns = np.arange(2, min(max_n, scan) + 1)
+    p = prob(ns)
+    ok = np.flatnonzero(p >= target)
+    if ok.size:
+        return int(ns[ok[0]]), float(p[ok[0]])
+    if max_n <= scan or prob(np.array([max_n]))[0] < target:
+        return None
+    lo, hi = scan, max_n  # prob(lo) < target <= prob(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if prob(np.array([mid]))[0] >= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi, float(prob(np.array([hi]))[0])
+
+
 def _runs_needed_iv(baseline, candidate, goal, margin, power, alpha, half_width, assumed_ratio, max_n):
     b = as_sample(baseline, "baseline")
     c = as_sample(candidate, "candidate")
@@ -132,15 +152,16 @@ def runs_needed(
         notes.append("zero variance: both samples are constant; 2 runs per model already settle the cell")
         n, achieved = 2, 1.0
     else:
-        ns = np.arange(2, max_n + 1)
-        prob = GOALS[goal](
-            ns, log_ratio=math.log(ratio), sd_log=sd_log, margin=margin, alpha=alpha, half_width=half_width
-        )
-        ok = np.flatnonzero(prob >= power)
-        if ok.size:
-            n, achieved = int(ns[ok[0]]), float(prob[ok[0]])
+        def prob(ns):
+            return GOALS[goal](
+                ns, log_ratio=math.log(ratio), sd_log=sd_log, margin=margin, alpha=alpha, half_width=half_width
+            )
+
+        found = _smallest_n(prob, power, max_n)
+        if found is not None:
+            n, achieved = found
         else:
-            n, achieved = max_n, float(prob[-1])
+            n, achieved = max_n, float(prob(np.array([max_n]))[0])
             why = (
                 f"the assumed ratio {ratio:.4g} lies outside the equivalence bounds, so equivalence cannot be shown"
                 if goal == "equivalence" and abs(math.log(ratio)) >= math.log1p(margin)

@@ -360,17 +360,18 @@ IDENTITY = ("file", "pv_model", "role", "tool", "test", "msg_size_bytes", "pinni
 
 
 def test_campaign_runs_records_metadata_and_ingests_unchanged(fake_plan, tmp_path, monkeypatch):
-    path, _ = fake_plan
+    path, data = fake_plan
+    path.write_text(yaml.safe_dump(data | {"trials": 1}, sort_keys=False))  # 8 runs: 2 blocks x 2 models x 2 sizes
     monkeypatch.setenv("FAKE_FAIL", "16384")  # every 16384-byte run fails: recorded, campaign goes on
     out = tmp_path / "camp"
     res = col.collect(path, out, progress=False, check_interval_s=0, log=lambda line: None)
-    assert res.planned == 12 and res.already_done == 0 and len(res.executed) == 12 and res.complete
-    assert len(res.failed) == 6 and {r["status"] for r in res.failed} == {"failed"}
-    assert "12/12 runs done" in res.summary() and "note 1: run" in res.summary()
+    assert res.planned == 8 and res.already_done == 0 and len(res.executed) == 8 and res.complete
+    assert len(res.failed) == 4 and {r["status"] for r in res.failed} == {"failed"}
+    assert "8/8 runs done" in res.summary() and "note 1: run" in res.summary()
     rows = _manifest(out)
     schedule = col.build_schedule(col.load_plan(path))
     assert [r["file"] for r in rows] == [r.file for r in schedule]
-    assert [r["order_index"] for r in rows] == [str(i) for i in range(12)]
+    assert [r["order_index"] for r in rows] == [str(i) for i in range(8)]
     for row in rows:
         assert row["client_affinity"] == "0" and row["server_affinity"] == "0"  # read back from /proc
         assert float(row["cpu_mhz_before"]) > 0 and float(row["cpu_mhz_after"]) > 0
@@ -387,15 +388,15 @@ def test_campaign_runs_records_metadata_and_ingests_unchanged(fake_plan, tmp_pat
     assert base_meta["after"]["interface"]["interface"] == "lo"
     camp = json.loads((out / col.CAMPAIGN_FILE).read_text())
     assert camp["ordering"]["seed"] == 11 and camp["schedule"] == [r.file for r in schedule]
-    assert camp["invocations"][0]["system_check"]["findings"] and camp["invocations"][0]["runs_executed"] == 12
+    assert camp["invocations"][0]["system_check"]["findings"] and camp["invocations"][0]["runs_executed"] == 8
     assert (out / col.PLAN_FILE).read_text() == path.read_text()
     assert not list(out.glob(".*"))  # no partial files left
     # raw output verbatim: the failing runs keep iperf3's error JSON
     failed = next(r for r in rows if r["status"] == "failed")
     assert '"error": "error - unable to connect' in (out / failed["file"]).read_text()
     campaign = ingest_campaign(out)
-    assert campaign.summary["seen"] == 12 and campaign.summary["ingested"] == 6
-    assert campaign.summary["rejected_by_reason"] == {"tool_error": 6}  # metadata files are no rejects
+    assert campaign.summary["seen"] == 8 and campaign.summary["ingested"] == 4
+    assert campaign.summary["rejected_by_reason"] == {"tool_error": 4}  # metadata files are no rejects
     runs = campaign.runs
     assert set(runs["msg_size_bytes"]) == {1024} and runs["cpu_mhz_source"].eq("manifest-before-after").all()
     assert runs["warmup"].sum() == 2 and set(runs["pv_model"]) == {"base", "cand"}
@@ -512,3 +513,26 @@ def test_cli_collect_runs_and_reports(fake_plan, tmp_path, capsys):
     col.cli_arguments(parser)
     args = parser.parse_args([str(path), "--out", str(tmp_path / "x"), "--resume", "--dry-run"])
     assert args.resume and args.dry_run
+
+
+def test_sigterm_stops_tears_down_and_says_how_to_resume(fake_plan, tmp_path):
+    path, data = fake_plan
+    marker = tmp_path / "torn-down"
+    models = json.loads(json.dumps(data["models"]))
+    models["base"]["teardown"] = [["touch", str(marker)]]
+    path.write_text(yaml.safe_dump(data | {"models": models}, sort_keys=False))
+    out = tmp_path / "term"
+    proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "collect", str(path), "--out", str(out),
+                             "--no-progress"], cwd=ROOT, env=dict(os.environ, FAKE_SLEEP="0.3"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not ((out / "manifest.csv").exists() and _manifest(out)):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, err
+    assert f"interrupted; continue with: pvfair collect {path} --out {out} --resume" in err
+    assert marker.exists(), err
+    assert 1 <= len(_manifest(out)) < 12
+    camp = json.loads((out / col.CAMPAIGN_FILE).read_text())
+    assert camp["invocations"][0]["finished"] and "base" in camp["invocations"][0]["teardown"]

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -330,3 +331,114 @@ def test_cli_refuses_unknown_parameter(capsys):
 
     assert main(["report", "data/raw/demo", "-p", "apha=0.01", "--out", "/nonexistent/x"]) == 2
     assert "parameter 'apha': unknown" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------ tables for reading
+
+
+def _verdict_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "test": ["TCP_STREAM", "TCP_STREAM", "TCP_RR"],
+            "msg_size_bytes": [16384, 64, 1],
+            "pinning": ["split", "split", "split"],
+            "metric": ["throughput_bps", "throughput_bps", "transactions_per_s"],
+            "n_baseline": [8, 8, 6],
+            "n_candidate": [5, 5, 6],
+            "estimate": [1.03, 1.237, 0.9],
+            "ci_low": [0.971, 1.162, 0.8],
+            "ci_high": [1.092, 1.316, 1.01],
+            "pvalue_adjusted": [0.4, 0.001, 0.06],
+            "verdict": ["inconclusive", "faster", "inconclusive"],
+            "runs_needed": [17.0, np.nan, np.nan],
+            "headline": ["model-adjusted", "raw", "raw"],
+            "raw_estimate": [1.016, 1.237, 0.9],
+            "raw_ci_low": [0.99, 1.16, 0.8],
+            "raw_ci_high": [1.05, 1.31, 1.01],
+            "per_ghz_estimate": [1.219, np.nan, 0.9],
+            "model_estimate": [1.03, np.nan, np.nan],
+            "model_ci_low": [0.971, np.nan, np.nan],
+            "model_ci_high": [1.092, np.nan, np.nan],
+            "clock_elasticity": [0.04, np.nan, np.nan],
+            "clock_reading": ["wire-bound", pd.NA, pd.NA],
+            "clock_mhz_baseline": [2399.4, 2400.0, 2400.0],
+            "clock_mhz_candidate": [2081.2, 2400.0, 2400.0],
+        }
+    )
+
+
+def test_format_verdict_table():
+    t = report.format_verdict_table(_verdict_frame(), by=("test", "msg_size_bytes", "pinning"))
+    nb = "\u00a0"
+    # sorted by test, then size as a number
+    assert t["test"].tolist() == ["TCP_RR", "TCP_STREAM", "TCP_STREAM"]
+    assert t["size (B)"].tolist() == ["1", "64", "16384"]
+    row = t.iloc[2]
+    assert row["change"] == f"+3.0{nb}%"
+    assert row["CI"] == f"[-2.9,{nb}+9.2]{nb}%"
+    assert (row["verdict"], row["basis"], row["runs needed"], row["n (b/c)"]) == ("inconclusive", "model-adjusted",
+                                                                                  "17", "8/5")
+    assert row["per GHz"] == f"+21.9{nb}%"
+    assert t.iloc[1]["per GHz"] == "-" and t.iloc[0]["runs needed"] == "-"  # NaN runs_needed shows as "-"
+
+
+def test_format_effects_table():
+    t = report.format_effects_table(_verdict_frame())
+    row = t[t["size (B)"] == "16384"].iloc[0]
+    assert row["clock MHz (b/c)"] == "2399/2081"
+    assert row["adjusted"] == "+3.0\u00a0%" and row["elasticity"] == "0.04" and row["reading"] == "wire-bound"
+    assert t[t["size (B)"] == "64"].iloc[0]["reading"] == "-"
+
+
+def test_findings_table_and_header_escape():
+    findings = pd.DataFrame(
+        {"severity": ["error", "info", "warn"], "check": ["too_few_runs", "outlier", "balance"],
+         "cell": ["c1", "c2", "campaign"], "pv_model": [pd.NA, "A", pd.NA],
+         "detail": ["few", "odd", f"host differs: {SCRIPT}"], "suggestion": ["run more", "look", "rerun"]}
+    )  # fmt: skip
+    page = report.format_findings_table(findings, severities=("error", "warn"))
+    assert "too_few_runs" in page and "outlier" not in page and "suggestion" not in page
+    assert "&lt;script&gt;" in page and "<script>" not in page
+    assert "No findings of severity error" in report.format_findings_table(findings.iloc[[1]])
+    ov = campaign_overview(_mem_campaign(["A", "B"]))
+    head = report.format_header_html(f"c{SCRIPT}", "A", "B", ov, {"alpha": 0.05})
+    assert "A (1 runs)" in head and "alpha 0.05" in head and "<script>" not in head
+    assert report.format_paragraph_html(SCRIPT).count("&lt;script&gt;") == 1
+    tv = report.format_overview_table(ov)
+    assert tv.columns.tolist() == ["attribute", "A", "B"] and "cpu_mhz_min" in tv["attribute"].tolist()
+
+
+def test_small_helpers():
+    frame = _verdict_frame()
+    assert report.multi_size_tests(frame) == ["TCP_STREAM"]
+    assert report.multi_size_tests(pd.DataFrame()) == []
+    assert report.showcase_row(frame) == 1
+    with pytest.raises(ValueError, match=r"frame: the verdict table is empty"):
+        report.showcase_row(pd.DataFrame())
+    c = _mem_campaign(["A", "B"])
+    c = Campaign("m", c.runs, pd.DataFrame({"run_id": ["r0"], "metric": ["latency_mean_s"], "value": [1.0]}),
+                 pd.DataFrame(), pd.DataFrame())
+    assert report.primary_metrics(c) == ["latency_mean_s"]
+    report.setup_notebook()  # outside IPython: nothing to do, no error
+
+
+def test_fit_models_matches_fit_model():
+    import tempfile
+
+    from analysis.ingest import load_campaign
+    from analysis.model import fit_model
+    from analysis.simulate import CampaignSpec, simulate_campaign
+
+    with tempfile.TemporaryDirectory() as d:
+        spec = CampaignSpec(tests=("TCP_STREAM", "TCP_RR"), stream_msg_sizes_bytes=(64, 1024), trials=4)
+        camp = load_campaign(simulate_campaign(Path(d) / "c", spec, seed=3))
+    both = report.fit_models(camp, baseline=spec.baseline, candidate=spec.candidate)
+    assert list(both.results) == ["throughput_bps", "transactions_per_s"]
+    direct = fit_model(camp, metric="throughput_bps", baseline=spec.baseline, candidate=spec.candidate)
+    got = both.to_frame()
+    got = got[got["metric"] == "throughput_bps"].drop(columns="metric").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, direct.to_frame())
+    assert set(both.raw_vs_adjusted["metric"]) == {"throughput_bps", "transactions_per_s"}
+    assert "transactions_per_s" in both.summary()
+    with pytest.raises(ValueError, match=r"metrics: \['jitter_s'\] not measured in campaign"):
+        report.fit_models(camp, baseline=spec.baseline, candidate=spec.candidate, metrics=["jitter_s"])

@@ -14,7 +14,7 @@ SM = {"holm": "holm", "bh": "fdr_bh", "bonferroni": "bonferroni"}
 
 
 @pytest.mark.parametrize("method", list(SM))
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(2))
 def test_equals_statsmodels(method, seed):
     rng = np.random.default_rng(seed)
     p = np.concatenate([rng.uniform(size=15) ** 3, [0.0, 1.0, 0.05, 0.05]])  # ties and edges

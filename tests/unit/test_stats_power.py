@@ -62,6 +62,16 @@ def test_runs_needed_equivalence_is_minimal(pair):
     assert res.to_frame().loc[0, "n_per_model"] == res.n_per_model
 
 
+def test_runs_needed_beyond_the_scan_uses_bisection(pair):
+    b, c = pair
+    res = runs_needed(b, c, margin=0.002, power=0.8, assumed_ratio=1.0)
+    lb, lc = np.log(b), np.log(c)
+    sd = math.sqrt((lb.var(ddof=1) + lc.var(ddof=1)) / 2)
+    assert res.n_per_model > 512
+    assert tost_power(res.n_per_model, log_ratio=0.0, sd_log=sd, margin=0.002) >= 0.8
+    assert tost_power(res.n_per_model - 1, log_ratio=0.0, sd_log=sd, margin=0.002) < 0.8
+
+
 def test_runs_needed_half_width(pair):
     b, c = pair
     res = runs_needed(b, c, goal="ci_half_width", half_width=0.01, power=0.9)
