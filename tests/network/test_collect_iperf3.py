@@ -3,7 +3,7 @@ then ingest and compare on the result.
 
 The two models are two network namespaces whose loopback differs (MTU 65536 + GSO/TSO vs MTU 1500 without), made
 and removed by the plan's own setup/teardown commands; where namespaces cannot be made (not root, no ``ip netns``)
-the models are two iperf3 option sets on 127.0.0.1 (default window vs a 32 KiB socket buffer). The test starts and
+the models are two iperf3 option sets on 127.0.0.1 (default window vs a 32 KiB socket buffer, on a free port). The test starts and
 stops its own iperf3 servers (one per run, through the collector), uses loopback addresses only, and each run is
 bounded by ``duration_s + timeout_s``. ``make test`` installs iperf3 first (Makefile ``tools`` target).
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -40,8 +41,11 @@ def _namespaces() -> list[str]:
 
 def _models(use_netns: bool, tag: str) -> dict:
     if not use_netns:
-        return {"default-window": {"role": "baseline", "port": 15201, "interface": "lo"},
-                "window-32k": {"role": "candidate", "port": 15201, "interface": "lo",
+        with socket.socket() as s:  # a free loopback port, so parallel test runs do not collide
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        return {"default-window": {"role": "baseline", "port": port, "interface": "lo"},
+                "window-32k": {"role": "candidate", "port": port, "interface": "lo",
                                "options": {"iperf3": ["-w", "32K"]}}}
     gso = shutil.which("ethtool") is not None
     models = {}
