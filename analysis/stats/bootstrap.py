@@ -27,6 +27,7 @@ distribution, so ``z0`` is infinite) the percentile interval is returned with a 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -162,7 +163,7 @@ def _acceleration(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 class _CIContext:
     theta: np.ndarray  # (cells,)
     dist: np.ndarray  # (cells, B)
-    level: float
+    level: float | np.ndarray  # nominal, or per cell when expanded
     jackknife: Callable[[], tuple[np.ndarray, np.ndarray]]  # -> (num, den) per cell
     notes: list[list[str]]
     moments: _Moments | None = None  # precomputed by the fused kernel
@@ -183,8 +184,8 @@ class _Moments:
 
 
 def _ci_percentile(ctx: _CIContext):
-    alpha = (1 - ctx.level) / 2
-    q = np.broadcast_to(np.array([alpha, 1 - alpha]), (ctx.theta.size, 2))
+    alpha = np.broadcast_to((1 - np.asarray(ctx.level, dtype=float)) / 2, ctx.theta.shape)
+    q = np.column_stack([alpha, 1 - alpha])
     bounds = _row_quantiles(ctx.dist, q)
     return bounds[:, 0], bounds[:, 1], None, None
 
@@ -199,9 +200,9 @@ def _ci_bca(ctx: _CIContext):
     moments = ctx.moments or _Moments.of(ctx.theta, ctx.dist)
     z0 = ndtri(moments.below / B)
     a = _acceleration(*ctx.jackknife())
-    alpha = (1 - ctx.level) / 2
-    z = ndtri(np.array([alpha, 1 - alpha]))
-    zz = z0[:, None] + z[None, :]
+    alpha = np.broadcast_to((1 - np.asarray(ctx.level, dtype=float)) / 2, ctx.theta.shape)
+    z = ndtri(np.column_stack([alpha, 1 - alpha]))
+    zz = z0[:, None] + z
     with np.errstate(invalid="ignore", divide="ignore"):
         q = ndtr(z0[:, None] + zz / (1 - a[:, None] * zz))
     bad = ~np.all(np.isfinite(q), axis=1)
@@ -210,7 +211,7 @@ def _ci_bca(ctx: _CIContext):
             "BCa is undefined here (the estimate lies outside the bootstrap distribution, so the bias "
             "correction z0 is infinite); the percentile interval is reported instead"
         )
-        q[i] = [alpha, 1 - alpha]
+        q[i] = [alpha[i], 1 - alpha[i]]
     bounds = _row_quantiles(ctx.dist, q)
     return bounds[:, 0], bounds[:, 1], z0, a
 
@@ -237,11 +238,20 @@ def _finish(
     constant: np.ndarray,
     extra_notes: Sequence[str] = (),
     moments: _Moments | None = None,
+    expanded_level: np.ndarray | None = None,
 ) -> list[RatioResult]:
     cells = theta.size
     notes: list[list[str]] = [list(extra_notes) for _ in range(cells)]
     moments = moments or _Moments.of(theta, dist)
-    ctx = _CIContext(theta, dist, level, jackknife, notes, moments)
+    run_level = level if expanded_level is None else expanded_level
+    if expanded_level is not None:
+        for i in range(cells):
+            notes[i].append(
+                f"small-sample expansion: the {level * 100:g} % interval is read at the "
+                f"{expanded_level[i] * 100:.2f} % level of the bootstrap distribution (t quantile and "
+                "sqrt(n / (n - 1)) correction, after Hesterberg 2015)"
+            )
+    ctx = _CIContext(theta, dist, run_level, jackknife, notes, moments)
     low, high, z0, a = CI_METHODS[method](ctx)
     se = moments.se
     degenerate = constant | (moments.ptp == 0)
@@ -267,6 +277,37 @@ def _finish(
                 acceleration=None if a is None else float(a[i]),
             )
         )
+    return out
+
+
+def _expanded_levels(level: float, units: list[tuple[np.ndarray, np.ndarray]], log_scale: bool) -> np.ndarray:
+    """Per-cell levels that widen the bootstrap interval for small samples (Hesterberg 2015, "expanded
+    percentile interval", generalized to two samples).
+
+    The bootstrap variance of a mean of n units is (n - 1)/n times the unbiased one, and its quantiles are
+    normal rather than t. With relative variances ``v_j = s_j^2 / (n_j m_j^2)`` of the two samples' units
+    (observations, or top-level group means in a hierarchical design; logs for the geometric mean), the
+    expanded critical value is ``sqrt(sum v_j / sum v_j (n_j - 1)/n_j) * t_{df}`` with Welch-Satterthwaite df,
+    and the interval is read at level ``2 Phi(that) - 1``. Cells without spread keep the nominal level.
+    """
+    from scipy.special import stdtrit
+
+    out = np.full(len(units), level)
+    for i, (b_units, c_units) in enumerate(units):
+        v, vb, dfs = [], [], []
+        for u in (b_units, c_units):
+            u = np.log(u) if log_scale else u
+            n = u.size
+            m2 = 1.0 if log_scale else float(u.mean()) ** 2
+            vj = float(u.var(ddof=1)) / (n * m2)
+            v.append(vj)
+            vb.append(vj * (n - 1) / n)
+            dfs.append(n - 1)
+        if sum(v) <= 0:
+            continue
+        df = sum(v) ** 2 / sum(vj**2 / d for vj, d in zip(v, dfs, strict=True))
+        z = math.sqrt(sum(v) / sum(vb)) * float(stdtrit(df, 0.5 + level / 2))
+        out[i] = 2 * ndtr(z) - 1
     return out
 
 
@@ -321,6 +362,10 @@ class _Hierarchy:
             out[lo : lo + size] = stat.reduce(self.x[nodes], rep, size)
         return out
 
+    def group_values(self, stat: _Statistic) -> np.ndarray:
+        """The statistic within each top-level group (the units of the small-sample expansion)."""
+        return np.array([stat.point(self.x[self.top == g]) for g in range(self.n_top)])
+
     def jackknife(self, stat: _Statistic) -> np.ndarray:
         """The statistic with each top-level group left out."""
         return np.array([stat.point(self.x[self.top != g]) for g in range(self.n_top)])
@@ -331,7 +376,9 @@ class _Hierarchy:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _common_iv(statistic, method, confidence_level, n_resamples, rng):
+def _common_iv(statistic, method, confidence_level, n_resamples, rng, expand=False):
+    if not isinstance(expand, (bool, np.bool_)):
+        raise ValueError(f"`expand` must be True or False, got {expand!r}")
     check_choice(statistic, "statistic", STATISTICS)
     check_choice(method, "method", CI_METHODS)
     level = check_unit_interval(confidence_level, "confidence_level")
@@ -374,10 +421,10 @@ def _groups_iv(groups, b: np.ndarray, c: np.ndarray) -> tuple[list[np.ndarray], 
     return out[0], out[1]
 
 
-def _ratio_ci_iv(baseline, candidate, statistic, method, confidence_level, n_resamples, rng, groups):
+def _ratio_ci_iv(baseline, candidate, statistic, method, confidence_level, n_resamples, rng, groups, expand):
     b = as_sample(baseline, "baseline")
     c = as_sample(candidate, "candidate")
-    level, n_resamples, rng = _common_iv(statistic, method, confidence_level, n_resamples, rng)
+    level, n_resamples, rng = _common_iv(statistic, method, confidence_level, n_resamples, rng, expand)
     levels = None if groups is None else _groups_iv(groups, b, c)
     return b, c, level, n_resamples, rng, levels
 
@@ -392,6 +439,7 @@ def ratio_ci(
     n_resamples: int = 9999,
     rng=None,
     groups=None,
+    expand: bool = False,
 ) -> RatioResult:
     """Bootstrap confidence interval of ``statistic(candidate) / statistic(baseline)``.
 
@@ -415,6 +463,13 @@ def ratio_ci(
         hierarchical bootstrap (Kalibera & Jones 2013): the top level is resampled with replacement, then the
         units inside each drawn group, level by level, down to the observations. BCa's jackknife then leaves
         out top-level groups.
+    expand : bool
+        Small-sample expansion (recommended below ~30 units per model): read the interval at a wider level
+        that corrects the bootstrap's (n - 1)/n variance and normal quantiles (t with Welch df), after
+        Hesterberg (2015, *The American Statistician* 69, 371-386, "expanded percentile interval"). Plain BCa
+        covers ~92 % at n = 10 under 5 % lognormal noise; expanded, ~95 % (tests/validity). The units are the
+        observations, or the top-level groups with ``groups``. Default False: the same interval as
+        ``scipy.stats.bootstrap``.
 
     Returns
     -------
@@ -429,7 +484,7 @@ def ratio_ci(
     True
     """
     b, c, level, n_resamples, rng, levels = _ratio_ci_iv(
-        baseline, candidate, statistic, method, confidence_level, n_resamples, rng, groups
+        baseline, candidate, statistic, method, confidence_level, n_resamples, rng, groups, expand
     )
     stat = STATISTICS[statistic]
     constant = np.array([np.ptp(b) == 0 and np.ptp(c) == 0])
@@ -441,6 +496,7 @@ def ratio_ci(
             confidence_level=level,
             n_resamples=n_resamples,
             rng=rng,
+            expand=expand,
         )[0]
     hb, hc = _Hierarchy(b, levels[0]), _Hierarchy(c, levels[1])
     sb, sc = float(stat.point(b)), float(stat.point(c))
@@ -467,11 +523,16 @@ def ratio_ci(
         jackknife=jackknife,
         constant=constant,
         extra_notes=[note],
+        expanded_level=(
+            _expanded_levels(level, [(hb.group_values(stat), hc.group_values(stat))], statistic == "geomean")
+            if expand
+            else None
+        ),
     )[0]
 
 
-def _ratio_ci_batch_iv(cells, statistic, method, confidence_level, n_resamples, rng):
-    level, n_resamples, rng = _common_iv(statistic, method, confidence_level, n_resamples, rng)
+def _ratio_ci_batch_iv(cells, statistic, method, confidence_level, n_resamples, rng, expand):
+    level, n_resamples, rng = _common_iv(statistic, method, confidence_level, n_resamples, rng, expand)
     if isinstance(cells, np.ndarray) or not isinstance(cells, Sequence) or len(cells) == 0:
         raise ValueError("`cells` must be a non-empty sequence of (baseline, candidate) array pairs")
     pairs = []
@@ -532,6 +593,7 @@ def ratio_ci_batch(
     confidence_level: float = 0.95,
     n_resamples: int = 9999,
     rng=None,
+    expand: bool = False,
 ) -> list[RatioResult]:
     """:func:`ratio_ci` for many cells at once (no hierarchical design).
 
@@ -542,7 +604,7 @@ def ratio_ci_batch(
     Parameters
     ----------
     cells : sequence of (baseline, candidate) pairs of array_like
-    statistic, method, confidence_level, n_resamples, rng
+    statistic, method, confidence_level, n_resamples, rng, expand
         As in :func:`ratio_ci`.
 
     Returns
@@ -551,7 +613,7 @@ def ratio_ci_batch(
         One per cell, in order.
     """
     pairs, level, n_resamples, rng = _ratio_ci_batch_iv(
-        cells, statistic, method, confidence_level, n_resamples, rng
+        cells, statistic, method, confidence_level, n_resamples, rng, expand
     )
     stat = STATISTICS[statistic]
     bs = [p[0] for p in pairs]
@@ -592,6 +654,7 @@ def ratio_ci_batch(
         jackknife=jackknife,
         constant=constant,
         moments=moments,
+        expanded_level=_expanded_levels(level, pairs, statistic == "geomean") if expand else None,
     )
 
 

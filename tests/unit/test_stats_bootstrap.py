@@ -281,3 +281,36 @@ def test_batch_errors(cells, match):
 def test_bca_interval_errors(args, match):
     with pytest.raises(ValueError, match=match):
         bca_interval(*args)
+
+
+def test_expand_reads_a_wider_level_computed_from_t_and_n():
+    from scipy.special import ndtr, stdtrit
+
+    from analysis.stats.bootstrap import _expanded_levels
+
+    b = np.array([1.0, 1.1, 1.2, 1.3, 1.4])
+    c = 2 * b  # same relative spread: df = 2 (n - 1), factor sqrt(n / (n - 1))
+    level = _expanded_levels(0.95, [(b, c)], log_scale=False)[0]
+    expected = 2 * ndtr(np.sqrt(5 / 4) * stdtrit(8, 0.975)) - 1
+    assert level == pytest.approx(expected, rel=1e-12)
+    assert _expanded_levels(0.95, [(np.ones(3), np.ones(3))], log_scale=False)[0] == 0.95
+
+
+def test_expand_widens_and_notes(pair):
+    b, c = pair
+    plain = ratio_ci(b, c, rng=1, n_resamples=4999)
+    assert plain.confidence_interval == ratio_ci(b, c, rng=1, n_resamples=4999, expand=False).confidence_interval
+    wide = ratio_ci(b, c, rng=1, n_resamples=4999, expand=True)
+    assert wide.confidence_interval.low < plain.confidence_interval.low
+    assert wide.confidence_interval.high > plain.confidence_interval.high
+    assert wide.confidence_level == 0.95
+    assert any("small-sample expansion" in n for n in wide.notes)
+    batch = ratio_ci_batch([(b, c)], rng=1, n_resamples=4999, expand=True)[0]
+    assert batch.notes == wide.notes
+    hier = ratio_ci(b, c, rng=1, n_resamples=999, expand=True, groups=([np.arange(15) % 5], [np.arange(12) % 4]))
+    assert any("small-sample expansion" in n for n in hier.notes)
+
+
+def test_expand_error():
+    with pytest.raises(ValueError, match=r"`expand` must be True or False, got 'yes'"):
+        ratio_ci([1.0, 2.0], [1.0, 2.0], expand="yes")

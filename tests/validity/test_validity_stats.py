@@ -4,8 +4,9 @@ Reduced size in ``make test`` (seconds; bounds derived from the binomial SE of t
 with ``make validity`` (``PVFAIR_FULL=1``: 2,000 replicates, B = 9,999) where the targets of issue 3 are
 asserted and a table is printed (run with ``-s``):
 
-* coverage of the 95 % BCa CI of the ratio of means, lognormal noise with CV 5 %, n in {5, 10, 30} per model
-  (target [93.5, 96.5] % for n >= 10; n = 5 reported, and only required to be >= 85 %);
+* coverage of the 95 % CI of the ratio of means, lognormal noise with CV 5 %, n in {5, 10, 30} per model,
+  plain BCa and BCa with the small-sample expansion (``expand=True``). Target [93.5, 96.5] %: met by the
+  expanded interval at every n; plain BCa is reported (it undercovers at small n: ~92 % at n = 10);
 * the same for the hierarchical bootstrap, 2 levels (sessions x runs) with session effects;
 * family-wise rate of false faster/slower verdicts over 20-cell A/A campaigns with Holm (target <= 5 %);
 * power to detect a 5 % difference at CV 3 % with n = 10 (compared with the noncentral-t power);
@@ -61,26 +62,30 @@ def test_coverage_ratio_of_means_bca(n):
     s = _sigma(0.05)
     true_ratio = 1.03  # candidate = 1.03 x baseline in distribution: ratio of means exactly 1.03
     cells = [(rng.lognormal(0, s, n), true_ratio * rng.lognormal(0, s, n)) for _ in range(REPS)]
-    res = ratio_ci_batch(cells, n_resamples=B, rng=rng)
-    lo = np.array([r.confidence_interval.low for r in res])
-    hi = np.array([r.confidence_interval.high for r in res])
-    cover = float(np.mean((lo < true_ratio) & (true_ratio < hi)))
-    miss_low = float(np.mean(true_ratio <= lo))
+    rows, cover = [], {}
+    for expand in (False, True):
+        res = ratio_ci_batch(cells, n_resamples=B, rng=rng, expand=expand)
+        lo = np.array([r.confidence_interval.low for r in res])
+        hi = np.array([r.confidence_interval.high for r in res])
+        cover[expand] = float(np.mean((lo < true_ratio) & (true_ratio < hi)))
+        miss_low = float(np.mean(true_ratio <= lo))
+        rows.append([
+            n, "BCa, expanded" if expand else "BCa", f"{cover[expand] * 100:.1f}", f"{miss_low * 100:.1f}",
+            f"{(1 - cover[expand] - miss_low) * 100:.1f}", f"{np.mean(hi - lo) * 100:.2f}",
+        ])
     _table(
-        f"Coverage of the 95 % BCa CI, ratio of means, CV 5 %, n = {n}",
-        ["n", "coverage %", "miss below %", "miss above %", "mean width %"],
-        [[n, f"{cover * 100:.1f}", f"{miss_low * 100:.1f}", f"{(1 - cover - miss_low) * 100:.1f}",
-          f"{np.mean(hi - lo) * 100:.2f}"]],
+        f"Coverage of the 95 % CI, ratio of means, lognormal CV 5 %, n = {n} per model",
+        ["n", "method", "coverage %", "miss below %", "miss above %", "mean width %"],
+        rows,
     )
-    if n >= 10:
-        if FULL:
-            assert 0.935 <= cover <= 0.965
-        else:
-            # BCa undercovers slightly at small n: allow the binomial band around 95 % plus 1 point of bias
-            band = _binomial_band(0.95, REPS)
-            assert 0.95 - band - 0.01 <= cover <= 0.95 + band
+    band = _binomial_band(0.95, REPS)
+    if FULL:
+        assert 0.935 <= cover[True] <= 0.965  # the target, met by the expanded interval for every n
+        # plain BCa undercovers at small n (~92 % at n = 10, ~94 % at n = 30): reported, bounded here
+        assert cover[False] >= (0.90 if n >= 10 else 0.85)
     else:
-        assert cover >= 0.85  # reported honestly; BCa is known to undercover at n = 5
+        assert 0.95 - band <= cover[True] <= 0.95 + band
+        assert cover[False] >= (0.90 if n >= 10 else 0.85) - band
 
 
 def _hier_sample(rng, sessions, runs, mu, s_session, s_run):
@@ -95,13 +100,17 @@ def test_coverage_hierarchical_bootstrap_with_session_effects():
     s_session, s_run = _sigma(0.03), _sigma(0.02)
     true_ratio = 1.02  # the population means share the same variance terms, so their ratio is exp(mu_c - mu_b)
     reps = REPS // 2 if not FULL else REPS
-    hits = {"hierarchical": 0, "flat (ignores sessions)": 0}
+    hits = {"hierarchical": 0, "hierarchical, expanded": 0, "flat (ignores sessions)": 0}
     for _ in range(reps):
         b, gb = _hier_sample(rng, sessions, runs, 0.0, s_session, s_run)
         c, gc = _hier_sample(rng, sessions, runs, math.log(true_ratio), s_session, s_run)
-        h = ratio_ci(b, c, n_resamples=B_HIER, rng=rng, groups=([gb], [gc])).confidence_interval
+        h = ratio_ci(b, c, n_resamples=B_HIER, rng=rng, groups=([gb], [gc]))
+        lo_e, hi_e = h.confidence_interval
+        # the expanded interval reads the same bootstrap distribution at a wider level
+        e = ratio_ci(b, c, n_resamples=B_HIER, rng=rng, groups=([gb], [gc]), expand=True).confidence_interval
         f = ratio_ci(b, c, n_resamples=B_HIER, rng=rng).confidence_interval
-        hits["hierarchical"] += h.low < true_ratio < h.high
+        hits["hierarchical"] += lo_e < true_ratio < hi_e
+        hits["hierarchical, expanded"] += e.low < true_ratio < e.high
         hits["flat (ignores sessions)"] += f.low < true_ratio < f.high
     cover = {k: v / reps for k, v in hits.items()}
     _table(
@@ -110,10 +119,14 @@ def test_coverage_hierarchical_bootstrap_with_session_effects():
         [[k, f"{v * 100:.1f}"] for k, v in cover.items()],
     )
     # With 8 top-level groups the bootstrap's variance factor (G - 1) / G and the normal (not t) quantiles
-    # cost about 2 points; resampling runs inside sessions adds a little back. Target 91-97 % at full size.
-    band = _binomial_band(0.94, reps)
-    assert cover["hierarchical"] >= (0.91 if FULL else 0.94 - band - 0.01)
-    assert cover["hierarchical"] <= 0.975 + (0 if FULL else band)
+    # cost about 3 points (plain: ~92 %); the expansion with the top-level groups as units restores ~95 %.
+    band = _binomial_band(0.95, reps)
+    if FULL:
+        assert 0.935 <= cover["hierarchical, expanded"] <= 0.97
+        assert cover["hierarchical"] >= 0.90
+    else:
+        assert 0.95 - band <= cover["hierarchical, expanded"] <= 0.95 + band
+        assert cover["hierarchical"] >= 0.90 - band
     assert cover["flat (ignores sessions)"] < cover["hierarchical"] - 0.15  # why the hierarchy matters
 
 
