@@ -314,3 +314,14 @@ def test_expand_widens_and_notes(pair):
 def test_expand_error():
     with pytest.raises(ValueError, match=r"`expand` must be True or False, got 'yes'"):
         ratio_ci([1.0, 2.0], [1.0, 2.0], expand="yes")
+
+
+def test_progress_bar_option(pair, capsys):
+    b, c = pair
+    groups = ([np.arange(15) % 5], [np.arange(12) % 4])
+    quiet = ratio_ci(b, c, rng=1, n_resamples=199, groups=groups)
+    shown = ratio_ci(b, c, rng=1, n_resamples=199, groups=groups, progress=True)
+    np.testing.assert_array_equal(quiet.bootstrap_distribution, shown.bootstrap_distribution)
+    assert "hierarchical bootstrap" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"`progress` must be True or False, got 1"):
+        ratio_ci(b, c, progress=1)
