@@ -1,16 +1,21 @@
-"""Statistics engine (numpy/scipy only, no file I/O): bootstrap CIs of ratios, tests, TOST, multiplicity, power.
+"""Statistics engine (numpy/scipy/numba only, no file I/O): bootstrap CIs of ratios, tests, TOST, multiplicity,
+power. Resampling runs in compiled kernels (``_kernels``, imported on first use); validity by simulation in
+``tests/validity``, speed and memory in ``benchmarks/bench_bootstrap.py``.
 
 ::
 
-    ratio_ci(baseline, candidate, *, statistic, method, confidence_level, n_resamples, rng, groups) -> RatioResult
-    ratio_ci_batch(cells, *, statistic, method, confidence_level, n_resamples, rng)          -> list[RatioResult]
+    ratio_ci(baseline, candidate, *, statistic, method, confidence_level, n_resamples, rng, groups,
+             expand, progress)                                                               -> RatioResult
+    ratio_ci_batch(cells, *, statistic, method, confidence_level, n_resamples, rng, expand)  -> list[RatioResult]
     permutation_test_ratio(baseline, candidate, *, statistic, alternative, n_resamples, rng) -> TestResult
     welch_log(baseline, candidate, *, alternative)                                           -> TestResult
     mann_whitney(baseline, candidate, *, alternative)                                        -> TestResult
-    tost_ratio(baseline, candidate, *, margin, alpha, method, n_resamples, rng, statistic)   -> TOSTResult
+    tost_ratio(baseline, candidate, *, margin, alpha, method, n_resamples, rng, statistic,
+               ci_method)                                                                    -> TOSTResult
     adjust_pvalues(pvalues, *, method)                                                       -> ndarray
     simultaneous_confidence_level(confidence_level, m, *, method)                            -> float
-    runs_needed(baseline, candidate, *, goal, margin, power, alpha, half_width)              -> RunsNeededResult
+    runs_needed(baseline, candidate, *, goal, margin, power, alpha, half_width,
+                assumed_ratio, max_n)                                                       -> RunsNeededResult
     bca_interval(theta_hat, bootstrap_distribution, jackknife, *, confidence_level)          -> BCaResult
 """
 

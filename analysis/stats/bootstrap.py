@@ -9,13 +9,21 @@ Speed and memory
 * Resampling runs in compiled kernels (:mod:`analysis.stats._kernels`, numba): no B x n index array is ever
   materialized, memory is O(n + B) and the loop is ~25x faster than generating indices with numpy (measurements
   in that module's docstring). Many small cells (:func:`ratio_ci_batch`) are grouped by sample size and resampled
-  in one kernel call, parallel over (cell, block of replicates).
+  in one kernel call, parallel over (cell, block of replicates); for the mean and geometric mean a fused kernel
+  resamples both samples and returns the ratio distribution with its z0 count, SE and range in one pass, and
+  the CI endpoints come from an O(B) bracketed selection rather than a sort.
 * BCa's acceleration ``a`` needs the jackknife. scipy recomputes the statistic on n leave-one-out samples
   (O(n^2)); here the leave-one-out values come in closed form: O(n) for the mean (``(S - x_i) / (n - 1)``) and the
   geometric mean (same on the logs), O(n log n) for the median (on the sorted sample, removing one element leaves
   one of three medians, chosen by the element's rank). In the hierarchical case the jackknife leaves out whole
   top-level groups. The multi-sample formula for ``a`` is scipy's (``_bca_interval``, after Efron & Tibshirani
   1993, eq. 14.15, summed over samples), so intervals agree with ``scipy.stats.bootstrap`` within Monte-Carlo error.
+
+Small samples
+-------------
+Bootstrap intervals are too narrow for small samples (plain BCa covers ~92 % at n = 10 under 5 % lognormal
+noise, see tests/validity). ``expand=True`` reads the interval at a wider level (t quantile, sqrt(n / (n - 1)),
+after Hesterberg 2015), which restores ~95 %; the default stays plain BCa, identical to scipy's.
 
 Degenerate input
 ----------------
