@@ -135,8 +135,12 @@ def _ingest_one(root: str, campaign: str, run_id: str, row: ManifestRow, regular
         if not real.is_file():
             what = "is a directory" if real.is_dir() else "does not exist in the campaign folder"
             return _Outcome(run_id, reject=("missing_file", f"{where} names {row.file.strip()!r}, which {what}"))
-    with open(real, "rb") as fh:
-        raw = fh.read()
+    try:
+        with open(real, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        return _Outcome(run_id, reject=("parse_error", f"{run_id}: expected a readable file, found "
+                                                       f"{exc.strerror or type(exc).__name__}"))
     sha = hashlib.sha256(raw).hexdigest()
     values = row.values
     tool = values.get("tool")
@@ -145,10 +149,9 @@ def _ingest_one(root: str, campaign: str, run_id: str, row: ManifestRow, regular
         if tool is None:
             try:
                 tool = parsers.detect_tool(text, run_id)
-            except parsers.ToolReportedError:
-                raise
             except parsers.ParseError as exc:
-                return _Outcome(run_id, reject=("unknown_tool", str(exc)))
+                return _Outcome(run_id, reject=("unknown_tool" if exc.reason == "parse_error" else exc.reason,
+                                                str(exc)))
         parsed = parsers.parse_text(text, run_id, tool, test=values.get("test"))
     except parsers.ParseError as exc:
         return _Outcome(run_id, reject=(exc.reason, str(exc)))

@@ -249,6 +249,23 @@ def test_non_utf8_file_is_a_parse_error(tmp_path, fake_tool):
                                                                     "'byte 0xff'"]]
 
 
+def test_unreadable_file_is_a_parse_error(tmp_path, fake_tool, monkeypatch):
+    root = _make(tmp_path / "c", {"locked.txt": "FAKE\ntput=1\n", "ok.txt": "FAKE\ntput=2\n"},
+                 "file,pv_model\nlocked.txt,A\nok.txt,A\n")
+    real_open = builtins.open
+
+    def deny(file, *args, **kwargs):
+        if str(file).endswith("locked.txt"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", deny)
+    c = ingest_campaign(root)
+    assert c.rejects.values.tolist() == [["locked.txt", "parse_error", "locked.txt: expected a readable file, "
+                                                                       "found Permission denied"]]
+    assert c.runs["run_id"].tolist() == ["ok.txt"]
+
+
 # ------------------------------------------------------------------------------------------------ path safety
 
 
@@ -510,6 +527,12 @@ def test_real_samples_campaign(tmp_path):
     for rid, sha in runs["source_sha256"].items():
         assert sha == hashlib.sha256((SAMPLES / rid).read_bytes()).hexdigest()
     assert set(runs["parser_version"]) <= {str(parsers.PARSERS[t].PARSER_VERSION) for t in parsers.PARSERS}
+    # ingest reads each file once and decodes it exactly as parsers.read_text does
+    from analysis.ingest import _decode
+
+    for rid in SAMPLE_VALUES:
+        assert _decode((SAMPLES / rid).read_bytes(), rid) == parsers.read_text(SAMPLES / rid)
+    assert _decode(b"\xef\xbb\xbfa\r\nb\rc", "x") == "a\nb\nc"
 
 
 def test_real_sample_manifest_mismatch(tmp_path):
