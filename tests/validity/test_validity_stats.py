@@ -48,9 +48,9 @@ def _binomial_band(p: float, reps: int, z: float = 3.5) -> float:
     return z * math.sqrt(p * (1 - p) / reps)
 
 
-def _table(title: str, header: list[str], rows: list[list]) -> None:
+def _table(title: str, header: list[str], rows: list[list], *, reps: int = REPS, b: int = B) -> None:
     widths = [max(len(str(h)), *(len(f"{r[i]}") for r in rows)) for i, h in enumerate(header)]
-    print(f"\n{title} (replicates={REPS}, B={B}, full={FULL})")
+    print(f"\n{title} (replicates={reps}, B={b}, full={FULL})")
     print("  ".join(str(h).rjust(w) for h, w in zip(header, widths, strict=True)))
     for r in rows:
         print("  ".join(f"{v}".rjust(w) for v, w in zip(r, widths, strict=True)))
@@ -117,6 +117,8 @@ def test_coverage_hierarchical_bootstrap_with_session_effects():
         f"Coverage of the 95 % BCa CI with {sessions} sessions x {runs} runs per model, session CV 3 %, run CV 2 %",
         ["bootstrap", "coverage %"],
         [[k, f"{v * 100:.1f}"] for k, v in cover.items()],
+        reps=reps,
+        b=B_HIER,
     )
     # With 8 top-level groups the bootstrap's variance factor (G - 1) / G and the normal (not t) quantiles
     # cost about 3 points (plain: ~92 %); the expansion with the top-level groups as units restores ~95 %.
