@@ -79,6 +79,9 @@ def _states(rng, n_resamples):
     return kernels().make_states(rng, -(-n_resamples // kernels().BLOCK))
 
 
+#: largest number of splits enumerated exactly (bounded memory: splits x n_b indices)
+_EXACT_MAX = 250_000
+
 _POINT = {
     "mean": lambda b, c: math.log(c.mean() / b.mean()),
     "geomean": lambda b, c: float(np.log(c).mean() - np.log(b).mean()),
@@ -110,7 +113,8 @@ def permutation_test_ratio(
     The labels of the pooled sample are permuted; when the number of distinct splits
     ``C(n_b + n_c, n_b)`` is at most ``n_resamples`` the null distribution is enumerated exactly, otherwise
     ``n_resamples`` random splits are drawn and the p-value counts the observed split
-    (``(k + 1) / (B + 1)``), as ``scipy.stats.permutation_test`` does (same tolerance for ties).
+    (``(k + 1) / (B + 1)``), as ``scipy.stats.permutation_test`` does (same tolerance for ties). Exact
+    enumeration is capped at 250,000 splits (memory); above that the test is randomized.
 
     Parameters
     ----------
@@ -131,7 +135,8 @@ def permutation_test_ratio(
         baseline, candidate, statistic, alternative, n_resamples, rng
     )
     pooled = np.concatenate([b, c])
-    exact = math.comb(pooled.size, b.size) <= n_resamples
+    n_splits = math.comb(pooled.size, b.size)
+    exact = n_splits <= min(n_resamples, _EXACT_MAX)
     null = _NULL[statistic](pooled, b.size, n_resamples, rng, exact)
     observed = _POINT[statistic](b, c)
     pvalue = float(np.clip(ALTERNATIVES[alternative](null, observed, 0 if exact else 1), 0, 1))

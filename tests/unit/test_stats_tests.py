@@ -132,3 +132,13 @@ def test_mann_whitney_accepts_any_sign_but_not_nan():
     assert mann_whitney([-1.0, 0.0, 1.0], [2.0, 3.0]).pvalue > 0
     with pytest.raises(ValueError, match=r"`baseline` contains NaN"):
         mann_whitney([np.nan, 1.0], [1.0, 2.0])
+
+
+def test_exact_enumeration_is_capped():
+    rng = np.random.default_rng(4)
+    b, c = rng.lognormal(size=10), rng.lognormal(size=10)  # C(20, 10) = 184,756 splits
+    exact = permutation_test_ratio(b, c, n_resamples=200_000, rng=0)
+    assert exact.null_distribution.size == 184_756 and "exact" in exact.notes[0]
+    b, c = rng.lognormal(size=11), rng.lognormal(size=11)  # C(22, 11) = 705,432 > cap: randomized
+    randomized = permutation_test_ratio(b, c, n_resamples=1_000_000, rng=0)
+    assert randomized.null_distribution.size == 1_000_000 and not randomized.notes
