@@ -188,18 +188,20 @@ def _extra_dtype(values: list[Any]) -> str:
 
 
 def _runs_frame(runs: list[dict[str, Any]], manifest: ManifestResult) -> pd.DataFrame:
-    extras_seen: dict[str, None] = {}
-    for run in runs:
-        for key in run:
-            if key not in RUN_COLUMNS:
-                extras_seen[key] = None
-    manifest_extras = [c for c in manifest.extra_columns]
-    other_extras = sorted(c for c in extras_seen if c not in manifest.extra_columns)
-    columns = list(RUN_COLUMNS) + manifest_extras + other_extras
-    dtypes = dict(RUN_COLUMNS) | dict.fromkeys(manifest_extras, "string")
+    n = len(runs)
+    table: dict[str, list[Any]] = {c: [None] * n for c in RUN_COLUMNS}
+    for i, run in enumerate(runs):  # one pass over the (sparse) run dicts
+        for key, value in run.items():
+            column = table.get(key)
+            if column is None:
+                column = table[key] = [None] * n
+            column[i] = value
+    other_extras = sorted(c for c in table if c not in RUN_COLUMNS and c not in manifest.extra_columns)
+    columns = list(RUN_COLUMNS) + list(manifest.extra_columns) + other_extras
+    dtypes = dict(RUN_COLUMNS) | dict.fromkeys(manifest.extra_columns, "string")
     arrays: dict[str, Any] = {}
     for col in columns:
-        values = [run.get(col) for run in runs]
+        values = table.get(col) or [None] * n
         dtype = dtypes.get(col) or _extra_dtype(values)
         if dtype == "string" and col not in RUN_COLUMNS:
             values = [None if v is None else str(v) for v in values]
