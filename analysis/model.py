@@ -382,9 +382,13 @@ def _estimable(L: np.ndarray, X: np.ndarray) -> bool:
     return bool(np.max(np.abs(proj - L)) <= 1e-7 * max(1.0, np.max(np.abs(L))))
 
 
-def _lincomb(L, params, cov, *, df: float | None, level: float) -> dict[str, float]:
+def _lincomb(L, params, cov, *, df: float | None, level: float, cov_floor=None) -> dict[str, float]:
+    """Estimate, standard error, CI and p-value of the contrast ``L @ params``; with *cov_floor* the standard
+    error is the larger of the two covariances' (robust vs conventional, Angrist & Pischke 2009, sec. 8.1)."""
     est = float(L @ params)
     se = float(np.sqrt(max(L @ cov @ L, 0.0)))
+    if cov_floor is not None:
+        se = max(se, float(np.sqrt(max(L @ cov_floor @ L, 0.0))))
     dist = sps.t(df) if df is not None and np.isfinite(df) and df > 0 else sps.norm()
     q = dist.ppf(0.5 + level / 2)
     stat = est / se if se > 0 else np.nan
@@ -521,9 +525,13 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
         m_cov = np.asarray(mixed.cov_params())[:k, :k]
         coefs.append(_coef_table(test, "MixedLM", names, m_params, m_cov, None, level))
         est_name, est_params, est_cov, est_df = "MixedLM", m_params, m_cov, None
+        floor = None
         gvar = float(np.asarray(mixed.cov_re)[0, 0])
     else:
         est_name, est_params, est_cov, est_df = "OLS-HC3", params, cov, ols.df_resid
+        # HC3 alone undercovers with a handful of runs per cell (z spread ~1.15 in simulation): the effects use
+        # the larger of the HC3 and the conventional standard error
+        floor = np.asarray(ols.normalized_cov_params) * float(ols.scale)
         gvar = np.nan
 
     # raw (model and size only) for raw vs adjusted
@@ -547,7 +555,8 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
         nb = int(((frame["candidate"] == 0) & mask).sum())
         nc = int(((frame["candidate"] == 1) & mask).sum())
         L = l_model[int(s)]
-        r = _lincomb(L, est_params, est_cov, df=est_df, level=level) if _estimable(L, X) and nb and nc else None
+        r = (_lincomb(L, est_params, est_cov, df=est_df, level=level, cov_floor=floor)
+             if _estimable(L, X) and nb and nc else None)
         eff_rows.append(
             {
                 "test": test,
@@ -567,7 +576,7 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
             }
         )
         Lc = l_clock[int(s)]
-        rc = _lincomb(Lc, est_params, est_cov, df=est_df, level=level) if _estimable(Lc, X) else None
+        rc = _lincomb(Lc, est_params, est_cov, df=est_df, level=level, cov_floor=floor) if _estimable(Lc, X) else None
         eff_rows[-1]["clock_adjusted"] = rc is not None
         ela_rows.append(
             {
@@ -711,7 +720,11 @@ def fit_model(
 
     Notes
     -----
-    OLS uses HC3 heteroscedasticity-consistent errors with t quantiles on the residual degrees of freedom. When a
+    OLS uses HC3 heteroscedasticity-consistent errors with t quantiles on the residual degrees of freedom; the
+    ``coefficients`` table is exactly statsmodels' HC3 fit. The per-size effects and elasticities take the larger
+    of the HC3 and the conventional standard error (Angrist & Pischke 2009, *Mostly Harmless Econometrics*,
+    sec. 8.1): with a handful of runs per cell HC3 alone is too small (in simulation its standardized errors
+    spread about 15 % wider than N(0, 1)), while the conventional one fails under heteroscedasticity. When a
     mixed model is fitted, its fixed effects (REML, normal quantiles) give the headline effects and elasticities.
     A Cook's distance above 4/n marks a run as influential.
     """
