@@ -18,8 +18,9 @@ The chunked-numpy route also has to materialize index blocks (bounded by chunkin
 read back from memory), while the kernel keeps the generator state in registers and never stores an index:
 memory is O(n + B) whatever the size. The kernel is therefore 10-25x faster than the numpy route, which is what
 makes ratio_ci 20-30x faster than ``scipy.stats.bootstrap`` at n = 20,000 (benchmarks/bench_bootstrap.py), and
-makes the n = 1,000,000 case run in constant extra memory. Interleaving a 16-bit, 4-indices-per-output variant
-and two-stream interleaving were measured too (within 25 %: not worth the code).
+makes the n = 1,000,000 case run in constant extra memory. A variant drawing 4 indices per output (16-bit
+multiply-shift with rejection) and one interleaving the two samples' streams were measured too: within 25 %,
+not worth the code.
 
 Randomness and reproducibility
 ------------------------------
