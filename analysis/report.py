@@ -62,6 +62,8 @@ __all__ = [
     "format_effects_table",
     "format_findings_table",
     "format_paragraph_html",
+    "format_verdict_brief",
+    "format_confounds_html",
     "format_header_html",
     "ModelSetResult",
     "fit_models",
@@ -182,8 +184,11 @@ def infer_models(campaign, baseline: str | None = None, candidate: str | None = 
     return order[0], order[1]
 
 
-def setup_notebook(*, dpi: int = 110) -> None:
+def setup_notebook(*, dpi: int = 80) -> None:
     """Make a notebook show :mod:`analysis.plots` figures inline, as PNG at *dpi* (a no-op outside IPython).
+
+    80 dpi suits the screen (and renders a figure about twice as fast as print quality); the summary notebook
+    asks for 110 for its PDF.
 
     The plot functions build :class:`matplotlib.figure.Figure` objects without pyplot, so IPython's inline
     display of a Figure has to be switched on explicitly (``%matplotlib inline``).
@@ -292,6 +297,10 @@ def _sorted_cells(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return frame.loc[order.sort_values(keys, kind="stable").index].reset_index(drop=True)
 
 
+#: headline (compare) -> the verdict table's short "basis" wording
+_BASIS: dict[str, str] = {"raw": "raw", "model-adjusted": "adjusted", "per-GHz": "per GHz"}
+
+
 def format_verdict_table(frame: pd.DataFrame, *, by: Sequence[str] = ("test", "msg_size_bytes", "pinning")
                          ) -> pd.DataFrame:
     """The verdict table for reading: one row per cell and metric, changes in % with their intervals.
@@ -305,7 +314,7 @@ def format_verdict_table(frame: pd.DataFrame, *, by: Sequence[str] = ("test", "m
     -------
     DataFrame
         Sorted by cell and metric: the cell keys, ``metric``, ``n (b/c)``, ``change`` (headline ratio - 1, in %), ``CI`` (its simultaneous
-        interval), ``verdict``, ``basis`` (raw, model-adjusted or per-GHz), ``raw``, ``per GHz`` (changes in %)
+        interval), ``verdict``, ``basis`` (raw, adjusted: the clock-adjusted model effect, or per GHz), ``raw``, ``per GHz`` (changes in %)
         and ``runs needed`` (inconclusive cells). All text; a missing value shows as ``-``.
     """
     f = _sorted_cells(frame, by)
@@ -315,7 +324,8 @@ def format_verdict_table(frame: pd.DataFrame, *, by: Sequence[str] = ("test", "m
     out["change"] = f["estimate"].map(_pct_change)
     out["CI"] = [_pct_interval(a, b) for a, b in zip(f["ci_low"], f["ci_high"], strict=True)]
     out["verdict"] = f["verdict"].astype(str)
-    out["basis"] = f.get("headline", pd.Series("raw", index=f.index)).astype(str)
+    basis = f.get("headline", pd.Series("raw", index=f.index)).astype(str)
+    out["basis"] = basis.map(lambda b: _BASIS.get(b, b))
     out["raw"] = f.get("raw_estimate", pd.Series(np.nan, index=f.index)).map(_pct_change)
     out["per GHz"] = f.get("per_ghz_estimate", pd.Series(np.nan, index=f.index)).map(_pct_change)
     needed = f.get("runs_needed", pd.Series(np.nan, index=f.index))
@@ -374,6 +384,74 @@ def format_findings_table(findings: pd.DataFrame, *, severities: Sequence[str] =
     return format_html_table(shown.astype(str))
 
 
+#: check name -> what it means, in the words of the summary's "confounds" list
+_CHECK_NAMES: dict[str, str] = {
+    "balance": "covariate imbalance between the models",
+    "one_model_cell": "cells measured by one model only",
+    "too_few_runs": "cells with too few runs",
+    "drift": "drift with run order",
+    "order": "models run in blocks, not interleaved",
+    "simpson": "Simpson's paradox across a stratum",
+    "outlier": "outliers",
+    "warmup": "warm-up runs",
+    "confidence": "netperf confidence not achieved",
+    "cpu_mhz_change": "CPU clock changed during runs",
+    "missing_info": "missing clock or pinning information",
+    "rejects": "rejected input files",
+}
+
+
+def format_verdict_brief(frame: pd.DataFrame, *, baseline: str, candidate: str, margin: float,
+                         n_excluded: int = 0) -> str:
+    """One or two sentences: how many cells got which verdict, how many were clock-adjusted or not compared.
+
+    >>> t = pd.DataFrame({"verdict": ["faster", "faster", "inconclusive"], "headline": ["raw"] * 3})
+    >>> format_verdict_brief(t, baseline="virtio", candidate="venet", margin=0.05, n_excluded=1)
+    'venet vs virtio (baseline): faster in 2 of 3 compared cells, inconclusive in 1. 1 cell(s) not compared.'
+    """
+    counts = frame["verdict"].value_counts()
+    names = {"equivalent": f"equivalent within ±{100 * margin:g} %"}
+    order = ["faster", "faster but within margin", "slower", "slower but within margin", "equivalent",
+             "inconclusive"]
+    parts = [f"{names.get(v, v)} in {int(counts[v])}" for v in order if counts.get(v, 0)]
+    parts += [f"{v} in {int(n)}" for v, n in counts.items() if v not in order]
+    if parts:
+        parts[0] += f" of {len(frame)} compared cells"
+    text = f"{candidate} vs {baseline} (baseline): " + (", ".join(parts) if parts else "no cell compared") + "."
+    adjusted = int((frame.get("headline", pd.Series(dtype=str)) == "model-adjusted").sum())
+    if adjusted:
+        text += (f" The models ran at different CPU clocks in {adjusted} of them: those verdicts rest on the "
+                 "clock-adjusted regression effect.")
+    if n_excluded:
+        text += f" {n_excluded} cell(s) not compared."
+    return text
+
+
+def format_confounds_html(findings: pd.DataFrame, *, severities: Sequence[str] = ("error", "warn"),
+                          max_items: int = 3, max_detail: int = 64) -> str:
+    """The audit's errors and warnings as a short escaped list, one item per check: what, how many, examples.
+
+    The confounds named in one glance, for the summary's first page: per check, up to *max_items* findings'
+    distinct details, each cut to *max_detail* characters; the findings table gives every detail.
+    """
+    f = findings[findings["severity"].isin(list(severities))]
+    if f.empty:
+        return f"<p>The audit found no {html.escape(' or '.join(severities))}.</p>"
+
+    def cut(text: str) -> str:
+        return text if len(text) <= max_detail else text[: max_detail - 1].rstrip() + "…"
+
+    items = []
+    for check, g in f.groupby("check", sort=False):
+        what = _CHECK_NAMES.get(str(check), str(check))
+        details = list(dict.fromkeys(cut(str(d)) for d in g["detail"]))  # distinct, in order
+        shown = details[:max_items]
+        more = f"; {len(details) - max_items} more" if len(details) > max_items else ""
+        items.append(f"<li><strong>{html.escape(what)}</strong> ({len(g)}): "
+                     f"{html.escape(' | '.join(shown) + more)}</li>")
+    return f'<ul class="pvfair-confounds">{"".join(items)}</ul>'
+
+
 def format_paragraph_html(text: str) -> str:
     """A plain-text paragraph as escaped HTML."""
     return f'<p class="pvfair-verdict">{html.escape(str(text))}</p>'
@@ -385,15 +463,19 @@ def format_header_html(name: str, baseline: str, candidate: str, overview: pd.Da
     runs = dict(zip(overview.get("pv_model", []), overview.get("runs", []), strict=False))
     from analysis import __version__
 
-    rows = [
-        ("campaign", name),
-        ("baseline", f"{baseline} ({runs.get(baseline, 0)} runs)"),
-        ("candidate", f"{candidate} ({runs.get(candidate, 0)} runs)"),
-        ("settings", ", ".join(f"{k} {v}" for k, v in settings.items())),
-        ("made", f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC by pvfair {__version__}"),
+    lines = [
+        [("campaign", name), ("baseline", f"{baseline} ({runs.get(baseline, 0)} runs)"),
+         ("candidate", f"{candidate} ({runs.get(candidate, 0)} runs)")],
+        [("settings", ", ".join(f"{k} {v}" for k, v in settings.items())),
+         ("made", f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, pvfair {__version__}")],
     ]
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
-    return f'<table class="pvfair-header">{body}</table>'
+    body = "".join(
+        '<p class="pvfair-header">'
+        + " &nbsp;·&nbsp; ".join(f"<strong>{html.escape(k)}</strong> {html.escape(str(v))}" for k, v in line)
+        + "</p>"
+        for line in lines
+    )
+    return f'<div class="pvfair-header">{body}</div>'
 
 
 # --------------------------------------------------------------------------------------------- model per metric
@@ -813,11 +895,11 @@ _PRINT_CSS = """
         @bottom-center { content: "pvfair summary - page " counter(page) " of " counter(pages);
                          font-size: 8pt; color: #666; } }
 html, body { background: white !important; }
-body { font-family: "DejaVu Sans", sans-serif; font-size: 9.5pt; line-height: 1.35; padding: 0 !important; }
+body { font-family: "DejaVu Sans", sans-serif; font-size: 9pt; line-height: 1.35; padding: 0 !important; }
 .cell { margin: 0 0 4pt 0; }
 .prompt, .anchor-link, .input { display: none !important; }
 .output_subarea { max-width: 100%; overflow: visible; }
-h1 { font-size: 17pt; margin: 0 0 4pt 0; } h2 { font-size: 13pt; margin: 10pt 0 4pt 0; }
+h1 { font-size: 16pt; margin: 0 0 3pt 0; } h2 { font-size: 12pt; margin: 7pt 0 3pt 0; }
 h3 { font-size: 11pt; margin: 8pt 0 3pt 0; }
 table { border-collapse: collapse; font-size: 7.5pt; margin: 3pt 0 6pt 0; width: auto; max-width: 100%;
         page-break-inside: auto; }
@@ -825,7 +907,10 @@ tr { page-break-inside: avoid; }
 th, td { border-bottom: 0.5pt solid #bbb; padding: 1.5pt 4pt !important; text-align: left !important;
          vertical-align: top; }
 thead th { background: #eee; }
-img { max-width: 100% !important; height: auto; page-break-inside: avoid; }
+img { max-width: 100% !important; max-height: 86mm; width: auto; height: auto; page-break-inside: avoid; }
+ul.pvfair-confounds { margin: 2pt 0 4pt 0; padding-left: 14pt; font-size: 8.5pt; }
+p.pvfair-verdict { font-size: 9pt; }
+p.pvfair-header { margin: 0 0 2pt 0; font-size: 8.5pt; }
 pre { white-space: pre-wrap; font-size: 8pt; }
 """
 

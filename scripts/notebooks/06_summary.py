@@ -30,11 +30,13 @@ from analysis.report import (
     campaign_overview,
     format_effects_table,
     format_findings_table,
+    format_confounds_html,
     format_header_html,
     format_html_table,
     format_notes_html,
     format_overview_table,
     format_paragraph_html,
+    format_verdict_brief,
     format_verdict_table,
     infer_models,
     resolve_campaign,
@@ -42,7 +44,7 @@ from analysis.report import (
     setup_notebook,
 )
 
-setup_notebook()
+setup_notebook(dpi=110)  # print quality for the PDF
 campaign_path = resolve_campaign(campaign)
 data = normalize(load_campaign(campaign_path))
 baseline, candidate = infer_models(data, baseline, candidate)
@@ -71,34 +73,41 @@ settings = {
 display(HTML(format_header_html(data.name, baseline, candidate, overview, settings)))
 
 # %% [markdown]
-# ## Verdict
+# ## Verdict in brief
 
 # %%
-display(HTML(format_paragraph_html(headline_paragraph(result))))
+display(HTML(format_paragraph_html(format_verdict_brief(
+    verdicts, baseline=baseline, candidate=candidate, margin=margin, n_excluded=len(result.excluded)
+))))
+
+# %% [markdown]
+# ## Confounds found by the audit
+
+# %%
+display(HTML(format_confounds_html(result.audit.findings)))
 
 # %% [markdown]
 # ## Verdict table
-#
-# Change = ratio candidate / baseline − 1 of the effect the verdict rests on (*basis*), with its simultaneous
-# confidence interval; raw and per-GHz changes beside it. *Runs needed*: runs per model that would likely settle
-# an inconclusive cell.
 
 # %%
 display(HTML(format_html_table(format_verdict_table(verdicts, by=result.by))))
 
 # %% [markdown]
 # ## Forest plot
-#
-# Ratio candidate / baseline per cell with its simultaneous interval, coloured by verdict; shaded: the equivalence
-# band ±δ; hollow markers: raw ratios; crosses: per-GHz ratios.
 
 # %%
 display(forest_plot(result))
 
 # %% [markdown]
+# ## The verdict in words
+
+# %%
+display(HTML(format_paragraph_html(headline_paragraph(result))))
+
+# %% [markdown]
 # ## Audit findings
 #
-# What makes this comparison unfair, as found in the runs (errors and warnings; notebook 03 lists every note).
+# Every error and warning of the audit (notebook 03 lists the notes too).
 
 # %%
 display(HTML(format_findings_table(result.audit.findings, severities=("error", "warn"), suggestion=False)))
@@ -123,6 +132,11 @@ display(HTML(format_html_table(format_overview_table(overview))))
 # %% [markdown]
 # ## Method notes
 #
+# - **Reading the tables**: *change* = ratio candidate / baseline − 1 of the effect the verdict rests on
+#   (*basis*: raw, or adjusted for the clock by the regression, or per GHz), with its simultaneous confidence
+#   interval; the raw and per-GHz changes are shown beside it. *Runs needed*: runs per model that would likely
+#   settle an inconclusive cell. Forest plot: each cell's ratio and interval coloured by verdict; shaded, the
+#   equivalence band ±δ; hollow markers, raw ratios; crosses, per-GHz ratios.
 # - **Effect**: ratio candidate / baseline of the chosen location statistic per cell (test × message size ×
 #   pinning); pinnings are strata, never pooled.
 # - **Intervals**: bootstrap (BCa) with the two models' runs resampled separately, at the simultaneous level that

@@ -376,7 +376,7 @@ def test_format_verdict_table():
     row = t.iloc[2]
     assert row["change"] == f"+3.0{nb}%"
     assert row["CI"] == f"[-2.9,{nb}+9.2]{nb}%"
-    assert (row["verdict"], row["basis"], row["runs needed"], row["n (b/c)"]) == ("inconclusive", "model-adjusted",
+    assert (row["verdict"], row["basis"], row["runs needed"], row["n (b/c)"]) == ("inconclusive", "adjusted",
                                                                                   "17", "8/5")
     assert row["per GHz"] == f"+21.9{nb}%"
     assert t.iloc[1]["per GHz"] == "-" and t.iloc[0]["runs needed"] == "-"  # NaN runs_needed shows as "-"
@@ -442,3 +442,20 @@ def test_fit_models_matches_fit_model():
     assert "transactions_per_s" in both.summary()
     with pytest.raises(ValueError, match=r"metrics: \['jitter_s'\] not measured in campaign"):
         report.fit_models(camp, baseline=spec.baseline, candidate=spec.candidate, metrics=["jitter_s"])
+
+
+def test_verdict_brief_and_confounds():
+    frame = _verdict_frame()
+    brief = report.format_verdict_brief(frame, baseline="virtio", candidate="venet", margin=0.05, n_excluded=2)
+    assert brief == ("venet vs virtio (baseline): faster in 1 of 3 compared cells, inconclusive in 2. The models ran "
+                     "at different CPU clocks in 1 of them: those verdicts rest on the clock-adjusted regression "
+                     "effect. 2 cell(s) not compared.")
+    findings = pd.DataFrame(
+        {"severity": ["error", "error", "warn", "info"], "check": ["too_few_runs", "too_few_runs", "balance", "outlier"],
+         "detail": ["too few runs", "too few runs", f"host mix differs: {SCRIPT} " + "x" * 100, "odd"]}
+    )  # fmt: skip
+    html_list = report.format_confounds_html(findings)
+    assert "<strong>cells with too few runs</strong> (2): too few runs</li>" in html_list  # duplicates shown once
+    assert "covariate imbalance between the models" in html_list and "outlier" not in html_list
+    assert "&lt;script&gt;" in html_list and "<script>" not in html_list and "…" in html_list
+    assert report.format_confounds_html(findings.iloc[[3]]) == "<p>The audit found no error or warn.</p>"
