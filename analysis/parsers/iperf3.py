@@ -422,7 +422,87 @@ def _cpu(doc: _Doc, meas: dict) -> None:
     meas["remote_cpu_util_pct"] = doc.get(("end", "cpu_utilization_percent", "remote_total"), "num")
 
 
+class _Recheck(Exception):
+    """Raised by a fast path when anything is unusual: the checked path then runs and names the problem."""
+
+
+def _fast_num(v: Any) -> float:
+    """float(v) for a finite JSON number >= 0 (not a bool), else :class:`_Recheck` (as strict as ``"num"``)."""
+    t = type(v)
+    if (t is float or t is int) and 0 <= v < math.inf:
+        return float(v)
+    raise _Recheck
+
+
+def _fast_flag(v: Any) -> bool | None:
+    """A ``"flag"`` value (True/False, 0/1), None when absent (:data:`_MISSING`); :class:`_Recheck` otherwise
+    (JSON ``null`` included, as the checked path rejects it)."""
+    if v is True or v is False:
+        return v
+    if v is _MISSING:
+        return None
+    if type(v) is int and (v == 0 or v == 1):
+        return bool(v)
+    raise _Recheck
+
+
+def _intervals_fast(data: dict, direction: str) -> tuple[IntervalSample, ...]:
+    """:func:`_intervals_checked` on the decoded objects directly, without key paths; :class:`_Recheck` on the
+    first thing the checked path might reject (it then runs and raises the named error)."""
+    items = data.get("intervals")
+    if type(items) is not list:
+        raise _Recheck
+    sum_metric = "throughput_bps" if direction == "receive" else "send_throughput_bps"
+    bidir = direction == "bidir"
+    out: list[IntervalSample] = []
+    append = out.append
+    for item in items:
+        if type(item) is not dict:
+            raise _Recheck
+        total = item.get("sum")
+        streams = item.get("streams")
+        if type(total) is not dict or type(streams) is not list:
+            raise _Recheck
+        rows: list[tuple[dict, int | None, str]] = [(total, None, sum_metric)]
+        if bidir:
+            back = item.get("sum_bidir_reverse")
+            if type(back) is not dict:
+                raise _Recheck
+            rows.append((back, None, "throughput_bps"))
+        for j, stream in enumerate(streams):
+            if type(stream) is not dict:
+                raise _Recheck
+            sender = _fast_flag(stream.get("sender", _MISSING))
+            if bidir:
+                if sender is None:
+                    raise _Recheck
+                metric = "send_throughput_bps" if sender else "throughput_bps"
+            else:
+                metric = sum_metric
+            rows.append((stream, j, metric))
+        omitted = [_fast_flag(obj.get("omitted", _MISSING)) or False for obj, _, _ in rows]
+        if any(omitted):
+            if not all(omitted):
+                raise _Recheck
+            continue
+        for obj, stream_no, metric in rows:
+            start = _fast_num(obj.get("start"))
+            end = _fast_num(obj.get("end"))
+            if end < start:
+                raise _Recheck
+            append(IntervalSample(metric, start, end, _fast_num(obj.get("bits_per_second")), stream_no))
+    return tuple(out)
+
+
 def _intervals(doc: _Doc, direction: str) -> tuple[IntervalSample, ...]:
+    """Interval samples (see the module docstring): the fast path, or the checked one when anything is off."""
+    try:
+        return _intervals_fast(doc.data, direction)
+    except (_Recheck, TypeError, ValueError, OverflowError):
+        return _intervals_checked(doc, direction)
+
+
+def _intervals_checked(doc: _Doc, direction: str) -> tuple[IntervalSample, ...]:
     items = doc.get(("intervals",), "list")
     sums = {"sum": "throughput_bps" if direction == "receive" else "send_throughput_bps"}
     if direction == "bidir":
