@@ -129,6 +129,10 @@ _TOOL_ERRORS = tuple(
         r"^[A-Za-z_]\w*: .*\b(?:errno|failed|refused|unreachable|timed out|no response)\b",
     )
 )
+#: all of :data:`_TOOL_ERRORS` in one pass over the whole text: a line matches when, after its leading whitespace
+#: (``str.strip``'s and ``\s``'s are the same Unicode set), one of them matches there
+_TOOL_ERROR_ANY = re.compile(r"^[^\S\n]*(?:" + "|".join(f"(?:{r.pattern[1:]})" for r in _TOOL_ERRORS) + ")",
+                             re.MULTILINE)
 
 # ----------------------------------------------------------------------------------------------- banner
 _BANNER_RE = re.compile(
@@ -245,6 +249,8 @@ _TABLE_FIRST: dict[str, str] = {}
 for _kind, _variants in _TABLES.items():
     for _t in _variants:
         _TABLE_FIRST.setdefault(_t.header[0], _kind)
+#: header line pattern -> compiled
+_HEADER_RES: dict[str, re.Pattern] = {p: re.compile(p) for _vs in _TABLES.values() for _t in _vs for p in _t.header}
 
 #: titles of the verbose (-v 2) sections netperf may print after the result table; they carry no result
 _VERBOSE_SECTIONS = re.compile(r"^(?:Alignment\b|Maximum\b|Histogram\b|Segment\b|Local\s+Remote\b)")
@@ -406,6 +412,7 @@ class _Lines:
     def __init__(self, text: str, path: str):
         self.path = path
         norm = text.replace("\r\n", "\n").replace("\r", "\n")
+        self.text = norm
         self.final_newline = norm.endswith("\n")
         raw = norm.split("\n")
         if self.final_newline:
@@ -571,10 +578,10 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
 
 
 def _check_tool_errors(lines: _Lines) -> None:
-    for i, line in enumerate(lines.lines):
-        text = line.strip()
-        if any(r.search(text) for r in _TOOL_ERRORS):
-            raise ToolReportedError(lines.path, i + 1, text)
+    m = _TOOL_ERROR_ANY.search(lines.text)  # leftmost match = first such line
+    if m is not None:
+        i = lines.text.count("\n", 0, m.start())
+        raise ToolReportedError(lines.path, i + 1, lines.lines[i].strip())
 
 
 def _banner(lines: _Lines, acc: _Acc) -> None:
@@ -671,7 +678,7 @@ def _classic(lines: _Lines, acc: _Acc, hint: str | None) -> None:
         lines.i = start
         hdr: dict[str, str | None] = {}
         for pattern in table.header:
-            m = re.fullmatch(pattern, _norm(lines.line)) if not lines.eof() else None
+            m = _HEADER_RES[pattern].fullmatch(_norm(lines.line)) if not lines.eof() else None
             if not m:
                 if best is None or lines.i > best[0]:
                     best = (lines.i, pattern)
