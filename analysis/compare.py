@@ -501,6 +501,10 @@ def compare(
         raise ValueError(f"campaign: no cell has at least 2 runs of both {baseline!r} and {candidate!r} for "
                          f"{list(metrics)} (excluded: {len(excluded_rows)})")
 
+    # natural order: by the cell keys (numbers as numbers), then the metric's place in the request
+    cells.sort(key=lambda c: (*[(pd.isna(v), "" if pd.isna(v) else v) for v in c["keys"]],
+                              metrics.index(c["metric"])))
+
     # --- the regression model, for metrics with a cell at different clocks ----------------------------------
     models: dict[str, ModelResult] = {}
     needs = {c["metric"] for c in cells

@@ -38,8 +38,8 @@ def test_forest_plot_one_panel_per_test_with_band_and_cis(result):
     fig = forest_plot(result)
     assert isinstance(fig, Figure)
     axes = fig.axes
-    assert [a.get_title(loc="left").split(":")[0] for a in axes] == ["TCP_STREAM", "TCP_RR", "UDP_RR"]
-    stream = axes[0]
+    assert [a.get_title(loc="left").split(":")[0] for a in axes] == ["TCP_RR", "TCP_STREAM", "UDP_RR"]
+    stream = axes[1]
     t = result.table[result.table["test"] == "TCP_STREAM"].reset_index(drop=True)
     # one CI segment per cell, spanning exactly the table's CI
     segments = [ln for ln in stream.lines if len(ln.get_xdata()) == 2 and ln.get_linestyle() == "-"]
