@@ -232,7 +232,8 @@ class CompareResult:
         (inconclusive cells), ``headline`` (``raw`` | ``per-GHz`` | ``model-adjusted``), ``headline_reason``,
         ``raw_estimate``, ``raw_ci_low``, ``raw_ci_high``, ``per_ghz_estimate``, ``per_ghz_ci_low``,
         ``per_ghz_ci_high``, ``model_estimate``, ``model_ci_low``, ``model_ci_high``, ``clock_elasticity``,
-        ``clock_reading``, ``clock_mhz_baseline``, ``clock_mhz_candidate``.
+        ``clock_reading``, ``clock_mhz_baseline``, ``clock_mhz_candidate``. The per-GHz ratio of a rate is that of
+        rate / GHz (:data:`analysis.normalize.PER_GHZ`); of a time (latency), that of time x GHz (cycles).
         """
         return self.table.copy()
 
