@@ -81,6 +81,7 @@ def notebooks(tmp_path) -> Path:
     )
     _notebook(
         nb_dir / "02_two.ipynb",
+        "assert 'm' not in globals(), 'namespace of the previous notebook leaked'\n"
         "import pandas as pd\nimport matplotlib.pyplot as plt\n"
         "fig, ax = plt.subplots(); ax.plot([1, 2, 3]); plt.show()\n"
         "print('metrics:', metrics)\n"
@@ -300,7 +301,7 @@ def test_failing_notebook_stops_batch(notebooks, tmp_path):
         match=r"notebook 03_bad.ipynb failed in cell 3 .*RuntimeError: planted failure; partial executed notebook kept",
     ):
         run_report(folder, out_dir=tmp_path / "r", notebook_dir=notebooks, notebooks=["03_bad", "02_two"],
-                   progress=False)  # fmt: skip
+                   shared_kernel=False, progress=False)  # fmt: skip
     rdir = tmp_path / "r" / "camp"
     assert (rdir / "03_bad.ipynb").is_file()  # the partial executed notebook is kept
     assert not (rdir / "02_two.ipynb").exists()  # the batch stopped
