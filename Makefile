@@ -7,11 +7,11 @@ CAMPAIGN ?= data/raw/demo
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test report validity lab lint clean tools
+.PHONY: help venv test report validity lab lint clean tools pdf-deps
 
 help:  ## show this help
 	@echo "pvfair — make targets:"
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 # The venv is (re)built when missing or when pyproject.toml is newer than the last install.
 $(STAMP): pyproject.toml
@@ -30,13 +30,16 @@ tools:  ## install the Debian packages the tests need (iperf3, ethtool), skipped
 	  echo "installing ethtool (Debian package)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ethtool >/dev/null; }
 
-test: $(STAMP) tools  ## run the test suite (unit, reference, notebooks, reduced validity)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-
-report: $(STAMP)  ## run the whole suite on the demo campaign -> reports/demo/summary.pdf
+pdf-deps:  ## install pango (Debian package) for the WeasyPrint PDF export, skipped when present
 	@ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || { \
 	  echo "installing pango (Debian package) for the PDF export"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }
+
+test: $(STAMP) tools pdf-deps  ## run the test suite (unit, reference, notebooks, reduced validity)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+report: $(STAMP) pdf-deps  ## ingest the demo campaign to data/processed/demo, then report -> reports/demo/summary.pdf
+	$(BIN)/pvfair ingest $(CAMPAIGN)
 	$(BIN)/pvfair report $(CAMPAIGN)
 
 validity: $(STAMP)  ## full-size validity simulations; prints the coverage / error-rate table
