@@ -34,6 +34,7 @@ import html
 import io
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -83,6 +84,8 @@ RESERVED_COLUMNS: tuple[str, ...] = tuple(c for c in RUN_COLUMNS if c not in MAN
 
 #: file-name patterns (case-insensitive, any depth) that are not runs and need no manifest row
 IGNORED_FILES: tuple[str, ...] = ("manifest.csv", "readme*", "truth.csv", "metadata*", ".*")
+#: :data:`IGNORED_FILES` as one regex (what ``fnmatch.fnmatchcase`` matches with each of them)
+_IGNORED_RE = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in IGNORED_FILES))
 
 _DIRECTIONS = ("send", "receive", "bidir")
 _TRUE = frozenset({"true", "yes", "1", "t", "y"})
@@ -159,8 +162,7 @@ def is_ignored(name: str) -> bool:
     >>> is_ignored("README.md"), is_ignored("run1.txt")
     (True, False)
     """
-    low = name.lower()
-    return any(fnmatch.fnmatchcase(low, pat) for pat in IGNORED_FILES)
+    return _IGNORED_RE.match(name.lower()) is not None
 
 
 def scan_campaign_files(root: str | Path) -> dict[str, bool]:
@@ -263,6 +265,9 @@ def _check_domain(column: str, value: Any) -> str | None:
     return None
 
 
+_UNCAST = object()
+
+
 def _cast_cell(column: str, text: str) -> Any:
     """A manifest cell as its column's type; ValueError naming what was expected."""
     dtype = MANIFEST_COLUMNS.get(column, "string")
@@ -279,12 +284,9 @@ def _cast_cell(column: str, text: str) -> Any:
     return value
 
 
-def _converter(column: str) -> Callable[[str], Any] | None:
-    """How to read *column*'s (stripped, non-empty) cells; None when the text is kept as it is."""
-    if column not in MANIFEST_COLUMNS or (
-            MANIFEST_COLUMNS[column] == "string" and column not in ("tool", "direction")):
-        return None
-    return lambda text: _cast_cell(column, text)
+def _casts_cells(column: str) -> bool:
+    """Whether *column*'s (stripped, non-empty) cells are cast (:func:`_cast_cell`); else the text is kept."""
+    return column in MANIFEST_COLUMNS and (MANIFEST_COLUMNS[column] != "string" or column in ("tool", "direction"))
 
 
 # ---------------------------------------------------------------------------------------------------- manifest
@@ -417,7 +419,7 @@ def _parse_manifest_text_iv(text: str, source: str | Path) -> tuple[Path, list[s
     try:
         for cells in reader:
             start, next_line = next_line, reader.line_num + 1
-            if not cells or all(not c.strip() for c in cells):
+            if not cells or not "".join(cells).strip():  # a blank row (whitespace only)
                 continue
             records.append((start, cells))
     except csv.Error as exc:
@@ -451,10 +453,13 @@ def parse_manifest_text(text: str, *, source: str | Path = MANIFEST_NAME) -> Man
     name = source.name
     extra = tuple(c for c in header if c not in MANIFEST_COLUMNS and c != "file")
     file_col = header.index("file")
-    converters = [_converter(c) for c in header]
+    n_columns = len(header)
+    # per column: (name, memo of its casts or None when the text is kept). Casts are pure and their results
+    # immutable, so each distinct cell text is cast once per manifest; a failing text is not remembered (it fails
+    # again, with the same message, on every row that has it).
+    plan: list[tuple[str, dict[str, Any] | None]] = [(c, {} if _casts_cells(c) else None) for c in header]
     rows: list[ManifestRow] = []
     for line, cells in records:
-        where = f"{name} line {line}"
         file_text = cells[file_col] if len(cells) > file_col else ""
         run_id: str | None = None
         problem: tuple[str, str] | None = None
@@ -463,27 +468,32 @@ def parse_manifest_text(text: str, *, source: str | Path = MANIFEST_NAME) -> Man
             run_id = normalize_path(file_text)
         except UnsafePathError as exc:
             if file_text.strip():
-                problem = ("unsafe_path", f"{where}: {exc}")
+                problem = ("unsafe_path", f"{name} line {line}: {exc}")
             else:
-                problem = ("invalid_manifest_row", f"{where}: column 'file' is empty; expected a path")
+                problem = ("invalid_manifest_row", f"{name} line {line}: column 'file' is empty; expected a path")
         errors: list[str] = []
-        if len(cells) > len(header):
-            errors.append(f"{len(cells)} cells but the header has {len(header)} columns")
-        for col, cell, convert in zip(header, cells, converters, strict=False):
+        if len(cells) > n_columns:
+            errors.append(f"{len(cells)} cells but the header has {n_columns} columns")
+        for (col, memo), cell in zip(plan, cells, strict=False):
             cell = cell.strip()
-            if not cell or col == "file":
+            if not cell:
                 continue
-            if convert is None:
+            if memo is None:
                 values[col] = cell
                 continue
-            try:
-                values[col] = convert(cell)
-            except ValueError as exc:
-                errors.append(f"column {col!r}: {exc}")
+            value = memo.get(cell, _UNCAST)
+            if value is _UNCAST:
+                try:
+                    value = memo[cell] = _cast_cell(col, cell)
+                except ValueError as exc:
+                    errors.append(f"column {col!r}: {exc}")
+                    continue
+            values[col] = value
+        values.pop("file", None)  # the path is run_id, not a value
         if "pv_model" not in values:
             errors.append("column 'pv_model' is empty; expected the PV model's name")
         if problem is None and errors:
-            problem = ("invalid_manifest_row", f"{where}: " + "; ".join(errors))
+            problem = ("invalid_manifest_row", f"{name} line {line}: " + "; ".join(errors))
         rows.append(ManifestRow(line=line, file=file_text, run_id=run_id, values=values, problem=problem))
     rows = _mark_duplicates(rows, name)
     return ManifestResult(path=source, columns=tuple(header), extra_columns=extra, rows=tuple(rows))
