@@ -153,15 +153,17 @@ class _Doc:
 
     def raw(self, keys: tuple) -> Any:
         obj: Any = self.data
-        for k in keys:
-            if isinstance(k, int):
-                if not isinstance(obj, list) or k >= len(obj):
+        for k in keys:  # the decoded JSON holds plain dicts and lists only; keys are str, list indices int >= 0
+            if type(k) is int:
+                if type(obj) is not list or k >= len(obj):
                     return _MISSING
                 obj = obj[k]
             else:
-                if not isinstance(obj, dict) or k not in obj:
+                if type(obj) is not dict:
                     return _MISSING
-                obj = obj[k]
+                obj = obj.get(k, _MISSING)
+                if obj is _MISSING:
+                    return _MISSING
         return obj
 
     def get(self, keys: tuple, kind: str, *, required: bool = True) -> Any:
@@ -236,11 +238,13 @@ def _reject_constant(name: str) -> Any:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    out: dict = {}
-    for k, v in pairs:
-        if k in out:
-            raise _DuplicateKey(k)
-        out[k] = v
+    out = dict(pairs)
+    if len(out) != len(pairs):  # rare: name the first key seen twice
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _DuplicateKey(k)
+            seen.add(k)
     return out
 
 
@@ -582,7 +586,8 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
         truncated or garbled JSON, or a required value missing or of the wrong type (file and line named).
     """
     _parse_iv(text, path, test)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     notes: list[str] = []
     text = _strip_preamble(text, notes)
     data = _decode(text, path)
