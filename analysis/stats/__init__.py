@@ -11,7 +11,7 @@ power. Resampling runs in compiled kernels (``_kernels``, imported on first use)
     welch_log(baseline, candidate, *, alternative)                                           -> TestResult
     mann_whitney(baseline, candidate, *, alternative)                                        -> TestResult
     tost_ratio(baseline, candidate, *, margin, alpha, method, n_resamples, rng, statistic,
-               ci_method)                                                                    -> TOSTResult
+               ci_method, expand)                                                            -> TOSTResult
     adjust_pvalues(pvalues, *, method)                                                       -> ndarray
     simultaneous_confidence_level(confidence_level, m, *, method)                            -> float
     runs_needed(baseline, candidate, *, goal, margin, power, alpha, half_width,

@@ -19,11 +19,17 @@ Speed and memory
   top-level groups. The multi-sample formula for ``a`` is scipy's (``_bca_interval``, after Efron & Tibshirani
   1993, eq. 14.15, summed over samples), so intervals agree with ``scipy.stats.bootstrap`` within Monte-Carlo error.
 
-Small samples
--------------
-Bootstrap intervals are too narrow for small samples (plain BCa covers ~92 % at n = 10 under 5 % lognormal
-noise, see tests/validity). ``expand=True`` reads the interval at a wider level (t quantile, sqrt(n / (n - 1)),
-after Hesterberg 2015), which restores ~95 %; the default stays plain BCa, identical to scipy's.
+Small samples: the expanded interval is the default
+---------------------------------------------------
+Bootstrap intervals are too narrow for small samples: the bootstrap variance of a mean of n units is (n - 1)/n
+times the unbiased one, and its quantiles are normal rather than t. Plain BCa covered 91.9 % at n = 10 under 5 %
+lognormal noise (full-size validity run, 2,000 replicates; target [93.5, 96.5] %). By default (``expand=True``)
+the interval is therefore read at a wider level of the same bootstrap distribution: each tail probability p is
+replaced by ``Phi(k t_df^-1(p))`` with ``k = sqrt(n / (n - 1))`` (two-sample form: variance-weighted over the
+samples) and Welch-Satterthwaite df, after Hesterberg (2015, *The American Statistician* 69, 371-386, "expanded
+percentile interval"); coverage 94.5 % (n = 5), 95.5 % (n = 10), 94.2 % (n = 30). The correction vanishes as n
+grows (k -> 1, t -> normal). ``expand=False`` gives the plain interval, identical to ``scipy.stats.bootstrap``
+(same method, level and jackknife). In the hierarchical design the units are the top-level groups.
 
 Degenerate input
 ----------------
@@ -288,21 +294,21 @@ def _finish(
     return out
 
 
-def _expanded_levels(level: float, units: list[tuple[np.ndarray, np.ndarray]], log_scale: bool) -> np.ndarray:
-    """Per-cell levels that widen the bootstrap interval for small samples (Hesterberg 2015, "expanded
-    percentile interval", generalized to two samples).
+def _expansion(units: list[tuple[np.ndarray, np.ndarray]], log_scale: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cell small-sample expansion ``(k, df)`` (Hesterberg 2015, "expanded percentile interval",
+    generalized to two samples).
 
     The bootstrap variance of a mean of n units is (n - 1)/n times the unbiased one, and its quantiles are
     normal rather than t. With relative variances ``v_j = s_j^2 / (n_j m_j^2)`` of the two samples' units
-    (observations, or top-level group means in a hierarchical design; logs for the geometric mean), the
-    expanded critical value is ``sqrt(sum v_j / sum v_j (n_j - 1)/n_j) * t_{df}`` with Welch-Satterthwaite df,
-    and the interval is read at level ``2 Phi(that) - 1``. Cells without spread keep the nominal level.
+    (observations, or top-level group means in a hierarchical design; logs for the geometric mean),
+    ``k = sqrt(sum v_j / sum v_j (n_j - 1)/n_j)`` and ``df`` is the Welch-Satterthwaite degrees of freedom.
+    A nominal tail probability ``p`` is read at the bootstrap tail ``Phi(k t_df^-1(p))``. Cells without spread
+    get ``k = 1, df = inf`` (no expansion).
     """
-    from scipy.special import stdtrit
-
-    out = np.full(len(units), level)
+    k = np.ones(len(units))
+    dfs = np.full(len(units), np.inf)
     for i, (b_units, c_units) in enumerate(units):
-        v, vb, dfs = [], [], []
+        v, vb, d = [], [], []
         for u in (b_units, c_units):
             u = np.log(u) if log_scale else u
             n = u.size
@@ -310,13 +316,37 @@ def _expanded_levels(level: float, units: list[tuple[np.ndarray, np.ndarray]], l
             vj = float(u.var(ddof=1)) / (n * m2)
             v.append(vj)
             vb.append(vj * (n - 1) / n)
-            dfs.append(n - 1)
+            d.append(n - 1)
         if sum(v) <= 0:
             continue
-        df = sum(v) ** 2 / sum(vj**2 / d for vj, d in zip(v, dfs, strict=True))
-        z = math.sqrt(sum(v) / sum(vb)) * float(stdtrit(df, 0.5 + level / 2))
-        out[i] = 2 * ndtr(z) - 1
-    return out
+        dfs[i] = sum(v) ** 2 / sum(vj**2 / dj for vj, dj in zip(v, d, strict=True) if vj > 0)
+        k[i] = math.sqrt(sum(v) / sum(vb))
+    return k, dfs
+
+
+def _expanded_tail(p: np.ndarray, k: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """Bootstrap tail probability at which a nominal tail probability ``p`` is read: ``Phi(k t_df^-1(p))``."""
+    from scipy.special import stdtrit
+
+    with np.errstate(invalid="ignore"):
+        t = np.where(np.isinf(df), ndtri(p), stdtrit(np.where(np.isinf(df), 1.0, df), p))
+    return ndtr(k * t)
+
+
+def _nominal_tail(q: np.ndarray, k: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_expanded_tail`: the nominal tail probability read at bootstrap tail ``q``."""
+    from scipy.special import stdtr
+
+    z = ndtri(q) / k
+    return np.where(np.isinf(df), ndtr(z), stdtr(np.where(np.isinf(df), 1.0, df), z))
+
+
+def _expanded_levels(level: float, units: list[tuple[np.ndarray, np.ndarray]], log_scale: bool) -> np.ndarray:
+    """Per-cell two-sided levels ``1 - 2 Phi(k t_df^-1((1 - level)/2))`` of the expanded interval (see
+    :func:`_expansion`); cells without spread keep the nominal level."""
+    k, df = _expansion(units, log_scale)
+    tail = np.full(k.shape, (1 - level) / 2)
+    return np.where(np.isinf(df), level, 1 - 2 * _expanded_tail(tail, k, df))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -456,7 +486,7 @@ def ratio_ci(
     n_resamples: int = 9999,
     rng=None,
     groups=None,
-    expand: bool = False,
+    expand: bool = True,
     progress: bool = False,
 ) -> RatioResult:
     """Bootstrap confidence interval of ``statistic(candidate) / statistic(baseline)``.
@@ -482,12 +512,14 @@ def ratio_ci(
         units inside each drawn group, level by level, down to the observations. BCa's jackknife then leaves
         out top-level groups.
     expand : bool
-        Small-sample expansion (recommended below ~30 units per model): read the interval at a wider level
-        that corrects the bootstrap's (n - 1)/n variance and normal quantiles (t with Welch df), after
-        Hesterberg (2015, *The American Statistician* 69, 371-386, "expanded percentile interval"). Plain BCa
-        covers ~92 % at n = 10 under 5 % lognormal noise; expanded, ~95 % (tests/validity). The units are the
-        observations, or the top-level groups with ``groups``. Default False: the same interval as
-        ``scipy.stats.bootstrap``.
+        Small-sample expansion, on by default: read the interval at a wider level of the bootstrap distribution,
+        each tail probability p replaced by ``Phi(k t_df^-1(p))``, which corrects the bootstrap's (n - 1)/n
+        variance (``k = sqrt(n / (n - 1))``, variance-weighted over the two samples) and its normal quantiles
+        (t with Welch-Satterthwaite df), after Hesterberg (2015, *The American Statistician* 69, 371-386,
+        "expanded percentile interval"). Plain BCa covers ~92 % at n = 10 under 5 % lognormal noise; expanded,
+        ~95 % (tests/validity); the correction vanishes as n grows. The units are the observations, or the
+        top-level groups with ``groups``. A note gives the level actually read. ``expand=False``: the plain
+        interval, the same as ``scipy.stats.bootstrap`` with the same method and level.
     progress : bool
         Show a tqdm progress bar for the hierarchical bootstrap (its only Python-level loop).
 
@@ -615,7 +647,7 @@ def ratio_ci_batch(
     confidence_level: float = 0.95,
     n_resamples: int = 9999,
     rng=None,
-    expand: bool = False,
+    expand: bool = True,
 ) -> list[RatioResult]:
     """:func:`ratio_ci` for many cells at once (no hierarchical design).
 
@@ -627,7 +659,8 @@ def ratio_ci_batch(
     ----------
     cells : sequence of (baseline, candidate) pairs of array_like
     statistic, method, confidence_level, n_resamples, rng, expand
-        As in :func:`ratio_ci`.
+        As in :func:`ratio_ci` (the small-sample expansion is on by default; ``expand=False`` gives the plain
+        intervals, each the same as ``scipy.stats.bootstrap`` on that cell).
 
     Returns
     -------

@@ -16,7 +16,7 @@ from scipy.special import ndtr, ndtri, stdtr, stdtrit
 
 from ._results import ConfidenceInterval, TOSTResult
 from ._validation import as_rng, as_sample, check_choice, check_n_resamples, check_unit_interval
-from .bootstrap import STATISTICS, ratio_ci
+from .bootstrap import STATISTICS, _expansion, _nominal_tail, ratio_ci
 
 __all__ = ["tost_ratio", "TOST_METHODS", "equivalence_bounds"]
 
@@ -69,7 +69,7 @@ def _bca_one_sided_p(res, bound: float, side: str) -> float:
     return float(ndtr(w / (1 + a * w) - z0))
 
 
-def _tost_bootstrap(b, c, *, margin, alpha, n_resamples, rng, statistic, ci_method):
+def _tost_bootstrap(b, c, *, margin, alpha, n_resamples, rng, statistic, ci_method, expand):
     res = ratio_ci(
         b,
         c,
@@ -78,6 +78,7 @@ def _tost_bootstrap(b, c, *, margin, alpha, n_resamples, rng, statistic, ci_meth
         confidence_level=1 - 2 * alpha,
         n_resamples=n_resamples,
         rng=rng,
+        expand=expand,
     )
     lo_b, hi_b = equivalence_bounds(margin)
     notes = list(res.notes)
@@ -87,6 +88,11 @@ def _tost_bootstrap(b, c, *, margin, alpha, n_resamples, rng, statistic, ci_meth
     else:
         p_lo = _bca_one_sided_p(res, lo_b, "lower")
         p_hi = _bca_one_sided_p(res, hi_b, "upper")
+        if expand:
+            # the interval was read at expanded tails Phi(k t_df^-1(p)): map the bootstrap tails back to
+            # nominal ones, so that p < alpha exactly when the (1 - 2 alpha) interval excludes the bound
+            k, df = _expansion([(b, c)], statistic == "geomean")
+            p_lo, p_hi = (float(_nominal_tail(np.array([p]), k, df)[0]) for p in (p_lo, p_hi))
     return res.estimate, res.confidence_interval, p_lo, p_hi, notes
 
 
@@ -94,7 +100,9 @@ def _tost_bootstrap(b, c, *, margin, alpha, n_resamples, rng, statistic, ci_meth
 TOST_METHODS = {"welch-log": _tost_welch_log, "bootstrap": _tost_bootstrap}
 
 
-def _tost_ratio_iv(baseline, candidate, margin, alpha, method, n_resamples, rng, statistic, ci_method):
+def _tost_ratio_iv(baseline, candidate, margin, alpha, method, n_resamples, rng, statistic, ci_method, expand):
+    if not isinstance(expand, (bool, np.bool_)):
+        raise ValueError(f"`expand` must be True or False, got {expand!r}")
     b = as_sample(baseline, "baseline")
     c = as_sample(candidate, "candidate")
     if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not (0 < margin < 10):
@@ -122,6 +130,7 @@ def tost_ratio(
     rng=None,
     statistic: str = "mean",
     ci_method: str = "bca",
+    expand: bool = True,
 ) -> TOSTResult:
     """TOST equivalence test of the ratio candidate / baseline within ``(1/(1+margin), 1+margin)``.
 
@@ -143,13 +152,18 @@ def tost_ratio(
         Bootstrap route only.
     ci_method : {"bca", "percentile"}
         Bootstrap route only.
+    expand : bool
+        Bootstrap route only: the small-sample expansion of the interval (on by default, see :func:`ratio_ci`;
+        the (1 - 2 alpha) interval is read at wider tails ``Phi(k t_df^-1(alpha))`` and the one-sided p-values
+        are mapped back the same way, so ``pvalue < alpha`` exactly when the interval lies inside the bounds).
+        ``expand=False``: the plain bootstrap interval (as ``scipy.stats.bootstrap``) and its p-values.
 
     Returns
     -------
     TOSTResult
     """
     b, c, margin, alpha, n_resamples, rng = _tost_ratio_iv(
-        baseline, candidate, margin, alpha, method, n_resamples, rng, statistic, ci_method
+        baseline, candidate, margin, alpha, method, n_resamples, rng, statistic, ci_method, expand
     )
     estimate, ci, p_lo, p_hi, notes = TOST_METHODS[method](
         b,
@@ -160,6 +174,7 @@ def tost_ratio(
         rng=rng,
         statistic=statistic,
         ci_method=ci_method,
+        expand=expand,
     )
     bounds = equivalence_bounds(margin)
     pvalue = max(p_lo, p_hi)

@@ -52,7 +52,8 @@ def test_acceleration_equals_scipy_jackknife(statistic, pair):
 def test_agrees_with_scipy_bootstrap(statistic, method, pair):
     b, c = pair
     f = FUNCS[statistic]
-    ours = ratio_ci(b, c, statistic=statistic, method=method, n_resamples=20000, rng=1)
+    # expand=False: the plain interval, which is scipy's (the default adds the small-sample expansion)
+    ours = ratio_ci(b, c, statistic=statistic, method=method, n_resamples=20000, rng=1, expand=False)
     ref = stats.bootstrap(
         (b, c),
         lambda x, y, axis=-1: f(y, axis=axis) / f(x, axis=axis),
@@ -139,7 +140,7 @@ def test_zero_variance_gives_point_interval_with_note():
 def test_one_constant_sample_is_fine():
     r = ratio_ci([2.0, 2.0, 2.0, 2.0], [3.0, 3.1, 2.9, 3.05], rng=0, n_resamples=999)
     assert r.confidence_interval.low < 1.5 < r.confidence_interval.high or r.confidence_interval.low <= 1.5
-    assert not r.notes
+    assert [n for n in r.notes if "small-sample expansion" not in n] == []
 
 
 def test_bca_undefined_falls_back_to_percentile_with_note():
@@ -296,19 +297,35 @@ def test_expand_reads_a_wider_level_computed_from_t_and_n():
     assert _expanded_levels(0.95, [(np.ones(3), np.ones(3))], log_scale=False)[0] == 0.95
 
 
-def test_expand_widens_and_notes(pair):
+def test_expand_is_the_default_widens_and_notes(pair):
     b, c = pair
-    plain = ratio_ci(b, c, rng=1, n_resamples=4999)
-    assert plain.confidence_interval == ratio_ci(b, c, rng=1, n_resamples=4999, expand=False).confidence_interval
-    wide = ratio_ci(b, c, rng=1, n_resamples=4999, expand=True)
+    plain = ratio_ci(b, c, rng=1, n_resamples=4999, expand=False)
+    wide = ratio_ci(b, c, rng=1, n_resamples=4999)
+    assert wide.confidence_interval == ratio_ci(b, c, rng=1, n_resamples=4999, expand=True).confidence_interval
+    np.testing.assert_array_equal(wide.bootstrap_distribution, plain.bootstrap_distribution)  # same resamples
     assert wide.confidence_interval.low < plain.confidence_interval.low
     assert wide.confidence_interval.high > plain.confidence_interval.high
     assert wide.confidence_level == 0.95
     assert any("small-sample expansion" in n for n in wide.notes)
-    batch = ratio_ci_batch([(b, c)], rng=1, n_resamples=4999, expand=True)[0]
+    assert not any("small-sample expansion" in n for n in plain.notes)
+    batch = ratio_ci_batch([(b, c)], rng=1, n_resamples=4999)[0]
     assert batch.notes == wide.notes
-    hier = ratio_ci(b, c, rng=1, n_resamples=999, expand=True, groups=([np.arange(15) % 5], [np.arange(12) % 4]))
+    assert batch.confidence_interval == wide.confidence_interval
+    hier = ratio_ci(b, c, rng=1, n_resamples=999, groups=([np.arange(15) % 5], [np.arange(12) % 4]))
     assert any("small-sample expansion" in n for n in hier.notes)
+
+
+def test_expanded_percentile_interval_reads_the_t_corrected_quantiles(pair):
+    # independent check of the expansion on the percentile route: the endpoints are the numpy quantiles of the
+    # bootstrap distribution at tails Phi(k t_df^-1(0.025)), k and df from the textbook formulas
+    b, c = pair
+    res = ratio_ci(b, c, method="percentile", rng=3, n_resamples=4999)
+    vb, vc = b.var(ddof=1) / (b.size * b.mean() ** 2), c.var(ddof=1) / (c.size * c.mean() ** 2)
+    k = np.sqrt((vb + vc) / (vb * (b.size - 1) / b.size + vc * (c.size - 1) / c.size))
+    df = (vb + vc) ** 2 / (vb**2 / (b.size - 1) + vc**2 / (c.size - 1))
+    tail = stats.norm.cdf(k * stats.t.ppf(0.025, df))
+    expected = np.quantile(res.bootstrap_distribution, [tail, 1 - tail])
+    np.testing.assert_allclose(res.confidence_interval, expected, rtol=1e-12)
 
 
 def test_expand_error():

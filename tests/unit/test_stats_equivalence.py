@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 from statsmodels.stats.weightstats import ttost_ind
 
 from analysis.stats import TOSTResult, tost_ratio
@@ -59,11 +60,31 @@ def test_bootstrap_route_consistent(seed):
 def test_bootstrap_percentile_pvalue_is_tail_fraction():
     rng = np.random.default_rng(2)
     b, c = rng.lognormal(0, 0.04, 15), rng.lognormal(0.02, 0.04, 15)
-    res = tost_ratio(b, c, method="bootstrap", ci_method="percentile", rng=3, n_resamples=4999)
+    res = tost_ratio(b, c, method="bootstrap", ci_method="percentile", rng=3, n_resamples=4999, expand=False)
     from analysis.stats import ratio_ci
 
     dist = ratio_ci(b, c, method="percentile", confidence_level=0.9, rng=3, n_resamples=4999).bootstrap_distribution
     assert res.pvalue_upper == pytest.approx(max(np.mean(dist >= 1.05), 0.5 / 4999), abs=1e-12)
+
+
+def test_bootstrap_route_expanded_by_default_pvalue_mapped_back():
+    # default: the (1 - 2 alpha) interval is ratio_ci's expanded one, and the bootstrap tail q is mapped back to
+    # the nominal scale t_df(Phi^-1(q) / k), k and df from the textbook formulas
+    rng = np.random.default_rng(2)
+    b, c = rng.lognormal(0, 0.04, 8), rng.lognormal(0.02, 0.04, 8)
+    res = tost_ratio(b, c, method="bootstrap", ci_method="percentile", rng=3, n_resamples=4999)
+    from analysis.stats import ratio_ci
+
+    ci = ratio_ci(b, c, method="percentile", confidence_level=0.9, rng=3, n_resamples=4999)
+    assert res.confidence_interval == ci.confidence_interval
+    assert any("small-sample expansion" in n for n in res.notes)
+    vb, vc = b.var(ddof=1) / (8 * b.mean() ** 2), c.var(ddof=1) / (8 * c.mean() ** 2)
+    k = np.sqrt((vb + vc) / ((vb + vc) * 7 / 8))
+    df = (vb + vc) ** 2 / ((vb**2 + vc**2) / 7)
+    q = max(np.mean(ci.bootstrap_distribution >= 1.05), 0.5 / 4999)
+    assert res.pvalue_upper == pytest.approx(stats.t.cdf(stats.norm.ppf(q) / k, df), rel=1e-9)
+    plain = tost_ratio(b, c, method="bootstrap", ci_method="percentile", rng=3, n_resamples=4999, expand=False)
+    assert res.pvalue_upper > plain.pvalue_upper  # the expanded test is the more cautious one
 
 
 @pytest.mark.parametrize("method", ["welch-log", "bootstrap"])
@@ -86,6 +107,7 @@ def test_zero_variance_documented(method, c, equivalent):
         ({"statistic": "median"}, r"`statistic`='median' needs method='bootstrap'"),
         ({"ci_method": "basic", "method": "bootstrap"}, r"`ci_method` must be one of 'bca', 'percentile'"),
         ({"n_resamples": 1}, r"`n_resamples` must be an integer >= 2"),
+        ({"expand": "yes"}, r"`expand` must be True or False, got 'yes'"),
     ],
 )
 def test_errors(kwargs, match):
