@@ -52,6 +52,7 @@ __all__ = [
 BLOCK = 128
 
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
+_MASK32 = uint64(0xFFFFFFFF)
 
 #: largest n for which one 64-bit output is split into two 32-bit multiply-shift indices
 SPLIT_MAX = 1 << 16
@@ -87,29 +88,78 @@ def _index(r, n):
     return int(float(r >> uint64(11)) * _INV53 * n)
 
 
-@njit(inline="always")
-def _hi32(r, nn):
-    return int(((r >> uint64(32)) * nn) >> uint64(32))
+@njit(cache=True)
+def digits_per_half(n):
+    """Indices drawn from each 32-bit half of a generator output for a sample of size ``n``: the largest
+    ``k <= 4`` with ``n**k <= SPLIT_MAX`` (so the bias stays below ``SPLIT_MAX / 2**32``), 0 above SPLIT_MAX (one
+    53-bit index per output)."""
+    if n > SPLIT_MAX:
+        return 0
+    k = 1
+    while k < 4 and n ** (k + 1) <= SPLIT_MAX:
+        k += 1
+    return k
 
 
 @njit(inline="always")
-def _lo32(r, nn):
-    return int(((r & uint64(0xFFFFFFFF)) * nn) >> uint64(32))
+def _resampled_sum(row, n, nn, k, s0, s1, s2, s3):
+    """Sum of ``n`` values of ``row`` drawn with replacement; ``k = digits_per_half(n)``.
+
+    For ``k >= 1`` each 64-bit output gives ``2 k`` indices: each 32-bit half ``h`` yields the base-n digits of
+    ``floor(h n**k / 2**32)`` by repeated multiply-shift (``h <- h n``; index = high 32 bits; keep the low 32),
+    a multiply-shift draw of a uniform integer in ``[0, n**k)``, so every k-tuple of indices has probability
+    within a relative ``n**k / 2**32 <= 1.5e-5`` of uniform. ``k = 1`` is Lemire's multiply-shift on each half.
+    Two accumulators keep the additions independent.
+    """
+    acc0 = 0.0
+    acc1 = 0.0
+    if k > 0:
+        per = 2 * k
+        full = n // per
+        for _ in range(full):
+            r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+            h = r >> uint64(32)
+            lo = r & _MASK32
+            for _j in range(k):
+                h = h * nn
+                lo = lo * nn
+                acc0 += row[int(h >> uint64(32))]
+                acc1 += row[int(lo >> uint64(32))]
+                h &= _MASK32
+                lo &= _MASK32
+        rem = n - full * per
+        if rem:
+            r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+            h = r >> uint64(32)
+            lo = r & _MASK32
+            for j in range(rem):
+                if j % 2 == 0:
+                    h = h * nn
+                    acc0 += row[int(h >> uint64(32))]
+                    h &= _MASK32
+                else:
+                    lo = lo * nn
+                    acc1 += row[int(lo >> uint64(32))]
+                    lo &= _MASK32
+    else:
+        for _ in range(n):
+            r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+            acc0 += row[_index(r, n)]
+    return acc0 + acc1, s0, s1, s2, s3
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def resample_sums(x, n_resamples, states):  # pragma: no cover - compiled
     """Sums of bootstrap resamples: x is (cells, n); returns (cells, n_resamples).
 
-    ``states`` holds one state per (cell, block) item, cell-major: ``cells * ceil(B / BLOCK)`` rows. For
-    n <= SPLIT_MAX each 64-bit output gives two indices (multiply-shift on each 32-bit half, bias below
-    n / 2**32), with two accumulators to keep the additions independent.
+    ``states`` holds one state per (cell, block) item, cell-major: ``cells * ceil(B / BLOCK)`` rows. Indices as
+    in :func:`_resampled_sum`.
     """
     cells, n = x.shape
     blocks = (n_resamples + BLOCK - 1) // BLOCK
     out = np.empty((cells, n_resamples))
     nn = uint64(n)
-    split = n <= SPLIT_MAX
+    k = digits_per_half(n)
     for item in prange(cells * blocks):
         cell = item // blocks
         blk = item % blocks
@@ -120,41 +170,9 @@ def resample_sums(x, n_resamples, states):  # pragma: no cover - compiled
         row = x[cell]
         stop = min((blk + 1) * BLOCK, n_resamples)
         for b in range(blk * BLOCK, stop):
-            acc0 = 0.0
-            acc1 = 0.0
-            if split:
-                for _ in range(n // 2):
-                    r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
-                    acc0 += row[_hi32(r, nn)]
-                    acc1 += row[_lo32(r, nn)]
-                if n % 2:
-                    r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
-                    acc0 += row[_hi32(r, nn)]
-            else:
-                for _ in range(n):
-                    r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
-                    acc0 += row[_index(r, n)]
-            out[cell, b] = acc0 + acc1
+            total, s0, s1, s2, s3 = _resampled_sum(row, n, nn, k, s0, s1, s2, s3)
+            out[cell, b] = total
     return out
-
-
-@njit(inline="always")
-def _resampled_sum(row, n, nn, split, s0, s1, s2, s3):
-    acc0 = 0.0
-    acc1 = 0.0
-    if split:
-        for _ in range(n // 2):
-            r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
-            acc0 += row[_hi32(r, nn)]
-            acc1 += row[_lo32(r, nn)]
-        if n % 2:
-            r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
-            acc0 += row[_hi32(r, nn)]
-    else:
-        for _ in range(n):
-            r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
-            acc0 += row[_index(r, n)]
-    return acc0 + acc1, s0, s1, s2, s3
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -178,8 +196,8 @@ def ratio_of_sums(xb, xc, n_resamples, states_b, states_c, theta, log_scale):  #
     hi = np.empty(items)
     nnb = uint64(nb)
     nnc = uint64(nc)
-    split_b = nb <= SPLIT_MAX
-    split_c = nc <= SPLIT_MAX
+    k_b = digits_per_half(nb)
+    k_c = digits_per_half(nc)
     for item in prange(items):
         cell = item // blocks
         blk = item % blocks
@@ -201,8 +219,8 @@ def ratio_of_sums(xb, xc, n_resamples, states_b, states_c, theta, log_scale):  #
         mx = -np.inf
         stop = min((blk + 1) * BLOCK, n_resamples)
         for b in range(blk * BLOCK, stop):
-            sb, b0, b1, b2, b3 = _resampled_sum(rb, nb, nnb, split_b, b0, b1, b2, b3)
-            sc, c0, c1, c2, c3 = _resampled_sum(rc, nc, nnc, split_c, c0, c1, c2, c3)
+            sb, b0, b1, b2, b3 = _resampled_sum(rb, nb, nnb, k_b, b0, b1, b2, b3)
+            sc, c0, c1, c2, c3 = _resampled_sum(rc, nc, nnc, k_c, c0, c1, c2, c3)
             if log_scale:
                 ratio = np.exp(sc / nc - sb / nb)
             else:
@@ -318,45 +336,66 @@ def permutation_medians(pooled, k, n_resamples, states):  # pragma: no cover - c
 
 
 @njit(cache=True, nogil=True)
-def _order_stats_pair(row, r, sub, step, buf):  # pragma: no cover - compiled
-    """``(x_(r), x_(r+1))`` of ``row`` (0-based order statistics), 0 <= r <= len(row) - 2.
+def _row_order_pairs(row, ranks, step):  # pragma: no cover - compiled
+    """``(x_(r), x_(r+1))`` of ``row`` for every rank ``r`` in ``ranks`` (0-based, 0 <= r <= len(row) - 2).
 
-    Brackets the two values between order statistics of the sorted subsample ``sub`` (= sorted
-    ``row[::step]``) with a generous margin, counts the values below the bracket and sorts only those inside it:
-    one pass of comparisons instead of a sort or a full selection. Falls back to a full sort when the bracket
-    misses (never in practice; the result is exact either way).
+    Brackets each pair between order statistics of the subsample ``row[::step]`` (found by selection) with a
+    generous margin, then one pass over the row counts, for every rank at once, the values below its bracket and
+    collects those inside it; the pair is then selected among the collected values. O(B) per row, no sort;
+    falls back to a full selection when a bracket misses (never in practice; the result is exact either way).
     """
     B = row.shape[0]
+    k = ranks.shape[0]
+    sub = row[::step].copy()
     m = sub.shape[0]
-    p = (r + 0.5) / B
-    centre = p * m
-    pad = 4.0 * np.sqrt(m * p * (1.0 - p)) + 3.0
-    lo_i = int(np.floor(centre - pad))
-    hi_i = int(np.ceil(centre + pad))
-    lo_v = sub[lo_i] if lo_i > 0 else -np.inf
-    hi_v = sub[hi_i] if hi_i < m - 1 else np.inf
-    below = 0
-    nb = 0
+    lo_i = np.empty(k, dtype=np.int64)
+    hi_i = np.empty(k, dtype=np.int64)
+    for j in range(k):
+        p = (ranks[j] + 0.5) / B
+        centre = p * m
+        pad = 4.0 * np.sqrt(m * p * (1.0 - p)) + 3.0
+        lo_i[j] = int(np.floor(centre - pad))
+        hi_i[j] = int(np.ceil(centre + pad))
+    kth = np.empty(2 * k, dtype=np.int64)
+    for j in range(k):
+        kth[2 * j] = min(max(lo_i[j], 0), m - 1)
+        kth[2 * j + 1] = min(max(hi_i[j], 0), m - 1)
+    part = np.partition(sub, np.unique(kth))
+    lo_v = np.empty(k)
+    hi_v = np.empty(k)
+    for j in range(k):
+        lo_v[j] = part[lo_i[j]] if lo_i[j] > 0 else -np.inf
+        hi_v[j] = part[hi_i[j]] if hi_i[j] < m - 1 else np.inf
+    below = np.zeros(k, dtype=np.int64)
+    count = np.zeros(k, dtype=np.int64)
+    buf = np.empty((k, B))
     for v in row:
-        if v < lo_v:
-            below += 1
-        elif v <= hi_v:
-            buf[nb] = v
-            nb += 1
-    k = r - below
-    if k >= 0 and k + 1 < nb:
-        inside = np.sort(buf[:nb])
-        return inside[k], inside[k + 1]
-    full = np.sort(row)
-    return full[r], full[r + 1]
+        for j in range(k):
+            if v < lo_v[j]:
+                below[j] += 1
+            elif v <= hi_v[j]:
+                buf[j, count[j]] = v
+                count[j] += 1
+    out = np.empty((k, 2))
+    for j in range(k):
+        r = ranks[j] - below[j]
+        if r >= 0 and r + 1 < count[j]:
+            inside = np.partition(buf[j, : count[j]], r)
+            out[j, 0] = inside[r]
+            out[j, 1] = np.min(inside[r + 1 :])
+        else:
+            full = np.partition(row.copy(), ranks[j])
+            out[j, 0] = full[ranks[j]]
+            out[j, 1] = np.min(full[ranks[j] + 1 :])
+    return out
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def row_quantiles(dist, q):  # pragma: no cover - compiled
     """``q[i, j]``-quantiles of row ``dist[i]`` by numpy's default ('linear') rule.
 
-    ``h = (B - 1) q``; value = ``x[floor(h)] + (h - floor(h)) (x[floor(h) + 1] - x[floor(h)])``, with the two
-    order statistics from :func:`_order_stats_pair` (O(B) per quantile, no sort of the row).
+    ``h = (B - 1) q``; value = ``x[floor(h)] + (h - floor(h)) (x[floor(h) + 1] - x[floor(h)])``, with the order
+    statistics of all of a row's quantiles from one pass of :func:`_row_order_pairs` (O(B) per row, no sort).
     """
     cells, B = dist.shape
     k = q.shape[1]
@@ -364,8 +403,9 @@ def row_quantiles(dist, q):  # pragma: no cover - compiled
     step = 16 if B >= 1024 else 1
     for i in prange(cells):
         row = dist[i]
-        sub = np.sort(row[::step])
-        buf = np.empty(B)
+        ranks = np.empty(k, dtype=np.int64)
+        frac = np.empty(k)
+        inner = np.zeros(k, dtype=np.bool_)
         for j in range(k):
             h = (B - 1) * q[i, j]
             lo = int(np.floor(h))
@@ -374,6 +414,14 @@ def row_quantiles(dist, q):  # pragma: no cover - compiled
             elif lo < 0:
                 out[i, j] = np.min(row)
             else:
-                v_lo, v_hi = _order_stats_pair(row, lo, sub, step, buf)
-                out[i, j] = v_lo + (h - lo) * (v_hi - v_lo)
+                ranks[j] = lo
+                frac[j] = h - lo
+                inner[j] = True
+        idx = np.flatnonzero(inner)
+        if idx.shape[0] == 0:
+            continue
+        pairs = _row_order_pairs(row, ranks[idx], step)
+        for t in range(idx.shape[0]):
+            j = idx[t]
+            out[i, j] = pairs[t, 0] + frac[j] * (pairs[t, 1] - pairs[t, 0])
     return out

@@ -41,7 +41,6 @@ distribution, so ``z0`` is infinite) the percentile interval is returned with a 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -305,23 +304,29 @@ def _expansion(units: list[tuple[np.ndarray, np.ndarray]], log_scale: bool) -> t
     A nominal tail probability ``p`` is read at the bootstrap tail ``Phi(k t_df^-1(p))``. Cells without spread
     get ``k = 1, df = inf`` (no expansion).
     """
-    k = np.ones(len(units))
-    dfs = np.full(len(units), np.inf)
-    for i, (b_units, c_units) in enumerate(units):
-        v, vb, d = [], [], []
-        for u in (b_units, c_units):
-            u = np.log(u) if log_scale else u
-            n = u.size
-            m2 = 1.0 if log_scale else float(u.mean()) ** 2
-            vj = float(u.var(ddof=1)) / (n * m2)
-            v.append(vj)
-            vb.append(vj * (n - 1) / n)
-            d.append(n - 1)
-        if sum(v) <= 0:
-            continue
-        dfs[i] = sum(v) ** 2 / sum(vj**2 / dj for vj, dj in zip(v, d, strict=True) if vj > 0)
-        k[i] = math.sqrt(sum(v) / sum(vb))
-    return k, dfs
+    if not units:
+        return np.ones(0), np.full(0, np.inf)
+    parts = [_expansion_rows(b[None, :], c[None, :], log_scale) for b, c in units]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _expansion_rows(xb: np.ndarray, xc: np.ndarray, log_scale: bool) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_expansion` for stacked cells of equal sizes: ``xb`` (cells, n_b), ``xc`` (cells, n_c)."""
+    v, vb, d = [], [], []
+    for u in (xb, xc):
+        u = np.log(u) if log_scale else u
+        n = u.shape[1]
+        m2 = 1.0 if log_scale else u.mean(axis=1) ** 2
+        vj = u.var(axis=1, ddof=1) / (n * m2)
+        v.append(vj)
+        vb.append(vj * (n - 1) / n)
+        d.append(n - 1)
+    total = v[0] + v[1]
+    spread = total > 0
+    safe = np.where(spread, total, 1.0)
+    k = np.where(spread, np.sqrt(safe / np.where(spread, vb[0] + vb[1], 1.0)), 1.0)
+    df = np.where(spread, safe**2 / np.where(spread, v[0] ** 2 / d[0] + v[1] ** 2 / d[1], 1.0), np.inf)
+    return k, df
 
 
 def _expanded_tail(p: np.ndarray, k: np.ndarray, df: np.ndarray) -> np.ndarray:
@@ -344,7 +349,10 @@ def _nominal_tail(q: np.ndarray, k: np.ndarray, df: np.ndarray) -> np.ndarray:
 def _expanded_levels(level: float, units: list[tuple[np.ndarray, np.ndarray]], log_scale: bool) -> np.ndarray:
     """Per-cell two-sided levels ``1 - 2 Phi(k t_df^-1((1 - level)/2))`` of the expanded interval (see
     :func:`_expansion`); cells without spread keep the nominal level."""
-    k, df = _expansion(units, log_scale)
+    return _levels_from(level, *_expansion(units, log_scale))
+
+
+def _levels_from(level: float, k: np.ndarray, df: np.ndarray) -> np.ndarray:
     tail = np.full(k.shape, (1 - level) / 2)
     return np.where(np.isinf(df), level, 1 - 2 * _expanded_tail(tail, k, df))
 
@@ -593,8 +601,49 @@ def _ratio_ci_batch_iv(cells, statistic, method, confidence_level, n_resamples, 
     for i, cell in enumerate(cells):
         if not isinstance(cell, (tuple, list)) or len(cell) != 2:
             raise ValueError(f"`cells[{i}]` must be a (baseline, candidate) pair of arrays")
-        pairs.append((as_sample(cell[0], f"cells[{i}] baseline"), as_sample(cell[1], f"cells[{i}] candidate")))
+        pair = []
+        for side, x in zip(("baseline", "candidate"), cell, strict=True):
+            # fast path for well-formed arrays; the value checks run once over all cells below
+            try:
+                arr = np.asarray(x, dtype=np.float64)
+            except (TypeError, ValueError):
+                arr = None
+            if arr is None or arr.ndim != 1 or arr.size < 2:
+                arr = as_sample(x, f"cells[{i}] {side}")  # raises the precise error
+            pair.append(arr)
+        pairs.append(tuple(pair))
+    values = np.concatenate([a for pair in pairs for a in pair])
+    if not (np.isfinite(values).all() and (values > 0).all()):
+        for i, (b, c) in enumerate(pairs):
+            as_sample(b, f"cells[{i}] baseline")
+            as_sample(c, f"cells[{i}] candidate")
     return pairs, level, n_resamples, rng
+
+
+class _Groups:
+    """Cells grouped by sample sizes ``(n_b, n_c)``, each group's samples stacked (cells, n) for vectorized work."""
+
+    def __init__(self, pairs: list[tuple[np.ndarray, np.ndarray]]):
+        self.cells = len(pairs)
+        sizes = np.array([(b.size, c.size) for b, c in pairs])
+        self.groups: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for nb, nc in np.unique(sizes, axis=0):
+            idx = np.flatnonzero((sizes[:, 0] == nb) & (sizes[:, 1] == nc))
+            xb = np.stack([pairs[i][0] for i in idx])
+            xc = np.stack([pairs[i][1] for i in idx])
+            self.groups.append((idx, xb, xc))
+
+    def per_cell(self, f: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+        """Apply ``f(xb, xc) -> arrays (group cells,)`` to every group; results scattered back in cell order."""
+        out: list[np.ndarray] | None = None
+        for idx, xb, xc in self.groups:
+            res = f(xb, xc)
+            if out is None:
+                out = [np.empty(self.cells, dtype=np.asarray(r).dtype) for r in res]
+            for o, r in zip(out, res, strict=True):
+                o[idx] = r
+        assert out is not None
+        return tuple(out)
 
 
 def _boot_side(samples: list[np.ndarray], stat: _Statistic, n_resamples: int, rng) -> np.ndarray:
@@ -607,27 +656,27 @@ def _boot_side(samples: list[np.ndarray], stat: _Statistic, n_resamples: int, rn
     return out
 
 
-def _fused_ratio(bs, cs, theta, log_scale: bool, n_resamples: int, rng) -> tuple[np.ndarray, _Moments]:
-    """Ratio distribution and its moments for sum-based statistics, cells grouped by (n_b, n_c)."""
-    cells = len(bs)
-    dist = np.empty((cells, n_resamples))
+def _fused_ratio(groups: _Groups, theta, log_scale: bool, n_resamples: int, rng) -> tuple[np.ndarray, _Moments]:
+    """Ratio distribution and its moments for sum-based statistics, one kernel call per (n_b, n_c) group."""
+    cells = groups.cells
+    single = len(groups.groups) == 1  # the usual report: one kernel output is the whole distribution, no copy
+    dist = None if single else np.empty((cells, n_resamples))
     below = np.empty(cells)
     se = np.empty(cells)
     ptp = np.empty(cells)
-    sizes = np.array([(b.size, c.size) for b, c in zip(bs, cs, strict=True)])
-    for nb, nc in np.unique(sizes, axis=0):
-        idx = np.flatnonzero((sizes[:, 0] == nb) & (sizes[:, 1] == nc))
-        xb = np.stack([bs[i] for i in idx])
-        xc = np.stack([cs[i] for i in idx])
+    for idx, xb, xc in groups.groups:
         if log_scale:
             xb, xc = np.log(xb), np.log(xc)
         states_b = _states(rng, idx.size, n_resamples)
         states_c = _states(rng, idx.size, n_resamples)
-        work = idx.size * n_resamples * (nb + nc)
+        work = idx.size * n_resamples * (xb.shape[1] + xc.shape[1])
         d, cnt, s1, s2, lo, hi = run(
             "ratio_of_sums", work, xb, xc, n_resamples, states_b, states_c, theta[idx], bool(log_scale)
         )
-        dist[idx] = d
+        if single:
+            dist = d
+        else:
+            dist[idx] = d
         per_cell = (-1, cnt.size // idx.size)
         below[idx] = cnt.reshape(per_cell).sum(axis=1)
         s1, s2 = s1.reshape(per_cell).sum(axis=1), s2.reshape(per_cell).sum(axis=1)
@@ -671,45 +720,44 @@ def ratio_ci_batch(
         cells, statistic, method, confidence_level, n_resamples, rng, expand
     )
     stat = STATISTICS[statistic]
-    bs = [p[0] for p in pairs]
-    cs = [p[1] for p in pairs]
-    sb = np.array([float(stat.point(x)) for x in bs])
-    sc = np.array([float(stat.point(x)) for x in cs])
+    groups = _Groups(pairs)
+    sb, sc, constant = groups.per_cell(
+        lambda xb, xc: (stat.point(xb), stat.point(xc), (np.ptp(xb, axis=1) == 0) & (np.ptp(xc, axis=1) == 0))
+    )
     theta = sc / sb
     if stat.log_scale is None:
+        bs = [p[0] for p in pairs]
+        cs = [p[1] for p in pairs]
         dist = _boot_side(cs, stat, n_resamples, rng) / _boot_side(bs, stat, n_resamples, rng)
         moments = None
     else:
-        dist, moments = _fused_ratio(bs, cs, theta, stat.log_scale, n_resamples, rng)
-    constant = np.array([np.ptp(b) == 0 and np.ptp(c) == 0 for b, c in pairs])
+        dist, moments = _fused_ratio(groups, theta, stat.log_scale, n_resamples, rng)
 
     def jackknife() -> tuple[np.ndarray, np.ndarray]:
-        # closed-form leave-one-out values, computed per group of equal-size samples
-        num = np.zeros(len(pairs))
-        den = np.zeros(len(pairs))
-        for samples, side in ((bs, "baseline"), (cs, "candidate")):
-            sizes = np.array([x.size for x in samples])
-            for n in np.unique(sizes):
-                idx = np.flatnonzero(sizes == n)
-                loo = stat.loo(np.stack([samples[i] for i in idx]))
-                theta_i = sc[idx, None] / loo if side == "baseline" else loo / sb[idx, None]
-                nu, de = _jackknife_terms(theta_i)
-                num[idx] += nu
-                den[idx] += de
-        return num, den
+        # closed-form leave-one-out values, vectorized over each group of equal-size cells
+        def terms(xb, xc):
+            n_b, d_b = _jackknife_terms(stat.point(xc)[:, None] / stat.loo(xb))
+            n_c, d_c = _jackknife_terms(stat.loo(xc) / stat.point(xb)[:, None])
+            return n_b + n_c, d_b + d_c
 
+        return groups.per_cell(terms)
+
+    expanded = None
+    if expand:
+        log_scale = statistic == "geomean"
+        expanded = _levels_from(level, *groups.per_cell(lambda xb, xc: _expansion_rows(xb, xc, log_scale)))
     return _finish(
         theta,
         dist,
         method=method,
         statistic=statistic,
         level=level,
-        n_b=[x.size for x in bs],
-        n_c=[x.size for x in cs],
+        n_b=[p[0].size for p in pairs],
+        n_c=[p[1].size for p in pairs],
         jackknife=jackknife,
         constant=constant,
         moments=moments,
-        expanded_level=_expanded_levels(level, pairs, statistic == "geomean") if expand else None,
+        expanded_level=expanded,
     )
 
 
