@@ -17,17 +17,21 @@ measurements; intervals keep file order), so ingesting the same folder twice giv
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import hashlib
 import html
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 from tqdm.auto import tqdm
 
 from analysis import parsers
@@ -182,8 +186,7 @@ def _ingest_one(root: str, campaign: str, run_id: str, row: ManifestRow, regular
 # ---------------------------------------------------------------------------------------------------- tables
 
 
-def _extra_dtype(values: list[Any]) -> str:
-    """dtype of an extra run column from a parser field: boolean, Int64, float64, else string."""
+def _extra_dtype_checked(values: list[Any]) -> str:
     present = [v for v in values if v is not None and not (isinstance(v, float) and v != v)]
     if present and all(isinstance(v, bool) for v in present):
         return "boolean"
@@ -194,10 +197,46 @@ def _extra_dtype(values: list[Any]) -> str:
     return "string"
 
 
+_NONE_TYPE = type(None)
+_EXTRA_KINDS = {frozenset({bool}): "boolean", frozenset({int}): "Int64", frozenset({float}): "float64",
+                frozenset({int, float}): "float64"}
+
+
+def _extra_dtype(values: list[Any]) -> str:
+    """dtype of an extra run column from a parser field: boolean, Int64, float64, else string (None and NaN are
+    missing). Decided from the set of value types; anything but plain bool/int/float/None takes the checked
+    path (:func:`_extra_dtype_checked`)."""
+    kinds = set(map(type, values))
+    kinds.discard(_NONE_TYPE)
+    if float in kinds and not any(v == v for v in values if type(v) is float):  # NaN only: missing
+        kinds.discard(float)
+    if not kinds:
+        return "string"
+    if kinds <= {bool, int, float}:
+        return _EXTRA_KINDS.get(frozenset(kinds), "string")
+    return _extra_dtype_checked(values)
+
+
+def _array(values: list[Any], dtype: str) -> Any:
+    """``pd.array(values, dtype=dtype)``, through Arrow (text) or numpy (whole numbers) when every value allows it:
+    the same array, several times faster than pandas' per-object path; anything else takes that path."""
+    try:
+        if dtype == "string":
+            return pd.array(pa.array(values, type=pa.large_string()), dtype="string")
+        if dtype == "Int64" and set(map(type, values)) <= {int, _NONE_TYPE}:
+            n = len(values)
+            mask = np.fromiter((v is None for v in values), dtype=bool, count=n)
+            data = np.fromiter((0 if v is None else v for v in values), dtype=np.int64, count=n)
+            return pd.arrays.IntegerArray(data, mask)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        pass
+    return pd.array(values, dtype=dtype)
+
+
 def _runs_frame(runs: list[dict[str, Any]], manifest: ManifestResult) -> pd.DataFrame:
     n = len(runs)
     table: dict[str, list[Any]] = {c: [None] * n for c in RUN_COLUMNS}
-    for i, run in enumerate(runs):  # one pass over the (sparse) run dicts
+    for i, run in enumerate(runs):  # one pass over the (sparse) run dicts (faster than a pass per column)
         for key, value in run.items():
             column = table.get(key)
             if column is None:
@@ -213,7 +252,7 @@ def _runs_frame(runs: list[dict[str, Any]], manifest: ManifestResult) -> pd.Data
         if dtype == "string" and col not in RUN_COLUMNS:
             values = [None if v is None else str(v) for v in values]
         try:
-            arrays[col] = pd.array(values, dtype=dtype)
+            arrays[col] = _array(values, dtype)
         except (TypeError, ValueError):  # left to coerce_frame, which names the column
             arrays[col] = pd.array(values, dtype=object)
     frame = pd.DataFrame(arrays, columns=columns)
@@ -222,8 +261,7 @@ def _runs_frame(runs: list[dict[str, Any]], manifest: ManifestResult) -> pd.Data
 
 def _table(columns: dict[str, str], data: dict[str, list], *, name: str) -> pd.DataFrame:
     """A table from column lists, cast once per column (no per-row objects)."""
-    frame = pd.DataFrame({c: pd.array(data[c], dtype=t if t != "string" else "string") for c, t in
-                          columns.items()}, columns=list(columns))
+    frame = pd.DataFrame({c: _array(data[c], t) for c, t in columns.items()}, columns=list(columns))
     return coerce_frame(frame, columns, name=name)
 
 
@@ -270,6 +308,29 @@ def ingest_campaign(path: str | Path, *, progress: bool = False) -> Campaign:
     ValueError
         when the manifest is structurally broken (see :func:`analysis.manifest.read_manifest`).
     """
+    with _gc_paused():
+        return _ingest_campaign(path, progress)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the duration (as :mod:`timeit` does), back on after if it was on.
+
+    Ingest builds tens of thousands of small, acyclic objects (rows, run dicts, parsed values) that all stay
+    alive until the tables are built; each automatic full collection walks every one of them again, which cost
+    about a quarter of the ingest time (``benchmarks/bench_ingest.py``). Reference counting still frees
+    everything as usual; anything cyclic is collected once the collector is back on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _ingest_campaign(path: str | Path, progress: bool) -> Campaign:
     root, manifest = _ingest_campaign_iv(path, progress)
     name = root.resolve().name
     on_disk = scan_campaign_files(root)
