@@ -519,6 +519,11 @@ def _mark_duplicates(rows: list[ManifestRow], name: str) -> list[ManifestRow]:
 # ---------------------------------------------------------------------------------------------------- reconcile
 
 
+_NA, _NAT = pd.NA, pd.NaT
+#: integers below this in magnitude survive the float round trip of :func:`_cast_int` unchanged
+_EXACT_INT = 2**53
+
+
 def _same(dtype: str, a: Any, b: Any) -> bool:
     if dtype == "float64":
         return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
@@ -559,7 +564,7 @@ def reconcile(manifest_values: Mapping[str, Any], tool_fields: Mapping[str, Any]
     merged = dict(manifest_values)
     mismatches: list[str] = []
     for key, value in tool_fields.items():
-        if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
+        if value is None or value is _NA or value is _NAT or (isinstance(value, float) and value != value):
             continue
         if key in _PRECEDENCE_COLUMNS:
             continue
@@ -567,6 +572,11 @@ def reconcile(manifest_values: Mapping[str, Any], tool_fields: Mapping[str, Any]
             merged[key] = value
             continue
         dtype = MANIFEST_COLUMNS.get(key) or RUN_COLUMNS.get(key) or "string"
+        kind = type(value)
+        if kind is type(merged[key]) and (
+                (kind is str and dtype == "string" and value == merged[key] and value.strip() == value)
+                or (kind is int and dtype == "Int64" and value == merged[key] and -_EXACT_INT < value < _EXACT_INT)):
+            continue  # equal and already in the column's form: what the cast and comparison below conclude
         cast = _CASTS[dtype][0]
         try:
             tool_value = cast(value)
