@@ -46,6 +46,8 @@ __all__ = [
     "permutation_medians",
     "row_quantiles",
     "ratio_of_sums",
+    "poisson_thresholds",
+    "digits_per_half",
 ]
 
 #: replicates per work item (fixed, so results do not depend on the thread count)
@@ -175,14 +177,84 @@ def resample_sums(x, n_resamples, states):  # pragma: no cover - compiled
     return out
 
 
+def poisson_thresholds(lam: float) -> np.ndarray:
+    """32-bit inversion thresholds of Poisson(``lam``): ``round(F(j) 2**32)`` for ``j = 0 .. K - 1``.
+
+    A 32-bit uniform ``u`` maps to ``#{j : u >= thresholds[j]}``, which is Poisson(``lam``) up to a
+    probability error below ``2**-32`` per value (rounding, and the tail beyond ``K`` folded into ``K``).
+    """
+    from scipy.stats import poisson
+
+    j = np.arange(40)
+    cdf = poisson.cdf(j, lam)
+    k = int(np.argmax(1.0 - cdf < 2.0**-34)) + 1
+    return np.round(cdf[:k] * 2.0**32).astype(np.uint64)
+
+
+@njit(inline="always")
+def _poisson_count(u, thr):
+    """Poisson count of the 32-bit uniform ``u`` (uint64) by inversion: branch-free for counts below 5."""
+    w = int(u >= thr[0]) + int(u >= thr[1]) + int(u >= thr[2]) + int(u >= thr[3]) + int(u >= thr[4])
+    if w == 5:
+        for j in range(5, thr.shape[0]):
+            w += int(u >= thr[j])
+    return w
+
+
+@njit(inline="always")
+def _streamed_sum(row, n, thr, s0, s1, s2, s3):
+    """Sum of a bootstrap resample of ``row`` by one sequential pass (no random gathers into a large array).
+
+    Exact multinomial counts from Poisson counts: with ``W_i`` iid Poisson(lam), lam < 1, and ``T = sum W_i``,
+    the counts given ``T = t`` are Multinomial(t, 1/n); if ``t <= n``, adding ``n - t`` uniform draws gives
+    Multinomial(n, 1/n), the ordinary bootstrap. ``t > n`` (lam = 1 - 4/sqrt(n): probability ~3e-5) is
+    rejected and the pass redone, which leaves the law given ``T = t`` unchanged. Each 64-bit output gives two
+    32-bit uniforms (:func:`_poisson_count`).
+    """
+    while True:
+        acc0 = 0.0
+        acc1 = 0.0
+        tot = 0
+        for i in range(0, n - 1, 2):
+            r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+            w0 = _poisson_count(r >> uint64(32), thr)
+            w1 = _poisson_count(r & _MASK32, thr)
+            acc0 += w0 * row[i]
+            acc1 += w1 * row[i + 1]
+            tot += w0 + w1
+        if n % 2:
+            r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+            w0 = _poisson_count(r >> uint64(32), thr)
+            acc0 += w0 * row[n - 1]
+            tot += w0
+        if tot <= n:
+            break
+    for _ in range(n - tot):
+        r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+        acc0 += row[_index(r, n)]
+    return acc0 + acc1, s0, s1, s2, s3
+
+
+@njit(inline="always")
+def _side_sum(row, n, nn, k, thr, s0, s1, s2, s3):
+    """Resampled sum by streaming when ``thr`` holds Poisson thresholds, else by random indices."""
+    if thr.shape[0] > 0:
+        return _streamed_sum(row, n, thr, s0, s1, s2, s3)
+    return _resampled_sum(row, n, nn, k, s0, s1, s2, s3)
+
+
 @njit(parallel=True, cache=True, nogil=True)
-def ratio_of_sums(xb, xc, n_resamples, states_b, states_c, theta, log_scale):  # pragma: no cover - compiled
+def ratio_of_sums(  # pragma: no cover - compiled
+    xb, xc, n_resamples, states_b, states_c, theta, log_scale, thr_b, thr_c
+):
     """Fused two-sample bootstrap of a ratio of means (or of geometric means when ``log_scale``, x = logs).
 
     Resamples baseline rows ``xb`` (cells, n_b) and candidate rows ``xc`` (cells, n_c) independently (separate
     states), writes the ratio distribution (cells, B), and per (cell, block) item the count of replicates below
     ``theta[cell]``, the sums of ``d`` and ``d**2`` with ``d = ratio - theta`` (for the SE) and min/max, so that
-    no further pass over the distribution is needed except the two quantile selections.
+    no further pass over the distribution is needed except the two quantile selections. A side whose
+    ``thr_*`` holds Poisson thresholds (:func:`poisson_thresholds`; empty otherwise) is resampled by streaming
+    (:func:`_streamed_sum`), the route for large n.
     """
     cells, nb = xb.shape
     nc = xc.shape[1]
@@ -219,8 +291,8 @@ def ratio_of_sums(xb, xc, n_resamples, states_b, states_c, theta, log_scale):  #
         mx = -np.inf
         stop = min((blk + 1) * BLOCK, n_resamples)
         for b in range(blk * BLOCK, stop):
-            sb, b0, b1, b2, b3 = _resampled_sum(rb, nb, nnb, k_b, b0, b1, b2, b3)
-            sc, c0, c1, c2, c3 = _resampled_sum(rc, nc, nnc, k_c, c0, c1, c2, c3)
+            sb, b0, b1, b2, b3 = _side_sum(rb, nb, nnb, k_b, thr_b, b0, b1, b2, b3)
+            sc, c0, c1, c2, c3 = _side_sum(rc, nc, nnc, k_c, thr_c, c0, c1, c2, c3)
             if log_scale:
                 ratio = np.exp(sc / nc - sb / nb)
             else:

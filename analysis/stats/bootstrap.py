@@ -41,6 +41,7 @@ distribution, so ``z0`` is infinite) the percentile interval is returned with a 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -656,6 +657,19 @@ def _boot_side(samples: list[np.ndarray], stat: _Statistic, n_resamples: int, rn
     return out
 
 
+#: sample size from which the mean and geometric mean are resampled by streaming (one sequential pass per
+#: replicate, exact multinomial counts from Poisson counts; see :func:`analysis.stats._kernels._streamed_sum`)
+#: rather than by random indices, whose gathers miss the cache once the sample outgrows it
+STREAM_MIN = 1 << 17
+
+
+def _stream_thresholds(n: int) -> np.ndarray:
+    """Poisson thresholds for the streaming route when ``n >= STREAM_MIN``, else an empty array."""
+    if n < STREAM_MIN:
+        return np.empty(0, dtype=np.uint64)
+    return kernels().poisson_thresholds(max(1.0 - 4.0 / math.sqrt(n), 0.5))
+
+
 def _fused_ratio(groups: _Groups, theta, log_scale: bool, n_resamples: int, rng) -> tuple[np.ndarray, _Moments]:
     """Ratio distribution and its moments for sum-based statistics, one kernel call per (n_b, n_c) group."""
     cells = groups.cells
@@ -671,7 +685,8 @@ def _fused_ratio(groups: _Groups, theta, log_scale: bool, n_resamples: int, rng)
         states_c = _states(rng, idx.size, n_resamples)
         work = idx.size * n_resamples * (xb.shape[1] + xc.shape[1])
         d, cnt, s1, s2, lo, hi = run(
-            "ratio_of_sums", work, xb, xc, n_resamples, states_b, states_c, theta[idx], bool(log_scale)
+            "ratio_of_sums", work, xb, xc, n_resamples, states_b, states_c, theta[idx], bool(log_scale),
+            _stream_thresholds(xb.shape[1]), _stream_thresholds(xc.shape[1]),
         )
         if single:
             dist = d

@@ -342,3 +342,74 @@ def test_progress_bar_option(pair, capsys):
     assert "hierarchical bootstrap" in capsys.readouterr().err
     with pytest.raises(ValueError, match=r"`progress` must be True or False, got 1"):
         ratio_ci(b, c, progress=1)
+
+
+# ---------------------------------------------------------------- streaming route for large samples
+
+
+def _stream_sums(x: np.ndarray, lam: float, n_resamples: int, seed: int) -> np.ndarray:
+    """Resampled sums of ``x`` by the streaming kernel (baseline a row of ones: its resampled sum is the count
+    total, which must be exactly n, so the ratio times n is the candidate's resampled sum)."""
+    from analysis.stats._lazy import kernels
+
+    k = kernels()
+    n = x.size
+    rng = np.random.default_rng(seed)
+    blocks = -(-n_resamples // k.BLOCK)
+    thr = k.poisson_thresholds(lam)
+    ratio, *_ = k.ratio_of_sums(
+        np.ones((1, n)), x[None, :], n_resamples, k.make_states(rng, blocks), k.make_states(rng, blocks),
+        np.ones(1), False, thr, thr,
+    )
+    return ratio[0] * n
+
+
+def test_poisson_thresholds_invert_the_poisson_cdf():
+    from analysis.stats._lazy import kernels
+
+    thr = kernels().poisson_thresholds(0.9)
+    u = np.random.default_rng(0).integers(0, 2**32, size=400_000, dtype=np.uint64)
+    counts = (u[:, None] >= thr[None, :]).sum(axis=1)
+    values, freq = np.unique(counts, return_counts=True)
+    expected = stats.poisson.pmf(values, 0.9) * u.size
+    expected[-1] += stats.poisson.sf(values[-1], 0.9) * u.size
+    assert stats.chisquare(freq, expected * freq.sum() / expected.sum()).pvalue > 1e-3
+    assert thr.size >= 5 and stats.poisson.sf(thr.size, 0.9) < 2.0**-33
+
+
+@pytest.mark.parametrize("lam", [0.5, 0.9])
+def test_streaming_counts_are_exactly_multinomial(lam):
+    # x = 1, 10, 100, 1000: a resampled sum spells the counts (c0, c1, c2, c3) in decimal digits, so the law of
+    # the sums is the law of the counts; compare with scipy's multinomial pmf over all 35 compositions of 4
+    x = np.array([1.0, 10.0, 100.0, 1000.0])
+    sums = np.rint(_stream_sums(x, lam, 60_000, 1)).astype(int)
+    digits = np.stack([sums // 10**j % 10 for j in range(4)], axis=1)
+    assert (digits.sum(axis=1) == 4).all()  # every resample has exactly n draws
+    compositions = [c for c in np.ndindex(5, 5, 5, 5) if sum(c) == 4]
+    observed = np.array([np.sum(sums == c[0] + 10 * c[1] + 100 * c[2] + 1000 * c[3]) for c in compositions])
+    expected = np.array([stats.multinomial.pmf(c, 4, [0.25] * 4) for c in compositions]) * sums.size
+    assert observed.sum() == sums.size
+    assert stats.chisquare(observed, expected).pvalue > 1e-3
+
+
+def test_streaming_mean_has_the_bootstrap_variance():
+    x = np.random.default_rng(3).lognormal(size=501)
+    means = _stream_sums(x, 1 - 4 / np.sqrt(501), 40_000, 4) / 501
+    assert means.mean() == pytest.approx(x.mean(), abs=4 * x.std() / np.sqrt(501 * 40_000))
+    assert means.var() == pytest.approx(x.var() / 501, rel=0.03)  # plug-in variance / n, as for the gathers
+
+
+@pytest.mark.parametrize("statistic", ["mean", "geomean"])
+def test_streaming_route_agrees_with_the_random_index_route(statistic, monkeypatch):
+    import analysis.stats.bootstrap as boot
+
+    rng = np.random.default_rng(5)
+    b, c = rng.lognormal(0, 0.05, 3000), rng.lognormal(0.01, 0.05, 2999)
+    gathered = ratio_ci(b, c, statistic=statistic, n_resamples=20000, rng=1, expand=False)
+    monkeypatch.setattr(boot, "STREAM_MIN", 2)
+    streamed = ratio_ci(b, c, statistic=statistic, n_resamples=20000, rng=2, expand=False)
+    tol = 0.12 * gathered.standard_error
+    assert streamed.confidence_interval.low == pytest.approx(gathered.confidence_interval.low, abs=tol)
+    assert streamed.confidence_interval.high == pytest.approx(gathered.confidence_interval.high, abs=tol)
+    assert streamed.standard_error == pytest.approx(gathered.standard_error, rel=0.03)
+    assert streamed.acceleration == gathered.acceleration
