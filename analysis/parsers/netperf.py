@@ -133,6 +133,9 @@ _TOOL_ERRORS = tuple(
 #: (``str.strip``'s and ``\s``'s are the same Unicode set), one of them matches there
 _TOOL_ERROR_ANY = re.compile(r"^[^\S\n]*(?:" + "|".join(f"(?:{r.pattern[1:]})" for r in _TOOL_ERRORS) + ")",
                              re.MULTILINE)
+#: literals of which every :data:`_TOOL_ERRORS` match contains one: a text with none of them needs no regex pass
+_TOOL_ERROR_WORDS = ("establish_control", "netperf: ", "netserver: ", ": data ", "_response", "_request", "errno",
+                     "failed", "refused", "unreachable", "timed out", "no response")
 
 # ----------------------------------------------------------------------------------------------- banner
 _BANNER_RE = re.compile(
@@ -578,7 +581,10 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
 
 
 def _check_tool_errors(lines: _Lines) -> None:
-    m = _TOOL_ERROR_ANY.search(lines.text)  # leftmost match = first such line
+    text = lines.text
+    if not any(w in text for w in _TOOL_ERROR_WORDS):
+        return
+    m = _TOOL_ERROR_ANY.search(text)  # leftmost match = first such line
     if m is not None:
         i = lines.text.count("\n", 0, m.start())
         raise ToolReportedError(lines.path, i + 1, lines.lines[i].strip())
@@ -732,12 +738,25 @@ def _read_row(lines: _Lines, acc: _Acc, types: str, what: str) -> list[Any]:
     toks = line.split()
     if len(toks) != len(types):
         raise ParseError(lines.path, no, f"the {what} row of {len(types)} columns", found=line.strip())
-    conv = {"i": _int, "f": _num}
     out: list[Any] = []
     for k, (tok, t) in enumerate(zip(toks, types, strict=True)):
+        # the plain case inline; anything else (not a number, nan/inf, a negative CPU value) through the
+        # checked readers, which name the column or add the note
+        if t == "i":
+            if _INT_RE.fullmatch(tok):
+                out.append(int(tok))
+                continue
+        elif _NUM_RE.fullmatch(tok):
+            value = float(tok)
+            if math.isfinite(value) and (t == "f" or value >= 0):
+                out.append(value)
+                continue
         label = f"{what} column {k + 1}"
-        out.append(_opt(tok, lines, no, label, acc) if t == "c" else conv[t](tok, lines, no, label))
+        out.append(_opt(tok, lines, no, label, acc) if t == "c" else _READERS[t](tok, lines, no, label))
     return out
+
+
+_READERS: dict[str, Callable[[str, _Lines, int, str], Any]] = {"i": _int, "f": _num}
 
 
 def _table_body(lines: _Lines, acc: _Acc, table: _Table, hdr: dict[str, str | None], test: str) -> None:
@@ -843,11 +862,20 @@ def _kv(lines: _Lines, acc: _Acc, hint: str | None) -> None:
     acc.parser = "netperf-omni-kv"
     values: dict[str, tuple[str, int]] = {}
     interim: dict[int, dict[str, tuple[str, int]]] = {}
+    all_lines, n = lines.lines, len(lines.lines)
+    last_complete = n if lines.final_newline else n - 1  # lines before this index end with a newline
+    i = lines.i
     while True:
-        lines.skip_blank()
-        if lines.eof():
+        while i < n and not all_lines[i].strip():  # skip_blank
+            i += 1
+        if i >= n:
             break
-        no, line = lines.take_value_line("a KEY=VALUE line (netperf -k output)")
+        if i >= last_complete:  # take_value_line's refusal of a last line cut short
+            lines.i = i
+            lines.take_value_line("a KEY=VALUE line (netperf -k output)")
+        no, line = i + 1, all_lines[i]
+        i += 1
+        lines.i = i
         m = _KV_RE.fullmatch(line.strip())
         if not m:
             raise ParseError(lines.path, no, "a KEY=VALUE line (netperf -k output)", found=line.strip())
@@ -864,6 +892,7 @@ def _kv(lines: _Lines, acc: _Acc, hint: str | None) -> None:
             raise ParseError(lines.path, no, f"each key once; {key} already on line {values[key][1]}",
                              found=line.strip())
         values[key] = (value, no)
+    lines.i = i
     _interim(lines, acc, interim)
     _omni_apply(lines, acc, values, hint)
 
