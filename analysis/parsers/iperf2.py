@@ -112,10 +112,16 @@ def sniff(text: str) -> bool:
     head = text[:20000]
     if "[ ID] Interval" in head and ("Transfer" in head or "Bandwidth" in head):
         return True
-    if re.search(r"^(Client connecting to .*, (TCP|UDP) port|Server listening on (TCP|UDP) port)", head, re.M):
+    if ("Client connecting to " in head or "Server listening on " in head) and _BANNER_LINE.search(head):
         return True
-    first = next((ln for ln in head.splitlines() if ln.strip()), "")
+    # the first non-blank line: what follows the leading whitespace, up to a str.splitlines boundary
+    first = _FIRST_LINE.match(head.lstrip()).group()
     return _is_csv_row(first)
+
+
+_BANNER_LINE = re.compile(r"^(Client connecting to .*, (TCP|UDP) port|Server listening on (TCP|UDP) port)", re.M)
+#: a line up to (not including) any of the boundaries str.splitlines splits at
+_FIRST_LINE = re.compile("[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*")
 
 
 def _lines(text: str) -> list[str]:

@@ -51,9 +51,13 @@ __all__ = ["TOOL", "PARSER", "PARSER_VERSION", "sniff", "parse"]
 _TESTS = {"TCP": "IPERF3_TCP", "UDP": "IPERF3_UDP"}
 
 
+_OBJECT_LINE = re.compile(r"^\s*\{", re.M)
+
+
 def sniff(text: str) -> bool:
     """True when *text* looks like iperf3 ``-J`` output: a JSON object with ``start``/``end``/``intervals``."""
-    if re.search(r"^\s*\{", text[:4000], re.M) is None:
+    head = text[:4000]
+    if "{" not in head or _OBJECT_LINE.search(head) is None:
         return False
     return ('"intervals"' in text and '"start"' in text and '"end"' in text) or '"error"' in text[:200000]
 
