@@ -210,6 +210,14 @@ _HANDLERS: tuple[tuple[re.Pattern, Callable[[_State, re.Match, int, str], None]]
     (_SERVER, _on_server),
     (_PARAMS, _on_params),
 )
+#: the first six characters every match of each pattern starts with -> the handlers to try (the patterns' literal
+#: starts differ, so at most one can match a line; a line whose start is not here matches none of them)
+_HANDLERS_BY_START: dict[str, tuple[tuple[re.Pattern, Callable[[_State, re.Match, int, str], None]], ...]] = {}
+for _pattern, _handler in _HANDLERS:
+    for _start in {_VERSION: ("== ver",), _TOTAL_RUN: ("[Total",), _VALID: ("[Valid", "[inclu"), _AVG: ("====> ",),
+                   _ERRORS: ("# drop",), _SUMMARY: ("Summar",), _OBS: ("Total ",), _MAX: ("---> <",),
+                   _MIN: ("---> <",), _PCTL: ("---> p",), _SERVER: ("======",), _PARAMS: ("test w",)}[_pattern]:
+        _HANDLERS_BY_START[_start] = _HANDLERS_BY_START.get(_start, ()) + ((_pattern, _handler),)
 
 
 def _scan(text: str, path: str | Path) -> tuple[_State, int]:
@@ -225,7 +233,7 @@ def _scan(text: str, path: str | Path) -> tuple[_State, int]:
         body = line[m.end():].strip()
         if (e := _TOOL_ERRORS.match(body)) is not None:
             raise ToolReportedError(path, n, e.group(0))
-        for pattern, handler in _HANDLERS:
+        for pattern, handler in _HANDLERS_BY_START.get(body[:6], ()):
             hit = pattern.fullmatch(body)
             if hit is not None:
                 if n == len(lines) and not text.endswith(("\n", "\r")) and handler is not _on_params:
