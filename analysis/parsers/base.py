@@ -53,6 +53,25 @@ class IntervalSample:
     stream: int | None = None
 
 
+_FAST_FIELDS = ("metric", "interval_start_s", "interval_end_s", "value", "stream")
+assert tuple(IntervalSample.__dataclass_fields__) == _FAST_FIELDS and not hasattr(IntervalSample, "__post_init__")
+
+
+def new_interval(metric: str, interval_start_s: float, interval_end_s: float, value: float, stream: int | None,
+                 _new: Any = object.__new__) -> IntervalSample:
+    """``IntervalSample(metric, interval_start_s, interval_end_s, value, stream)``: the same (equal, same repr and
+    hash) object, built about three times faster than through the frozen dataclass ``__init__`` (which sets each
+    field with ``object.__setattr__``). For parsers that emit thousands of samples."""
+    obj = _new(IntervalSample)
+    d = obj.__dict__
+    d["metric"] = metric
+    d["interval_start_s"] = interval_start_s
+    d["interval_end_s"] = interval_end_s
+    d["value"] = value
+    d["stream"] = stream
+    return obj
+
+
 @dataclass(frozen=True)
 class ParsedRun:
     """One run as the tool's output tells it, in SI units.

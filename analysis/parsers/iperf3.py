@@ -40,7 +40,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from analysis.parsers.base import IntervalSample, ParsedRun, ParseError, ToolReportedError
+from analysis.parsers.base import IntervalSample, ParsedRun, ParseError, ToolReportedError, new_interval
 
 TOOL = "iperf3"
 PARSER = "iperf3-json"
@@ -434,14 +434,6 @@ class _Recheck(Exception):
     """Raised by a fast path when anything is unusual: the checked path then runs and names the problem."""
 
 
-def _fast_num(v: Any) -> float:
-    """float(v) for a finite JSON number >= 0 (not a bool), else :class:`_Recheck` (as strict as ``"num"``)."""
-    t = type(v)
-    if (t is float or t is int) and 0 <= v < math.inf:
-        return float(v)
-    raise _Recheck
-
-
 def _fast_flag(v: Any) -> bool | None:
     """A ``"flag"`` value (True/False, 0/1), None when absent (:data:`_MISSING`); :class:`_Recheck` otherwise
     (JSON ``null`` included, as the checked path rejects it)."""
@@ -462,6 +454,7 @@ def _intervals_fast(data: dict, direction: str) -> tuple[IntervalSample, ...]:
         raise _Recheck
     sum_metric = "throughput_bps" if direction == "receive" else "send_throughput_bps"
     bidir = direction == "bidir"
+    inf = math.inf
     out: list[IntervalSample] = []
     append = out.append
     for item in items:
@@ -488,17 +481,21 @@ def _intervals_fast(data: dict, direction: str) -> tuple[IntervalSample, ...]:
             else:
                 metric = sum_metric
             rows.append((stream, j, metric))
-        omitted = [_fast_flag(obj.get("omitted", _MISSING)) or False for obj, _, _ in rows]
-        if any(omitted):
-            if not all(omitted):
+        n_omitted = 0
+        for obj, _, _ in rows:
+            if _fast_flag(obj.get("omitted", _MISSING)):
+                n_omitted += 1
+        if n_omitted:
+            if n_omitted != len(rows):
                 raise _Recheck
             continue
         for obj, stream_no, metric in rows:
-            start = _fast_num(obj.get("start"))
-            end = _fast_num(obj.get("end"))
-            if end < start:
+            start, end, bps = obj.get("start"), obj.get("end"), obj.get("bits_per_second")
+            # finite numbers >= 0, not bools (as the checked "num"), end >= start
+            if not ((type(start) is float or type(start) is int) and (type(end) is float or type(end) is int)
+                    and (type(bps) is float or type(bps) is int) and 0 <= start <= end < inf and 0 <= bps < inf):
                 raise _Recheck
-            append(IntervalSample(metric, start, end, _fast_num(obj.get("bits_per_second")), stream_no))
+            append(new_interval(metric, float(start), float(end), float(bps), stream_no))
     return tuple(out)
 
 
