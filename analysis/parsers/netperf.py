@@ -372,6 +372,7 @@ _OMNI_FIELDS: dict[str, tuple[str, str]] = {
     "UUID": ("test_uuid", "s"),
     "RESULT_BRAND": ("result_brand", "s"),
 }
+_OMNI_FIELD_RANK: dict[str, int] = {k: i for i, k in enumerate(_OMNI_FIELDS)}
 _OMNI_SPECIAL = frozenset({"THROUGHPUT", "THROUGHPUT_UNITS", "LOCAL_SD", "REMOTE_SD", "SD_UNITS"})
 _SD_UNITS_RE = re.compile(r"^(?P<t>u|us|usec|m|ms|msec)/(?P<per>KB|Tr|Tran|Trans)$", re.IGNORECASE)
 _KV_RE = re.compile(r"^(?P<key>[A-Z][A-Z0-9_]*)(?:\[(?P<idx>\d+)\])?=(?P<value>.*)$")
@@ -489,10 +490,27 @@ def _opt(tok: str, lines: _Lines, no: int, what: str, acc: _Acc) -> float | None
     return value
 
 
+_WS_RE = re.compile(r"\s+")
+_PER_SECOND_RE = re.compile(r"(?P<base>.+?)/s(?:ec)?")
+#: unit text -> :func:`_unit`'s answer (a pure function of a handful of distinct texts)
+_UNIT_MEMO: dict[str, tuple[str, float] | None] = {}
+
+
 def _unit(text: str) -> tuple[str, float] | None:
     """``("bits", factor to bit/s)`` or ``("trans", 1.0)`` for a netperf unit such as ``10^6bits/s``."""
-    compact = re.sub(r"\s+", "", text)
-    m = re.fullmatch(r"(?P<base>.+?)/s(?:ec)?", compact)
+    try:
+        return _UNIT_MEMO[text]
+    except KeyError:
+        pass
+    unit = _UNIT_MEMO[text] = _read_unit(text)
+    if len(_UNIT_MEMO) > 256:  # garbled units in many files: keep the memo small
+        _UNIT_MEMO.clear()
+    return unit
+
+
+def _read_unit(text: str) -> tuple[str, float] | None:
+    compact = _WS_RE.sub("", text)
+    m = _PER_SECOND_RE.fullmatch(compact)
     base = m["base"] if m else compact
     if base in THROUGHPUT_UNITS:
         return "bits", THROUGHPUT_UNITS[base]
@@ -1038,9 +1056,8 @@ def _omni_apply(lines: _Lines, acc: _Acc, values: dict[str, tuple[str, int]], hi
             return None
         return v
 
-    for key, (fname, ftype) in _OMNI_FIELDS.items():
-        if key not in values:
-            continue
+    for key in sorted(values.keys() & _OMNI_FIELD_RANK.keys(), key=_OMNI_FIELD_RANK.__getitem__):
+        fname, ftype = _OMNI_FIELDS[key]  # the present keys, in _OMNI_FIELDS order
         if ftype == "s":
             text = values[key][0].strip()
             if len(text) >= 2 and text[0] == text[-1] == '"':
