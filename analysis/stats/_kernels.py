@@ -47,6 +47,7 @@ __all__ = [
     "row_quantiles",
     "ratio_of_sums",
     "poisson_thresholds",
+    "poisson_table",
     "digits_per_half",
 ]
 
@@ -177,6 +178,10 @@ def resample_sums(x, n_resamples, states):  # pragma: no cover - compiled
     return out
 
 
+#: bits of a 32-bit uniform that index the Poisson lookup table of the streaming route
+TABLE_BITS = 12
+
+
 def poisson_thresholds(lam: float) -> np.ndarray:
     """32-bit inversion thresholds of Poisson(``lam``): ``round(F(j) 2**32)`` for ``j = 0 .. K - 1``.
 
@@ -191,18 +196,30 @@ def poisson_thresholds(lam: float) -> np.ndarray:
     return np.round(cdf[:k] * 2.0**32).astype(np.uint64)
 
 
-@njit(inline="always")
-def _poisson_count(u, thr):
-    """Poisson count of the 32-bit uniform ``u`` (uint64) by inversion: branch-free for counts below 5."""
-    w = int(u >= thr[0]) + int(u >= thr[1]) + int(u >= thr[2]) + int(u >= thr[3]) + int(u >= thr[4])
-    if w == 5:
-        for j in range(5, thr.shape[0]):
-            w += int(u >= thr[j])
-    return w
+def poisson_table(thresholds: np.ndarray) -> np.ndarray:
+    """Lookup table of the count for the top :data:`TABLE_BITS` bits of a 32-bit uniform (float32), -1 for the
+    few buckets that contain a threshold (there the thresholds decide; see :func:`_poisson_count`)."""
+    edges = np.arange(2**TABLE_BITS + 1, dtype=np.uint64) << np.uint64(32 - TABLE_BITS)
+    low = (edges[:-1, None] >= thresholds[None, :]).sum(axis=1)
+    high = ((edges[1:, None] - np.uint64(1)) >= thresholds[None, :]).sum(axis=1)
+    return np.where(low == high, low, -1).astype(np.float32)
 
 
 @njit(inline="always")
-def _streamed_sum(row, n, thr, s0, s1, s2, s3):
+def _poisson_count(u, thr, tab):
+    """Poisson count (as a float) of the 32-bit uniform ``u`` (uint64) by inversion: one table lookup, the
+    thresholds only in the buckets that straddle one (~K / 4096 of draws). Exactly ``#{j : u >= thr[j]}``."""
+    w = tab[u >> uint64(32 - TABLE_BITS)]
+    if w < 0:
+        c = 0
+        for j in range(thr.shape[0]):
+            c += int(u >= thr[j])
+        return float(c)
+    return float(w)
+
+
+@njit(inline="always")
+def _streamed_sum(row, n, thr, tab, s0, s1, s2, s3):
     """Sum of a bootstrap resample of ``row`` by one sequential pass (no random gathers into a large array).
 
     Exact multinomial counts from Poisson counts: with ``W_i`` iid Poisson(lam), lam < 1, and ``T = sum W_i``,
@@ -214,38 +231,87 @@ def _streamed_sum(row, n, thr, s0, s1, s2, s3):
     while True:
         acc0 = 0.0
         acc1 = 0.0
-        tot = 0
+        tot = 0.0
         for i in range(0, n - 1, 2):
             r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
-            w0 = _poisson_count(r >> uint64(32), thr)
-            w1 = _poisson_count(r & _MASK32, thr)
+            w0 = _poisson_count(r >> uint64(32), thr, tab)
+            w1 = _poisson_count(r & _MASK32, thr, tab)
             acc0 += w0 * row[i]
             acc1 += w1 * row[i + 1]
             tot += w0 + w1
         if n % 2:
             r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
-            w0 = _poisson_count(r >> uint64(32), thr)
+            w0 = _poisson_count(r >> uint64(32), thr, tab)
             acc0 += w0 * row[n - 1]
             tot += w0
         if tot <= n:
             break
-    for _ in range(n - tot):
+    for _ in range(n - int(tot)):
         r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
         acc0 += row[_index(r, n)]
     return acc0 + acc1, s0, s1, s2, s3
 
 
 @njit(inline="always")
-def _side_sum(row, n, nn, k, thr, s0, s1, s2, s3):
+def _streamed_pair(rb, rc, n, thr, tab, b0, b1, b2, b3, c0, c1, c2, c3):
+    """:func:`_streamed_sum` of two equal-size rows in one pass (two independent generator chains in flight);
+    a side whose total exceeds ``n`` is redone alone."""
+    ab0 = 0.0
+    ab1 = 0.0
+    ac0 = 0.0
+    ac1 = 0.0
+    tb = 0.0
+    tc = 0.0
+    for i in range(0, n - 1, 2):
+        r, b0, b1, b2, b3 = _next(b0, b1, b2, b3)
+        q, c0, c1, c2, c3 = _next(c0, c1, c2, c3)
+        wb0 = _poisson_count(r >> uint64(32), thr, tab)
+        wb1 = _poisson_count(r & _MASK32, thr, tab)
+        wc0 = _poisson_count(q >> uint64(32), thr, tab)
+        wc1 = _poisson_count(q & _MASK32, thr, tab)
+        ab0 += wb0 * rb[i]
+        ab1 += wb1 * rb[i + 1]
+        ac0 += wc0 * rc[i]
+        ac1 += wc1 * rc[i + 1]
+        tb += wb0 + wb1
+        tc += wc0 + wc1
+    if n % 2:
+        r, b0, b1, b2, b3 = _next(b0, b1, b2, b3)
+        q, c0, c1, c2, c3 = _next(c0, c1, c2, c3)
+        wb0 = _poisson_count(r >> uint64(32), thr, tab)
+        wc0 = _poisson_count(q >> uint64(32), thr, tab)
+        ab0 += wb0 * rb[n - 1]
+        ac0 += wc0 * rc[n - 1]
+        tb += wb0
+        tc += wc0
+    if tb > n:
+        sb, b0, b1, b2, b3 = _streamed_sum(rb, n, thr, tab, b0, b1, b2, b3)
+    else:
+        for _ in range(n - int(tb)):
+            r, b0, b1, b2, b3 = _next(b0, b1, b2, b3)
+            ab0 += rb[_index(r, n)]
+        sb = ab0 + ab1
+    if tc > n:
+        sc, c0, c1, c2, c3 = _streamed_sum(rc, n, thr, tab, c0, c1, c2, c3)
+    else:
+        for _ in range(n - int(tc)):
+            q, c0, c1, c2, c3 = _next(c0, c1, c2, c3)
+            ac0 += rc[_index(q, n)]
+        sc = ac0 + ac1
+    return sb, sc, b0, b1, b2, b3, c0, c1, c2, c3
+
+
+@njit(inline="always")
+def _side_sum(row, n, nn, k, thr, tab, s0, s1, s2, s3):
     """Resampled sum by streaming when ``thr`` holds Poisson thresholds, else by random indices."""
     if thr.shape[0] > 0:
-        return _streamed_sum(row, n, thr, s0, s1, s2, s3)
+        return _streamed_sum(row, n, thr, tab, s0, s1, s2, s3)
     return _resampled_sum(row, n, nn, k, s0, s1, s2, s3)
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def ratio_of_sums(  # pragma: no cover - compiled
-    xb, xc, n_resamples, states_b, states_c, theta, log_scale, thr_b, thr_c
+    xb, xc, n_resamples, states_b, states_c, theta, log_scale, thr_b, thr_c, tab_b, tab_c
 ):
     """Fused two-sample bootstrap of a ratio of means (or of geometric means when ``log_scale``, x = logs).
 
@@ -253,8 +319,8 @@ def ratio_of_sums(  # pragma: no cover - compiled
     states), writes the ratio distribution (cells, B), and per (cell, block) item the count of replicates below
     ``theta[cell]``, the sums of ``d`` and ``d**2`` with ``d = ratio - theta`` (for the SE) and min/max, so that
     no further pass over the distribution is needed except the two quantile selections. A side whose
-    ``thr_*`` holds Poisson thresholds (:func:`poisson_thresholds`; empty otherwise) is resampled by streaming
-    (:func:`_streamed_sum`), the route for large n.
+    ``thr_*`` holds Poisson thresholds (:func:`poisson_thresholds`, with ``tab_*`` from :func:`poisson_table`;
+    both empty otherwise) is resampled by streaming (:func:`_streamed_sum`), the route for large n.
     """
     cells, nb = xb.shape
     nc = xc.shape[1]
@@ -270,6 +336,7 @@ def ratio_of_sums(  # pragma: no cover - compiled
     nnc = uint64(nc)
     k_b = digits_per_half(nb)
     k_c = digits_per_half(nc)
+    paired = nb == nc and thr_b.shape[0] > 0 and thr_c.shape[0] == thr_b.shape[0]
     for item in prange(items):
         cell = item // blocks
         blk = item % blocks
@@ -291,8 +358,13 @@ def ratio_of_sums(  # pragma: no cover - compiled
         mx = -np.inf
         stop = min((blk + 1) * BLOCK, n_resamples)
         for b in range(blk * BLOCK, stop):
-            sb, b0, b1, b2, b3 = _side_sum(rb, nb, nnb, k_b, thr_b, b0, b1, b2, b3)
-            sc, c0, c1, c2, c3 = _side_sum(rc, nc, nnc, k_c, thr_c, c0, c1, c2, c3)
+            if paired:
+                sb, sc, b0, b1, b2, b3, c0, c1, c2, c3 = _streamed_pair(
+                    rb, rc, nb, thr_b, tab_b, b0, b1, b2, b3, c0, c1, c2, c3
+                )
+            else:
+                sb, b0, b1, b2, b3 = _side_sum(rb, nb, nnb, k_b, thr_b, tab_b, b0, b1, b2, b3)
+                sc, c0, c1, c2, c3 = _side_sum(rc, nc, nnc, k_c, thr_c, tab_c, c0, c1, c2, c3)
             if log_scale:
                 ratio = np.exp(sc / nc - sb / nb)
             else:

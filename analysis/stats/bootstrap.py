@@ -663,11 +663,16 @@ def _boot_side(samples: list[np.ndarray], stat: _Statistic, n_resamples: int, rn
 STREAM_MIN = 1 << 17
 
 
-def _stream_thresholds(n: int) -> np.ndarray:
-    """Poisson thresholds for the streaming route when ``n >= STREAM_MIN``, else an empty array."""
+def _stream_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson thresholds and lookup table for the streaming route when ``n >= STREAM_MIN``, else empty arrays.
+
+    The Poisson mean ``1 - 4 / sqrt(n)`` keeps the total count above n (a rejected pass) at ~3e-5 while the
+    top-up of uniform draws stays ~4 sqrt(n) (0.4 % of a pass at n = 10^6).
+    """
     if n < STREAM_MIN:
-        return np.empty(0, dtype=np.uint64)
-    return kernels().poisson_thresholds(max(1.0 - 4.0 / math.sqrt(n), 0.5))
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32)
+    thr = kernels().poisson_thresholds(max(1.0 - 4.0 / math.sqrt(n), 0.5))
+    return thr, kernels().poisson_table(thr)
 
 
 def _fused_ratio(groups: _Groups, theta, log_scale: bool, n_resamples: int, rng) -> tuple[np.ndarray, _Moments]:
@@ -684,9 +689,10 @@ def _fused_ratio(groups: _Groups, theta, log_scale: bool, n_resamples: int, rng)
         states_b = _states(rng, idx.size, n_resamples)
         states_c = _states(rng, idx.size, n_resamples)
         work = idx.size * n_resamples * (xb.shape[1] + xc.shape[1])
+        (thr_b, tab_b), (thr_c, tab_c) = _stream_tables(xb.shape[1]), _stream_tables(xc.shape[1])
         d, cnt, s1, s2, lo, hi = run(
             "ratio_of_sums", work, xb, xc, n_resamples, states_b, states_c, theta[idx], bool(log_scale),
-            _stream_thresholds(xb.shape[1]), _stream_thresholds(xc.shape[1]),
+            thr_b, thr_c, tab_b, tab_c,
         )
         if single:
             dist = d

@@ -357,9 +357,10 @@ def _stream_sums(x: np.ndarray, lam: float, n_resamples: int, seed: int) -> np.n
     rng = np.random.default_rng(seed)
     blocks = -(-n_resamples // k.BLOCK)
     thr = k.poisson_thresholds(lam)
+    tab = k.poisson_table(thr)
     ratio, *_ = k.ratio_of_sums(
         np.ones((1, n)), x[None, :], n_resamples, k.make_states(rng, blocks), k.make_states(rng, blocks),
-        np.ones(1), False, thr, thr,
+        np.ones(1), False, thr, thr, tab, tab,
     )
     return ratio[0] * n
 
@@ -375,6 +376,12 @@ def test_poisson_thresholds_invert_the_poisson_cdf():
     expected[-1] += stats.poisson.sf(values[-1], 0.9) * u.size
     assert stats.chisquare(freq, expected * freq.sum() / expected.sum()).pvalue > 1e-3
     assert thr.size >= 5 and stats.poisson.sf(thr.size, 0.9) < 2.0**-33
+    # the lookup table gives the same count as the thresholds wherever it is not marked ambiguous (-1)
+    tab = kernels().poisson_table(thr)
+    bucket = tab[(u >> np.uint64(32 - kernels().TABLE_BITS)).astype(np.int64)]
+    known = bucket >= 0
+    np.testing.assert_array_equal(bucket[known], counts[known])
+    assert known.mean() > 0.99
 
 
 @pytest.mark.parametrize("lam", [0.5, 0.9])
