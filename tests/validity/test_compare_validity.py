@@ -125,8 +125,8 @@ def test_wire_bound_cells_with_a_low_clock_model_get_no_false_verdict(tmp_path_f
         wire = t[t["msg_size_bytes"].isin([16384, 65536])]
         assert len(wire) == 2
         false_verdict.append(bool(wire["verdict"].isin(["faster", "slower"]).any()))
-        per_ghz_trap.append(bool((wire["per_ghz_ci_low"] > 1).any()))
-    print(f"\nwire-bound: false verdicts in {sum(false_verdict)} of {len(runs)} campaigns; a per-GHz CI above 1 "
-          f"(what a per-GHz headline would call 'faster') in {sum(per_ghz_trap)}")
+        per_ghz_trap.append(bool((wire["per_ghz_estimate"] > 1.15).all()))
+    print(f"\nwire-bound: false verdicts in {sum(false_verdict)} of {len(runs)} campaigns; per-GHz ratios above "
+          f"1.15 (a 'gain' made by the division alone; expected 1.25) in {sum(per_ghz_trap)}")
     assert sum(false_verdict) <= _max_errors(len(runs))
-    assert sum(per_ghz_trap) >= 0.8 * len(runs)  # the trap the headline choice avoids
+    assert sum(per_ghz_trap) >= 0.9 * len(runs)  # the trap the headline choice avoids
