@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import math
 import pstats
 import re
@@ -143,13 +144,19 @@ def main(argv: list[str] | None = None) -> int:
               f"incl. Parquet) = {100 * ratio:.1f} % of bare read (target >= 25 %: "
               f"{'met' if ratio >= 0.25 else 'NOT met'})")
         texts = [(rel, parsers.read_text(raw / rel)) for rel in files]
-        t0 = time.perf_counter()
-        for rel, text in texts:
+        parse = math.inf
+        for _ in range(args.repeat):  # best of the repeats, with the collector paused as ingest pauses it
+            gc.disable()
             try:
-                parsers.parse_text(text, rel)
-            except parsers.ParseError:
-                pass
-        parse = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                for rel, text in texts:
+                    try:
+                        parsers.parse_text(text, rel)
+                    except parsers.ParseError:
+                        pass
+                parse = min(parse, time.perf_counter() - t0)
+            finally:
+                gc.enable()
         print(f"of which the parsers alone (parse_text on text in memory): {parse:.3f} s = "
               f"{100 * parse / ingest:.0f} % of the ingest time; without them ingest would run at "
               f"{100 * bare / max(ingest - parse, 1e-9):.0f} % of bare read")
