@@ -171,7 +171,7 @@ def _ingest_one(root: str, campaign: str, run_id: str, row: ManifestRow, regular
     if mismatches:
         return _Outcome(run_id, reject=("manifest_mismatch", f"{run_id}: " + "; ".join(mismatches)))
     mhz, source = effective_cpu_mhz(values, parsed.fields)
-    run = dict(merged)
+    run = merged  # reconcile returns a new dict
     tool_mhz = parsed.fields.get("cpu_mhz")
     if tool_mhz is not None and source != "tool":
         run["cpu_mhz_tool"] = tool_mhz
