@@ -123,13 +123,19 @@ def _resampled_sum(row, n, nn, k, s0, s1, s2, s3):
             r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
             h = r >> uint64(32)
             lo = r & _MASK32
+            # digit j = floor(h n^(j+1) / 2^32) - n floor(h n^j / 2^32): the products are independent, so the
+            # digits do not wait on each other (same digits as repeated multiply-and-mask)
+            ph = uint64(0)
+            pl = uint64(0)
+            p = nn
             for _j in range(k):
-                h = h * nn
-                lo = lo * nn
-                acc0 += row[int(h >> uint64(32))]
-                acc1 += row[int(lo >> uint64(32))]
-                h &= _MASK32
-                lo &= _MASK32
+                ah = (h * p) >> uint64(32)
+                al = (lo * p) >> uint64(32)
+                acc0 += row[int(ah - ph * nn)]
+                acc1 += row[int(al - pl * nn)]
+                ph = ah
+                pl = al
+                p = p * nn
         rem = n - full * per
         if rem:
             r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
@@ -480,13 +486,14 @@ def permutation_medians(pooled, k, n_resamples, states):  # pragma: no cover - c
 
 
 @njit(cache=True, nogil=True)
-def _row_order_pairs(row, ranks, step):  # pragma: no cover - compiled
+def _row_order_pairs(row, ranks, step, buf):  # pragma: no cover - compiled
     """``(x_(r), x_(r+1))`` of ``row`` for every rank ``r`` in ``ranks`` (0-based, 0 <= r <= len(row) - 2).
 
     Brackets each pair between order statistics of the subsample ``row[::step]`` (found by selection) with a
     generous margin, then one pass over the row counts, for every rank at once, the values below its bracket and
-    collects those inside it; the pair is then selected among the collected values. O(B) per row, no sort;
-    falls back to a full selection when a bracket misses (never in practice; the result is exact either way).
+    collects those inside it (into ``buf``, at least (len(ranks), B), reused across rows); the pair is then
+    selected among the collected values. O(B) per row, no sort; falls back to a full selection when a bracket
+    misses (never in practice; the result is exact either way).
     """
     B = row.shape[0]
     k = ranks.shape[0]
@@ -512,14 +519,30 @@ def _row_order_pairs(row, ranks, step):  # pragma: no cover - compiled
         hi_v[j] = part[hi_i[j]] if hi_i[j] < m - 1 else np.inf
     below = np.zeros(k, dtype=np.int64)
     count = np.zeros(k, dtype=np.int64)
-    buf = np.empty((k, B))
-    for v in row:
-        for j in range(k):
-            if v < lo_v[j]:
-                below[j] += 1
-            elif v <= hi_v[j]:
-                buf[j, count[j]] = v
-                count[j] += 1
+    if k == 2:  # the usual two-sided interval: scalars in registers
+        l0, h0, l1, h1 = lo_v[0], hi_v[0], lo_v[1], hi_v[1]
+        n0 = 0
+        n1 = 0
+        c0 = 0
+        c1 = 0
+        for v in row:
+            n0 += v < l0
+            n1 += v < l1
+            if l0 <= v <= h0:
+                buf[0, c0] = v
+                c0 += 1
+            if l1 <= v <= h1:
+                buf[1, c1] = v
+                c1 += 1
+        below[0], below[1], count[0], count[1] = n0, n1, c0, c1
+    else:
+        for v in row:
+            for j in range(k):
+                if v < lo_v[j]:
+                    below[j] += 1
+                elif v <= hi_v[j]:
+                    buf[j, count[j]] = v
+                    count[j] += 1
     out = np.empty((k, 2))
     for j in range(k):
         r = ranks[j] - below[j]
@@ -534,6 +557,34 @@ def _row_order_pairs(row, ranks, step):  # pragma: no cover - compiled
     return out
 
 
+@njit(cache=True, nogil=True)
+def _row_quantiles_one(row, q, out, step, buf):  # pragma: no cover - compiled
+    """Quantiles ``q`` of one row into ``out`` (see :func:`row_quantiles`)."""
+    B = row.shape[0]
+    k = q.shape[0]
+    ranks = np.empty(k, dtype=np.int64)
+    frac = np.empty(k)
+    inner = np.zeros(k, dtype=np.bool_)
+    for j in range(k):
+        h = (B - 1) * q[j]
+        lo = int(np.floor(h))
+        if lo >= B - 1:
+            out[j] = np.max(row)
+        elif lo < 0:
+            out[j] = np.min(row)
+        else:
+            ranks[j] = lo
+            frac[j] = h - lo
+            inner[j] = True
+    idx = np.flatnonzero(inner)
+    if idx.shape[0] == 0:
+        return
+    pairs = _row_order_pairs(row, ranks[idx], step, buf)
+    for t in range(idx.shape[0]):
+        j = idx[t]
+        out[j] = pairs[t, 0] + frac[j] * (pairs[t, 1] - pairs[t, 0])
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def row_quantiles(dist, q):  # pragma: no cover - compiled
     """``q[i, j]``-quantiles of row ``dist[i]`` by numpy's default ('linear') rule.
@@ -545,27 +596,9 @@ def row_quantiles(dist, q):  # pragma: no cover - compiled
     k = q.shape[1]
     out = np.empty((cells, k))
     step = 16 if B >= 1024 else 1
-    for i in prange(cells):
-        row = dist[i]
-        ranks = np.empty(k, dtype=np.int64)
-        frac = np.empty(k)
-        inner = np.zeros(k, dtype=np.bool_)
-        for j in range(k):
-            h = (B - 1) * q[i, j]
-            lo = int(np.floor(h))
-            if lo >= B - 1:
-                out[i, j] = np.max(row)
-            elif lo < 0:
-                out[i, j] = np.min(row)
-            else:
-                ranks[j] = lo
-                frac[j] = h - lo
-                inner[j] = True
-        idx = np.flatnonzero(inner)
-        if idx.shape[0] == 0:
-            continue
-        pairs = _row_order_pairs(row, ranks[idx], step)
-        for t in range(idx.shape[0]):
-            j = idx[t]
-            out[i, j] = pairs[t, 0] + frac[j] * (pairs[t, 1] - pairs[t, 0])
+    chunk = 16  # rows per work item: the collection buffer is allocated once per item, not per row
+    for c in prange((cells + chunk - 1) // chunk):
+        buf = np.empty((k, B))
+        for i in range(c * chunk, min((c + 1) * chunk, cells)):
+            _row_quantiles_one(dist[i], q[i], out[i], step, buf)
     return out

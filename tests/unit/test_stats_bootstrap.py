@@ -81,6 +81,26 @@ def test_bootstrap_mean_distribution_matches_theory():
     assert means.var() == pytest.approx(x.var() / 200, rel=0.03)
 
 
+@pytest.mark.parametrize("n", [3, 10, 17, 41])
+def test_small_n_index_digits_give_multinomial_counts(n):
+    # several indices come from one generator output for small n (base-n digits): the counts of a resample must
+    # still have the multinomial moments, mean 1, variance (n-1)/n and covariance -1/n between positions
+    from analysis.stats.bootstrap import _boot_mean
+
+    pos = np.unique(np.linspace(0, n - 1, min(n, 8)).astype(int))  # tracked positions (<= 8: exact in float)
+    x = np.zeros(n)
+    x[pos] = 2.0 ** (6 * np.arange(pos.size))  # a resampled sum spells their counts in base 64 (counts < 64)
+    sums = np.rint(_boot_mean(x[None, :], 100_000, np.random.default_rng(n))[0] * n).astype(np.int64)
+    counts = np.stack([(sums >> (6 * j)) & 63 for j in range(pos.size)], axis=1).astype(float)
+    if pos.size == n:
+        assert (counts.sum(axis=1) == n).all()
+    cov = np.cov(counts, rowvar=False)
+    se = (n - 1) / n / np.sqrt(counts.shape[0])
+    np.testing.assert_allclose(counts.mean(axis=0), 1.0, atol=5 * np.sqrt((n - 1) / n / counts.shape[0]))
+    np.testing.assert_allclose(np.diag(cov), (n - 1) / n, atol=6 * se)
+    np.testing.assert_allclose(cov[~np.eye(pos.size, dtype=bool)], -1 / n, atol=6 * se)
+
+
 def test_bootstrap_median_distribution_matches_numpy_resampling():
     x = np.sort(np.random.default_rng(5).lognormal(size=11))
     from analysis.stats.bootstrap import _boot_median
