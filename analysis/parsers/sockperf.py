@@ -221,10 +221,12 @@ for _pattern, _handler in _HANDLERS:
 
 
 def _scan(text: str, path: str | Path) -> tuple[_State, int]:
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    # ANSI codes stripped from the whole text at once: no code spans a newline, so each line comes out as
+    # _clean would make it (then only its trailing blanks go)
+    lines = _ANSI.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
     st = _State(path)
-    for n, raw in enumerate(lines, start=1):
-        line = _clean(raw)
+    for n, line in enumerate(lines, start=1):
+        line = line.rstrip()
         m = _MARK.search(line)
         if m is None:
             if (t := _TARGET.search(line)) is not None:
