@@ -403,17 +403,21 @@ def _kth_from_counts(counts, k):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def resample_medians(xs, n_resamples, states):  # pragma: no cover - compiled
+def resample_medians(xs, n_resamples, states, thr, tab):  # pragma: no cover - compiled
     """Medians of bootstrap resamples of row-sorted ``xs`` (cells, n); returns (cells, n_resamples).
 
     A resample is held as multiplicities of the sorted values (O(n) memory per thread), and its median is read
-    off the running count: no sort per resample.
+    off the running count: no sort per resample. With Poisson thresholds ``thr`` and table ``tab`` (the large-n
+    route, see :func:`_streamed_sum`; empty arrays otherwise) the multiplicities are written in one sequential
+    pass (exact multinomial: Poisson counts, rejection of totals above n, uniform top-up) instead of n random
+    increments.
     """
     cells, n = xs.shape
     blocks = (n_resamples + BLOCK - 1) // BLOCK
     out = np.empty((cells, n_resamples))
     k_hi = n // 2
     k_lo = (n - 1) // 2
+    stream = thr.shape[0] > 0
     for item in prange(cells * blocks):
         cell = item // blocks
         blk = item % blocks
@@ -424,10 +428,31 @@ def resample_medians(xs, n_resamples, states):  # pragma: no cover - compiled
         counts = np.zeros(n, dtype=np.int64)
         stop = min((blk + 1) * BLOCK, n_resamples)
         for b in range(blk * BLOCK, stop):
-            counts[:] = 0
-            for _ in range(n):
-                r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
-                counts[_index(r, n)] += 1
+            if stream:
+                while True:
+                    tot = 0.0
+                    for i in range(0, n - 1, 2):
+                        r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+                        w0 = _poisson_count(r >> uint64(32), thr, tab)
+                        w1 = _poisson_count(r & _MASK32, thr, tab)
+                        counts[i] = int(w0)
+                        counts[i + 1] = int(w1)
+                        tot += w0 + w1
+                    if n % 2:
+                        r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+                        w0 = _poisson_count(r >> uint64(32), thr, tab)
+                        counts[n - 1] = int(w0)
+                        tot += w0
+                    if tot <= n:
+                        break
+                for _ in range(n - int(tot)):
+                    r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+                    counts[_index(r, n)] += 1
+            else:
+                counts[:] = 0
+                for _ in range(n):
+                    r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+                    counts[_index(r, n)] += 1
             i_lo = _kth_from_counts(counts, k_lo)
             i_hi = i_lo if k_hi == k_lo else _kth_from_counts(counts, k_hi)
             out[cell, b] = 0.5 * (xs[cell, i_lo] + xs[cell, i_hi])

@@ -105,7 +105,7 @@ def _boot_geomean(x: np.ndarray, n_resamples: int, rng: np.random.Generator) -> 
 def _boot_median(x: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
     xs = np.sort(x, axis=-1)
     states = _states(rng, x.shape[0], n_resamples)
-    return run("resample_medians", x.size * n_resamples, xs, n_resamples, states)
+    return run("resample_medians", x.size * n_resamples, xs, n_resamples, states, *_stream_tables(x.shape[1]))
 
 
 def _reduce_mean(values: np.ndarray, rep: np.ndarray, size: int) -> np.ndarray:
