@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ParsedRun", "ParseError", "ToolReportedError", "IntervalSample"]
+__all__ = ["ParsedRun", "ParseError", "ToolReportedError", "IntervalSample", "new_interval"]
 
 
 class ParseError(ValueError):
