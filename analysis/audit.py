@@ -548,13 +548,13 @@ def _check_coverage(ctx: _Ctx) -> list[dict]:
                                 f"run {missing} in this cell too, or leave the cell out of any claim",
                                 pv_model=only))
         elif min(nb, nc) < MIN_RUNS_ERROR:
-            status, reason = "too few", f"too few runs: {nb} of {ctx.baseline}, {nc} of {ctx.candidate} (< 3)"
+            status, reason = "too few", f"too few runs: {nb} of {ctx.baseline}, {nc} of {ctx.candidate}; a comparison needs at least {MIN_RUNS_ERROR} of each"
             out.append(_finding("error", "too_few_runs", cell, reason + "; excluded from comparisons",
                                 "run at least 5 (better 10) runs of each model in this cell"))
         elif min(nb, nc) < MIN_RUNS_WARN:
             status, reason = "few", ""
             out.append(_finding("warn", "too_few_runs", cell,
-                                f"few runs: {nb} of {ctx.baseline}, {nc} of {ctx.candidate} (< 5): wide CIs",
+                                f"few runs: {nb} of {ctx.baseline}, {nc} of {ctx.candidate}; fewer than {MIN_RUNS_WARN} of either gives wide CIs",
                                 "run at least 5 (better 10) runs of each model in this cell"))
         else:
             status, reason = "ok", ""
