@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ParsedRun", "ParseError", "ToolReportedError", "IntervalSample", "new_interval"]
+__all__ = ["ParsedRun", "ParseError", "ToolReportedError", "IntervalSample", "check_parse_args", "new_interval"]
 
 
 class ParseError(ValueError):
@@ -98,3 +98,16 @@ class ParsedRun:
     measurements: Mapping[str, float] = field(default_factory=dict)
     intervals: tuple[IntervalSample, ...] = ()
     notes: tuple[str, ...] = ()
+
+
+def check_parse_args(text: object, path: object, test: object) -> None:
+    """Validate the arguments every tool module's ``parse(text, path, *, test=None)`` takes.
+
+    The content itself is checked while parsing; this only names a wrongly typed argument.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text: expected the file's content as str, got {type(text).__name__}")
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"path: expected str or pathlib.Path, got {type(path).__name__}")
+    if test is not None and not isinstance(test, str):
+        raise TypeError(f"test: expected None or a test name (str), got {type(test).__name__}")

@@ -54,7 +54,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from analysis.parsers.base import IntervalSample, ParsedRun, ParseError
+from analysis.parsers.base import IntervalSample, ParsedRun, ParseError, check_parse_args
 
 TOOL = "iperf2"
 PARSER_TEXT = "iperf2-text"
@@ -537,15 +537,6 @@ def _parse_csv(text: str, path, test: str | None) -> ParsedRun:
 
 
 
-def _parse_iv(text: object, path: object, test: object) -> None:
-    """Validate :func:`parse`'s arguments (the content itself is checked while parsing)."""
-    if not isinstance(text, str):
-        raise TypeError(f"text: expected the file's content as str, got {type(text).__name__}")
-    if not isinstance(path, (str, Path)):
-        raise TypeError(f"path: expected str or pathlib.Path, got {type(path).__name__}")
-    if test is not None and not isinstance(test, str):
-        raise TypeError(f"test: expected None or a test name (str), got {type(test).__name__}")
-
 def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     """Parse iperf 2 output (text report or ``-y C`` CSV: a first non-empty line of 9 or 14 comma-separated fields).
 
@@ -560,7 +551,7 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     ParseError
         naming the file, the line and what was expected.
     """
-    _parse_iv(text, path, test)
+    check_parse_args(text, path, test)
     first = next((ln for ln in _lines(text) if ln.strip()), "")
     if not first:
         raise ParseError(path, 0, "iperf 2 output", found="empty file")

@@ -40,7 +40,14 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from analysis.parsers.base import IntervalSample, ParsedRun, ParseError, ToolReportedError, new_interval
+from analysis.parsers.base import (
+    IntervalSample,
+    ParsedRun,
+    ParseError,
+    ToolReportedError,
+    check_parse_args,
+    new_interval,
+)
 
 TOOL = "iperf3"
 PARSER = "iperf3-json"
@@ -556,15 +563,6 @@ def _strip_preamble(text: str, notes: list[str]) -> str:
 
 
 
-def _parse_iv(text: object, path: object, test: object) -> None:
-    """Validate :func:`parse`'s arguments (the content itself is checked while parsing)."""
-    if not isinstance(text, str):
-        raise TypeError(f"text: expected the file's content as str, got {type(text).__name__}")
-    if not isinstance(path, (str, Path)):
-        raise TypeError(f"path: expected str or pathlib.Path, got {type(path).__name__}")
-    if test is not None and not isinstance(test, str):
-        raise TypeError(f"test: expected None or a test name (str), got {type(test).__name__}")
-
 def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     """Parse one iperf3 ``-J`` output.
 
@@ -586,7 +584,7 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     ParseError
         truncated or garbled JSON, or a required value missing or of the wrong type (file and line named).
     """
-    _parse_iv(text, path, test)
+    check_parse_args(text, path, test)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     notes: list[str] = []

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.parsers.base import IntervalSample, ParsedRun, ParseError, ToolReportedError
+from analysis.parsers.base import IntervalSample, ParsedRun, ParseError, ToolReportedError, check_parse_args
 from analysis.schema import METRICS
 
 TOOL = "netperf"
@@ -554,15 +554,8 @@ def sniff(text: str) -> bool:
 
 # ================================================================================================ parse
 def _parse_iv(text: Any, path: Any, test: Any) -> tuple[str, str, str | None]:
-    if not isinstance(text, str):
-        raise TypeError(f"text: expected the file's content as str, got {type(text).__name__}")
-    if not isinstance(path, (str, Path)):
-        raise TypeError(f"path: expected a str or Path, got {type(path).__name__}")
-    if test is not None:
-        if not isinstance(test, str):
-            raise TypeError(f"test: expected a test name (str) or None, got {type(test).__name__}")
-        test = test.strip().upper() or None
-    return text, str(path), test
+    check_parse_args(text, path, test)
+    return text, str(path), (test.strip().upper() or None) if test is not None else None
 
 
 def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:

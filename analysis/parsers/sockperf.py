@@ -38,7 +38,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from analysis.parsers.base import ParsedRun, ParseError, ToolReportedError
+from analysis.parsers.base import ParsedRun, ParseError, ToolReportedError, check_parse_args
 
 TOOL = "sockperf"
 PARSER = "sockperf"
@@ -255,15 +255,6 @@ def _expected_percentiles(n_obs: int) -> list[str]:
 
 
 
-def _parse_iv(text: object, path: object, test: object) -> None:
-    """Validate :func:`parse`'s arguments (the content itself is checked while parsing)."""
-    if not isinstance(text, str):
-        raise TypeError(f"text: expected the file's content as str, got {type(text).__name__}")
-    if not isinstance(path, (str, Path)):
-        raise TypeError(f"path: expected str or pathlib.Path, got {type(path).__name__}")
-    if test is not None and not isinstance(test, str):
-        raise TypeError(f"test: expected None or a test name (str), got {type(test).__name__}")
-
 def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     """Parse one sockperf ``ping-pong`` or ``under-load`` client output.
 
@@ -281,7 +272,7 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     ParseError
         a statistics line is missing, repeated, out of order or garbled (file and line named).
     """
-    _parse_iv(text, path, test)
+    check_parse_args(text, path, test)
     st, _ = _scan(text, path)
     v = st.values
     need = [("avg", "the '====> avg-latency=' line"), ("RunTime", "the '[Valid Duration] RunTime=' line"),
