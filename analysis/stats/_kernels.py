@@ -48,6 +48,8 @@ __all__ = [
     "ratio_of_sums",
     "poisson_thresholds",
     "poisson_table",
+    "table_draws",
+    "draw_sum_tables",
     "digits_per_half",
 ]
 
@@ -307,17 +309,81 @@ def _streamed_pair(rb, rc, n, thr, tab, b0, b1, b2, b3, c0, c1, c2, c3):
     return sb, sc, b0, b1, b2, b3, c0, c1, c2, c3
 
 
+#: largest table of m-draw sums used for small samples (entries; 16 KB, stays in L1)
+SUMS_MAX = 2048
+
+
+@njit(cache=True)
+def table_draws(n):
+    """Draws per table entry for a sample of size ``n``: the largest ``m <= 3`` with ``n**m <= SUMS_MAX``, or 1
+    (no table) when even ``n**2`` is too large."""
+    m = 1
+    while m < 3 and n ** (m + 1) <= SUMS_MAX:
+        m += 1
+    return m
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def draw_sum_tables(x, m):  # pragma: no cover - compiled
+    """``out[cell, t] = sum_j x[cell, d_j(t)]`` over the m base-n digits ``d_j`` of ``t`` in ``[0, n**m)``: the
+    sum of m draws for every m-tuple of indices (so one uniform draw in ``[0, n**m)`` is m uniform draws)."""
+    cells, n = x.shape
+    size = n**m
+    out = np.empty((cells, size))
+    for cell in prange(cells):
+        out[cell, :n] = x[cell]
+        width = n
+        for _ in range(m - 1):
+            for a in range(width - 1, -1, -1):  # in place, from the top: entry a*n + b = prefix a + x[b]
+                base = out[cell, a]
+                for b in range(n):
+                    out[cell, a * n + b] = base + x[cell, b]
+            width *= n
+    return out
+
+
 @njit(inline="always")
-def _side_sum(row, n, nn, k, thr, tab, s0, s1, s2, s3):
-    """Resampled sum by streaming when ``thr`` holds Poisson thresholds, else by random indices."""
+def _table_sum(row, sums, n, nn, m, s0, s1, s2, s3):
+    """Resampled sum of ``row`` from ``n // m`` draws of m-draw sums (``sums`` = :func:`draw_sum_tables` row,
+    index by multiply-shift of a 32-bit half over ``n**m <= SUMS_MAX`` entries: bias below 2048 / 2**32) plus
+    ``n % m`` single draws; one 32-bit half per draw."""
+    size = uint64(sums.shape[0])
+    full = n // m
+    total = full + n - full * m
+    acc0 = 0.0
+    acc1 = 0.0
+    r = uint64(0)
+    for j in range(total):
+        if j % 2 == 0:
+            r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+            u = r >> uint64(32)
+        else:
+            u = r & _MASK32
+        if j < full:
+            v = sums[int((u * size) >> uint64(32))]
+        else:
+            v = row[int((u * nn) >> uint64(32))]
+        if j % 2 == 0:
+            acc0 += v
+        else:
+            acc1 += v
+    return acc0 + acc1, s0, s1, s2, s3
+
+
+@njit(inline="always")
+def _side_sum(row, sums, m, n, nn, k, thr, tab, s0, s1, s2, s3):
+    """Resampled sum by streaming when ``thr`` holds Poisson thresholds, from the m-draw sums table when there
+    is one (small n), else by random indices."""
     if thr.shape[0] > 0:
         return _streamed_sum(row, n, thr, tab, s0, s1, s2, s3)
+    if m > 1:
+        return _table_sum(row, sums, n, nn, m, s0, s1, s2, s3)
     return _resampled_sum(row, n, nn, k, s0, s1, s2, s3)
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def ratio_of_sums(  # pragma: no cover - compiled
-    xb, xc, n_resamples, states_b, states_c, theta, log_scale, thr_b, thr_c, tab_b, tab_c
+    xb, xc, n_resamples, states_b, states_c, theta, log_scale, thr_b, thr_c, tab_b, tab_c, sums_b, sums_c
 ):
     """Fused two-sample bootstrap of a ratio of means (or of geometric means when ``log_scale``, x = logs).
 
@@ -326,7 +392,9 @@ def ratio_of_sums(  # pragma: no cover - compiled
     ``theta[cell]``, the sums of ``d`` and ``d**2`` with ``d = ratio - theta`` (for the SE) and min/max, so that
     no further pass over the distribution is needed except the two quantile selections. A side whose
     ``thr_*`` holds Poisson thresholds (:func:`poisson_thresholds`, with ``tab_*`` from :func:`poisson_table`;
-    both empty otherwise) is resampled by streaming (:func:`_streamed_sum`), the route for large n.
+    both empty otherwise) is resampled by streaming (:func:`_streamed_sum`), the route for large n; a side with
+    a table of m-draw sums ``sums_*`` (:func:`draw_sum_tables`, (cells, n**m); (cells, 0) otherwise) draws
+    from it (:func:`_table_sum`), the route for small n.
     """
     cells, nb = xb.shape
     nc = xc.shape[1]
@@ -342,6 +410,8 @@ def ratio_of_sums(  # pragma: no cover - compiled
     nnc = uint64(nc)
     k_b = digits_per_half(nb)
     k_c = digits_per_half(nc)
+    m_b = table_draws(nb) if sums_b.shape[1] > 0 else 1
+    m_c = table_draws(nc) if sums_c.shape[1] > 0 else 1
     paired = nb == nc and thr_b.shape[0] > 0 and thr_c.shape[0] == thr_b.shape[0]
     for item in prange(items):
         cell = item // blocks
@@ -369,12 +439,12 @@ def ratio_of_sums(  # pragma: no cover - compiled
                     rb, rc, nb, thr_b, tab_b, b0, b1, b2, b3, c0, c1, c2, c3
                 )
             else:
-                sb, b0, b1, b2, b3 = _side_sum(rb, nb, nnb, k_b, thr_b, tab_b, b0, b1, b2, b3)
-                sc, c0, c1, c2, c3 = _side_sum(rc, nc, nnc, k_c, thr_c, tab_c, c0, c1, c2, c3)
+                sb, b0, b1, b2, b3 = _side_sum(rb, sums_b[cell], m_b, nb, nnb, k_b, thr_b, tab_b, b0, b1, b2, b3)
+                sc, c0, c1, c2, c3 = _side_sum(rc, sums_c[cell], m_c, nc, nnc, k_c, thr_c, tab_c, c0, c1, c2, c3)
             if log_scale:
                 ratio = np.exp(sc / nc - sb / nb)
             else:
-                ratio = (sc / nc) / (sb / nb)
+                ratio = (sc * nb) / (sb * nc)
             out[cell, b] = ratio
             if ratio < th:
                 cnt += 1

@@ -675,6 +675,15 @@ def _stream_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
     return thr, kernels().poisson_table(thr)
 
 
+def _draw_sums(x: np.ndarray) -> np.ndarray:
+    """Tables of m-draw sums for small samples (one draw from the table is m draws from the sample; see
+    :func:`analysis.stats._kernels.draw_sum_tables`), an empty (cells, 0) array when n is too large for one."""
+    m = kernels().table_draws(x.shape[1])
+    if m < 2:
+        return np.empty((x.shape[0], 0))
+    return kernels().draw_sum_tables(x, m)
+
+
 def _fused_ratio(groups: _Groups, theta, log_scale: bool, n_resamples: int, rng) -> tuple[np.ndarray, _Moments]:
     """Ratio distribution and its moments for sum-based statistics, one kernel call per (n_b, n_c) group."""
     cells = groups.cells
@@ -692,7 +701,7 @@ def _fused_ratio(groups: _Groups, theta, log_scale: bool, n_resamples: int, rng)
         (thr_b, tab_b), (thr_c, tab_c) = _stream_tables(xb.shape[1]), _stream_tables(xc.shape[1])
         d, cnt, s1, s2, lo, hi = run(
             "ratio_of_sums", work, xb, xc, n_resamples, states_b, states_c, theta[idx], bool(log_scale),
-            thr_b, thr_c, tab_b, tab_c,
+            thr_b, thr_c, tab_b, tab_c, _draw_sums(xb), _draw_sums(xc),
         )
         if single:
             dist = d

@@ -81,16 +81,51 @@ def test_bootstrap_mean_distribution_matches_theory():
     assert means.var() == pytest.approx(x.var() / 200, rel=0.03)
 
 
-@pytest.mark.parametrize("n", [3, 10, 17, 41])
-def test_small_n_index_digits_give_multinomial_counts(n):
-    # several indices come from one generator output for small n (base-n digits): the counts of a resample must
-    # still have the multinomial moments, mean 1, variance (n-1)/n and covariance -1/n between positions
+def _table_route_sums(x: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
+    """Resampled sums of a small ``x`` by the fused kernel's table route (baseline a row of ones, as above)."""
+    from analysis.stats._lazy import kernels
+    from analysis.stats.bootstrap import _draw_sums
+
+    k = kernels()
+    n = x.size
+    rng = np.random.default_rng(seed)
+    blocks = -(-n_resamples // k.BLOCK)
+    e64, e32 = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.float32)
+    sums_c = _draw_sums(x[None, :])
+    assert sums_c.shape[1] == n ** k.table_draws(n) > n  # the table route is taken
+    ratio, *_ = k.ratio_of_sums(
+        np.ones((1, n)), x[None, :], n_resamples, k.make_states(rng, blocks), k.make_states(rng, blocks),
+        np.ones(1), False, e64, e64, e32, e32, np.empty((1, 0)), sums_c,
+    )
+    return ratio[0] * n
+
+
+def test_draw_sum_tables_enumerate_all_tuples():
+    from analysis.stats._lazy import kernels
+
+    x = np.array([[1.0, 2.0, 4.0], [3.0, 5.0, 7.0]])
+    tab = kernels().draw_sum_tables(x, 3)
+    for cell in range(2):
+        expected = sorted(sum(x[cell, list(t)]) for t in np.ndindex(3, 3, 3))
+        assert sorted(tab[cell]) == expected
+
+
+@pytest.mark.parametrize(("n", "route"), [(3, "digits"), (10, "digits"), (17, "digits"), (41, "digits"),
+                                          (3, "table"), (10, "table"), (12, "table"), (30, "table")])
+def test_small_n_index_digits_give_multinomial_counts(n, route):
+    # several indices come from one generator output for small n (base-n digits, or one draw of an m-draw sum):
+    # the counts of a resample must still have the multinomial moments, mean 1, variance (n-1)/n and
+    # covariance -1/n between positions
     from analysis.stats.bootstrap import _boot_mean
 
     pos = np.unique(np.linspace(0, n - 1, min(n, 8)).astype(int))  # tracked positions (<= 8: exact in float)
     x = np.zeros(n)
     x[pos] = 2.0 ** (6 * np.arange(pos.size))  # a resampled sum spells their counts in base 64 (counts < 64)
-    sums = np.rint(_boot_mean(x[None, :], 100_000, np.random.default_rng(n))[0] * n).astype(np.int64)
+    if route == "digits":
+        raw = _boot_mean(x[None, :], 100_000, np.random.default_rng(n))[0] * n
+    else:
+        raw = _table_route_sums(x, 100_000, n)
+    sums = np.rint(raw).astype(np.int64)
     counts = np.stack([(sums >> (6 * j)) & 63 for j in range(pos.size)], axis=1).astype(float)
     if pos.size == n:
         assert (counts.sum(axis=1) == n).all()
@@ -382,9 +417,10 @@ def _stream_sums(x: np.ndarray, lam: float, n_resamples: int, seed: int) -> np.n
     blocks = -(-n_resamples // k.BLOCK)
     thr = k.poisson_thresholds(lam)
     tab = k.poisson_table(thr)
+    none = np.empty((1, 0))
     ratio, *_ = k.ratio_of_sums(
         np.ones((1, n)), x[None, :], n_resamples, k.make_states(rng, blocks), k.make_states(rng, blocks),
-        np.ones(1), False, thr, thr, tab, tab,
+        np.ones(1), False, thr, thr, tab, tab, none, none,
     )
     return ratio[0] * n
 
