@@ -22,6 +22,19 @@ makes the n = 1,000,000 case run in constant extra memory. A variant drawing 4 i
 multiply-shift with rejection) and one interleaving the two samples' streams were measured too: within 25 %,
 not worth the code.
 
+Small and large samples
+-----------------------
+* Small n (<= 45): :func:`draw_sum_tables` lists, per cell, the sum of every m-tuple of observations
+  (n**m <= 2,048 entries, 16 KB); one multiply-shift draw over the table is m independent uniform draws, so a
+  replicate of n = 10 costs 4 table reads instead of 10 gathers (:func:`_table_sum`).
+* Large n (>= 131,072, chosen by measurement: random gathers start missing the 1 MB L2 there): the sum of a
+  resample is streamed (:func:`_streamed_sum`): one sequential pass draws a Poisson(lam) count per observation
+  from a 4,096-bucket lookup table, lam = 1 - 4/sqrt(n); if the total t exceeds n the pass is redone (~3e-5 of
+  passes), else n - t uniform draws are added. Given t, Poisson counts are Multinomial(t, 1/n), so the result is
+  exactly Multinomial(n, 1/n): the ordinary bootstrap, not the Poisson-bootstrap approximation. Measured at
+  n = 10^6: ~2-4 ns per observation against ~20 ns for the gathers (the 16-minute ratio of means at n = 10^6,
+  B = 9,999 now takes about a minute).
+
 Randomness and reproducibility
 ------------------------------
 Each work item (a block of :data:`BLOCK` replicates of one cell) gets its own xoshiro256** state, drawn from the
@@ -118,26 +131,28 @@ def _resampled_sum(row, n, nn, k, s0, s1, s2, s3):
     """
     acc0 = 0.0
     acc1 = 0.0
-    if k > 0:
+    if k == 1:
+        for _ in range(n // 2):
+            r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+            acc0 += row[int(((r >> uint64(32)) * nn) >> uint64(32))]
+            acc1 += row[int(((r & _MASK32) * nn) >> uint64(32))]
+        if n % 2:
+            r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+            acc0 += row[int(((r >> uint64(32)) * nn) >> uint64(32))]
+    elif k > 1:
         per = 2 * k
         full = n // per
         for _ in range(full):
             r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
             h = r >> uint64(32)
             lo = r & _MASK32
-            # digit j = floor(h n^(j+1) / 2^32) - n floor(h n^j / 2^32): the products are independent, so the
-            # digits do not wait on each other (same digits as repeated multiply-and-mask)
-            ph = uint64(0)
-            pl = uint64(0)
-            p = nn
             for _j in range(k):
-                ah = (h * p) >> uint64(32)
-                al = (lo * p) >> uint64(32)
-                acc0 += row[int(ah - ph * nn)]
-                acc1 += row[int(al - pl * nn)]
-                ph = ah
-                pl = al
-                p = p * nn
+                h = h * nn
+                lo = lo * nn
+                acc0 += row[int(h >> uint64(32))]
+                acc1 += row[int(lo >> uint64(32))]
+                h &= _MASK32
+                lo &= _MASK32
         rem = n - full * per
         if rem:
             r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
@@ -381,6 +396,15 @@ def _side_sum(row, sums, m, n, nn, k, thr, tab, s0, s1, s2, s3):
     return _resampled_sum(row, n, nn, k, s0, s1, s2, s3)
 
 
+@njit(inline="always")
+def _moments(ratio, th, cnt, a1, a2, mn, mx):
+    """Running count below ``th``, sums of ``d`` and ``d**2`` (``d = ratio - th``), min and max."""
+    if ratio < th:
+        cnt += 1
+    d = ratio - th
+    return cnt, a1 + d, a2 + d * d, min(mn, ratio), max(mx, ratio)
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def ratio_of_sums(  # pragma: no cover - compiled
     xb, xc, n_resamples, states_b, states_c, theta, log_scale, thr_b, thr_c, tab_b, tab_c, sums_b, sums_c
@@ -413,6 +437,7 @@ def ratio_of_sums(  # pragma: no cover - compiled
     m_b = table_draws(nb) if sums_b.shape[1] > 0 else 1
     m_c = table_draws(nc) if sums_c.shape[1] > 0 else 1
     paired = nb == nc and thr_b.shape[0] > 0 and thr_c.shape[0] == thr_b.shape[0]
+    plain = thr_b.shape[0] == 0 and thr_c.shape[0] == 0 and m_b == 1 and m_c == 1
     for item in prange(items):
         cell = item // blocks
         blk = item % blocks
@@ -433,26 +458,30 @@ def ratio_of_sums(  # pragma: no cover - compiled
         mn = np.inf
         mx = -np.inf
         stop = min((blk + 1) * BLOCK, n_resamples)
-        for b in range(blk * BLOCK, stop):
-            if paired:
+        # the route is fixed per call: one loop per route keeps each loop body small (the gather loop runs
+        # ~2x slower when the streaming and table code share its body)
+        if plain:
+            for b in range(blk * BLOCK, stop):
+                sb, b0, b1, b2, b3 = _resampled_sum(rb, nb, nnb, k_b, b0, b1, b2, b3)
+                sc, c0, c1, c2, c3 = _resampled_sum(rc, nc, nnc, k_c, c0, c1, c2, c3)
+                ratio = np.exp(sc / nc - sb / nb) if log_scale else (sc * nb) / (sb * nc)
+                out[cell, b] = ratio
+                cnt, a1, a2, mn, mx = _moments(ratio, th, cnt, a1, a2, mn, mx)
+        elif paired:
+            for b in range(blk * BLOCK, stop):
                 sb, sc, b0, b1, b2, b3, c0, c1, c2, c3 = _streamed_pair(
                     rb, rc, nb, thr_b, tab_b, b0, b1, b2, b3, c0, c1, c2, c3
                 )
-            else:
+                ratio = np.exp(sc / nc - sb / nb) if log_scale else (sc * nb) / (sb * nc)
+                out[cell, b] = ratio
+                cnt, a1, a2, mn, mx = _moments(ratio, th, cnt, a1, a2, mn, mx)
+        else:
+            for b in range(blk * BLOCK, stop):
                 sb, b0, b1, b2, b3 = _side_sum(rb, sums_b[cell], m_b, nb, nnb, k_b, thr_b, tab_b, b0, b1, b2, b3)
                 sc, c0, c1, c2, c3 = _side_sum(rc, sums_c[cell], m_c, nc, nnc, k_c, thr_c, tab_c, c0, c1, c2, c3)
-            if log_scale:
-                ratio = np.exp(sc / nc - sb / nb)
-            else:
-                ratio = (sc * nb) / (sb * nc)
-            out[cell, b] = ratio
-            if ratio < th:
-                cnt += 1
-            d = ratio - th
-            a1 += d
-            a2 += d * d
-            mn = min(mn, ratio)
-            mx = max(mx, ratio)
+                ratio = np.exp(sc / nc - sb / nb) if log_scale else (sc * nb) / (sb * nc)
+                out[cell, b] = ratio
+                cnt, a1, a2, mn, mx = _moments(ratio, th, cnt, a1, a2, mn, mx)
         below[item] = cnt
         s_d[item] = a1
         s_dd[item] = a2
