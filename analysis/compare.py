@@ -44,6 +44,7 @@ from scipy import stats as sps
 
 from analysis.audit import AuditResult, audit, cell_label
 from analysis.ingest import Campaign
+from analysis.memo import Memo, content_key, memoized
 from analysis.model import ModelResult, fit_model
 from analysis.normalize import PER_GHZ, normalize
 from analysis.schema import METRICS
@@ -436,14 +437,34 @@ def compare(
     Returns
     -------
     CompareResult
+
+    Notes
+    -----
+    With an integer seed the result is memoized by content (:mod:`analysis.memo`): a second call on equal tables
+    with the same parameters and seed returns the same (read-only) result, as the report's summary notebook does
+    after the compare notebook. The audit inside is shared the same way with ``memoized(audit)`` callers.
     """
-    metrics, by, margin, alpha, n_resamples, gen, headline = _compare_iv(
-        campaign, baseline, candidate, metrics, by, margin, alpha, correction, normalized, statistic, n_resamples,
-        rng, headline)
+    checked = _compare_iv(campaign, baseline, candidate, metrics, by, margin, alpha, correction, normalized,
+                          statistic, n_resamples, rng, headline)
+    seeded = isinstance(rng, int | np.integer) and not isinstance(rng, bool)
+    # metrics, by, margin, alpha, n_resamples as checked, the effective headline, and the seed
+    key = content_key("compare", campaign, baseline, candidate, correction, statistic, exclude_outliers,
+                      exclude_warmup, checked[:5], checked[6], int(rng)) if seeded else None
+    return _COMPARE_MEMO.get_or_compute(key, lambda: _compare(
+        campaign, baseline, candidate, correction, statistic, exclude_outliers, exclude_warmup, *checked))
+
+
+#: compare() results by content key (campaign tables, parameters, integer seed); see analysis.memo
+_COMPARE_MEMO = Memo("compare", maxsize=8)
+
+
+def _compare(campaign, baseline, candidate, correction, statistic, exclude_outliers, exclude_warmup,
+             metrics, by, margin, alpha, n_resamples, gen, headline) -> CompareResult:
+    """The comparison behind :func:`compare`, on validated arguments."""
     notes: list[str] = []
     camp = campaign if "cpu_ghz" in campaign.runs.columns else normalize(campaign)
-    aud = audit(camp, baseline=baseline, candidate=candidate, by=by, exclude_outliers=exclude_outliers,
-                exclude_warmup=exclude_warmup)
+    aud = memoized(audit)(camp, baseline=baseline, candidate=candidate, by=by, exclude_outliers=exclude_outliers,
+                          exclude_warmup=exclude_warmup)
     runs = camp.runs[camp.runs["pv_model"].isin([baseline, candidate])].copy()
     if len(aud.excluded_runs):
         runs = runs[~runs["run_id"].isin(aud.excluded_runs["run_id"])]

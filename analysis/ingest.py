@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
+import dataclasses
 import gc
 import hashlib
 import html
@@ -46,6 +48,7 @@ from analysis.manifest import (
     resolve_inside,
     scan_campaign_files,
 )
+from analysis.memo import Memo, content_key
 from analysis.schema import INTERVAL_COLUMNS, MEASUREMENT_COLUMNS, REJECT_COLUMNS, RUN_COLUMNS, coerce_frame
 
 __all__ = [
@@ -472,7 +475,7 @@ def _load_campaign_iv(path: str | Path) -> Path:
     return folder
 
 
-def load_campaign(path: str | Path) -> Campaign:
+def load_campaign(path: str | Path, *, cache: bool = True) -> Campaign:
     """A campaign's tables in memory, for notebooks and the later stages.
 
     Parameters
@@ -480,6 +483,9 @@ def load_campaign(path: str | Path) -> Campaign:
     path : a processed folder (``data/processed/<name>``, as written by :func:`write_campaign`: its Parquet
         tables are read) or a raw campaign folder (``data/raw/<name>`` with ``manifest.csv``: ingested in memory
         by :func:`ingest_campaign`, nothing written).
+    cache : reuse the tables loaded earlier in this process while no file under the folder changed (its file
+        list, sizes and modification times; see :func:`_load_campaign_cached`). Each call returns its own
+        Campaign, so changing one caller's tables never reaches another.
 
     Raises
     ------
@@ -487,6 +493,10 @@ def load_campaign(path: str | Path) -> Campaign:
         naming the path and what was expected.
     """
     folder = _load_campaign_iv(path)
+    return _load_campaign_cached(folder) if cache else _load_campaign(folder)
+
+
+def _load_campaign(folder: Path) -> Campaign:
     if (folder / "runs.parquet").is_file():
         tables = {}
         for table, (file_name, columns) in TABLE_FILES.items():
@@ -503,6 +513,42 @@ def load_campaign(path: str | Path) -> Campaign:
         return ingest_campaign(folder)
     raise ValueError(f"path: {str(folder)!r} has neither runs.parquet nor {MANIFEST_NAME}; expected a processed "
                      "campaign folder or a raw one")
+
+
+# ------------------------------------------------------------------------------- load_campaign memo (report kernel)
+
+_LOAD_MEMO = Memo("load_campaign", maxsize=4)
+
+
+def _folder_stamp(folder: Path) -> tuple[tuple[str, int, int, int], ...]:
+    """Every file under *folder*: relative path, size, modification and change times (ns)."""
+    out = []
+    for p in folder.rglob("*"):
+        if p.is_file():
+            st = p.stat()
+            out.append((p.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return tuple(sorted(out))
+
+
+def _isolated(campaign: Campaign) -> Campaign:
+    """A Campaign of its own over the same tables: shallow copies under pandas copy-on-write (a write copies),
+    deep copies without it."""
+    deep = not (int(pd.__version__.split(".")[0]) >= 3 or pd.options.mode.copy_on_write is True)
+    return dataclasses.replace(
+        campaign,
+        **{t: getattr(campaign, t).copy(deep=deep) for t in TABLE_FILES},
+        summary=copy.deepcopy(campaign.summary),
+    )
+
+
+def _load_campaign_cached(folder: Path) -> Campaign:
+    """:func:`_load_campaign` memoized on the folder's resolved path and :func:`_folder_stamp`.
+
+    The report runs its notebooks in one kernel and each loads the campaign; with the memo the folder is parsed
+    once per kernel (and once per edit of any of its files).
+    """
+    key = content_key("load_campaign", str(folder.resolve()), _folder_stamp(folder))
+    return _isolated(_LOAD_MEMO.get_or_compute(key, lambda: _load_campaign(folder)))
 
 
 def format_ingest_summary(campaign: Campaign, *, max_rejects: int | None = None) -> str:

@@ -43,6 +43,7 @@ from statsmodels.stats.anova import anova_lm
 from statsmodels.stats.diagnostic import het_breuschpagan
 from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
+from analysis.memo import Memo, content_key
 from analysis.schema import METRICS
 
 __all__ = ["ModelResult", "fit_model", "model_frame", "default_formula", "clock_reading", "CLOCK_JITTER"]
@@ -686,6 +687,28 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
     }
 
 
+#: per-test fits by content key (model frame, formula, models, groups, level); see analysis.memo
+_FIT_MEMO = Memo("fit_model (per test)", maxsize=32)
+
+
+def _fit_one_memo(sub, *, test, formula, baseline, candidate, groups, level, notes):
+    """:func:`_fit_one`, memoized on the test's model frame and the fit's settings (its notes replayed).
+
+    :func:`analysis.compare.compare` fits the metrics whose cells ran at different clocks and the model notebook
+    fits the primary metrics: a test whose frame is the same in both is fitted once per kernel.
+    """
+    key = content_key("fit_one", sub, test, formula, baseline, candidate, groups, level)
+
+    def compute():
+        own: list[str] = []
+        return _fit_one(sub, test=test, formula=formula, baseline=baseline, candidate=candidate, groups=groups,
+                        level=level, notes=own), tuple(own)
+
+    part, own = _FIT_MEMO.get_or_compute(key, compute)
+    notes.extend(own)
+    return part
+
+
 def fit_model(
     campaign: Any,
     *,
@@ -748,8 +771,8 @@ def fit_model(
         if sub["candidate"].nunique() < 2:
             notes.append(f"{t}: runs of one model only, not modelled")
             continue
-        parts[t] = _fit_one(sub, test=t, formula=formula, baseline=baseline, candidate=candidate, groups=groups,
-                            level=level, notes=notes)
+        parts[t] = _fit_one_memo(sub, test=t, formula=formula, baseline=baseline, candidate=candidate,
+                                 groups=groups, level=level, notes=notes)
     if not parts:
         raise ValueError(f"test: none of {tests!r} has {metric!r} runs of both models")
 
