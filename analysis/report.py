@@ -191,7 +191,8 @@ def setup_notebook(*, dpi: int = 80) -> None:
     asks for 110 for its PDF.
 
     The plot functions build :class:`matplotlib.figure.Figure` objects without pyplot, so IPython's inline
-    display of a Figure has to be switched on explicitly (``%matplotlib inline``).
+    display of a Figure has to be switched on explicitly (``%matplotlib inline``). Figures with a layout engine
+    (all of :mod:`analysis.plots` use constrained layout) are drawn once, at their own size (:func:`_inline_png`).
     """
     try:
         from IPython import get_ipython
@@ -201,9 +202,23 @@ def setup_notebook(*, dpi: int = 80) -> None:
     if shell is None:
         return
     shell.run_line_magic("matplotlib", "inline")
+    from functools import partial
+
+    from matplotlib.figure import Figure
     from matplotlib_inline.backend_inline import set_matplotlib_formats
 
     set_matplotlib_formats("png", dpi=dpi)
+    shell.display_formatter.formatters["image/png"].for_type(Figure, partial(_inline_png, dpi=dpi))
+
+
+def _inline_png(fig, *, dpi: int) -> str | None:
+    """Base64 PNG of *fig* for inline display (IPython's ``print_figure``), at its own size when it has a layout
+    engine: the layout already fits it, and the inline default ``bbox_inches="tight"`` would draw the figure twice
+    (once to measure the crop); figures without a layout engine are cropped tight as before."""
+    from IPython.core.pylabtools import print_figure
+
+    tight = fig.get_layout_engine() is None
+    return print_figure(fig, fmt="png", base64=True, dpi=dpi, bbox_inches="tight" if tight else None)
 
 
 def primary_metrics(campaign) -> list[str]:

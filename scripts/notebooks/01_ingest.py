@@ -12,10 +12,7 @@ campaign: str = "data/raw/demo"  # campaign folder, relative to the current fold
 output_dir: str = ""  # folder for the CSV tables written by this notebook; empty writes nothing
 
 # %%
-from IPython.display import display
-
 from analysis.ingest import format_ingest_summary, load_campaign
-from analysis.plots import coverage_matrix_plot
 from analysis.report import campaign_overview, resolve_campaign, save_tables, setup_notebook
 
 setup_notebook()
@@ -28,21 +25,12 @@ print(format_ingest_summary(data, max_rejects=0))
 #
 # One row per PV model: how many runs it has, which tools, tests, message sizes and CPU pinnings were used, the
 # range of CPU clocks seen, and the hosts and kernels named by the manifest or the output files. Differences
-# between the two rows are the first hint of an unfair comparison; notebook 03 checks them formally.
+# between the two rows are the first hint of an unfair comparison; notebook 03 checks them formally and shows
+# which model measured which cell (test / message size / pinning).
 
 # %%
 overview = campaign_overview(data)
 overview
-
-# %% [markdown]
-# ## Which model measured which cells
-#
-# Runs per cell (test / message size / pinning) and PV model. An empty (red) entry is a cell measured by one model
-# only: no comparison is possible there.
-
-# %%
-if len(data.runs):
-    display(coverage_matrix_plot(data))
 
 # %% [markdown]
 # ## Rejected inputs
