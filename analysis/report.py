@@ -908,7 +908,7 @@ def export_html(notebook: str | Path, html_path: str | Path, *, exclude_input: b
 _PRINT_CSS = """
 @page { size: A4; margin: 14mm 12mm 16mm 12mm;
         @bottom-center { content: "pvfair summary - page " counter(page) " of " counter(pages);
-                         font-size: 8pt; color: #666; } }
+                         font-family: "DejaVu Sans", sans-serif; font-size: 8pt; color: #666; } }
 html, body { background: white !important; }
 body { font-family: "DejaVu Sans", sans-serif; font-size: 9pt; line-height: 1.35; padding: 0 !important; }
 .cell { margin: 0 0 4pt 0; }

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import nbformat
 
+import analysis
 from analysis.report import NOTEBOOK_DIR, NOTEBOOKS, resolve_campaign
 
 _RUN = """
@@ -48,13 +50,24 @@ def empty_code_cells(src_dir: Path, dst_dir: Path) -> Path:
     return dst_dir
 
 
+def _source_stamp() -> dict[str, int]:
+    """Modification times of the package's sources (numba recompiles its cached kernels when one changes)."""
+    pkg = Path(analysis.__file__).resolve().parent
+    return {str(p): p.stat().st_mtime_ns for p in pkg.rglob("*.py")}
+
+
 def timed(campaign: Path, out: Path, notebook_dir: Path) -> tuple[float, dict]:
+    before = _source_stamp()
     t0 = time.perf_counter()
     res = subprocess.run([sys.executable, "-c", _RUN, str(campaign), str(out), str(notebook_dir)],
                          capture_output=True, text=True, check=False)  # fmt: skip
     wall = time.perf_counter() - t0
     if res.returncode != 0:
         raise SystemExit(f"report failed:\n{res.stderr[-3000:]}")
+    changed = [Path(p).name for p, t in _source_stamp().items() if before.get(p) != t]
+    if changed:
+        print(f"  warning: {', '.join(sorted(changed))} changed during this run; its time includes recompiling "
+              "numba kernels, not the report's cost", file=sys.stderr)
     return wall, json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -84,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         detail = ", ".join(f"{k} {v:.1f}" for k, v in parts[kind].items())
         print(f"  {kind:4s} {statistics.median(walls[kind]):6.1f} s   ({detail})")
     print(f"  ratio full / bare = {full / bare:.2f}  (target <= 1.5)")
+    print("  load average (1, 5, 15 min) at the end: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+          + f" on {os.cpu_count()} CPUs")
     return 0
 
 

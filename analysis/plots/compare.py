@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, NullFormatter
 from scipy import stats as sps
 
 from analysis.compare import CompareResult
@@ -123,6 +124,10 @@ def _mean_ci(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     return m, m - h, m + h
 
 
+def _plain_size(value: float, _pos: int | None = None) -> str:
+    return f"{value:.0f}"
+
+
 def metric_vs_size_plot(result: CompareResult, *, test: str = "TCP_STREAM", metric: str | None = None,
                         pinning: str | None = None, confidence_level: float = 0.95) -> Figure:
     """Mean metric per message size for each model with t-based CI bands: raw (left) and per GHz (right).
@@ -169,6 +174,9 @@ def metric_vs_size_plot(result: CompareResult, *, test: str = "TCP_STREAM", metr
                 ax.plot(s[ok], m[ok], styles[pi % len(styles)], marker="o", color=_MODEL_COLORS[mi], label=label)
                 ax.fill_between(s[ok], lo[ok], hi[ok], color=_MODEL_COLORS[mi], alpha=0.2, lw=0)
         ax.set_xscale("log", base=2)
+        # sizes as plain numbers: the log axis' default 2^k labels are mathtext, parsed at every draw
+        ax.xaxis.set_major_formatter(FuncFormatter(_plain_size))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("message size (bytes)")
         ax.set_title(title, fontsize=10, loc="left")
         ax.legend(fontsize=8, frameon=False)
