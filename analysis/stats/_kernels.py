@@ -22,6 +22,17 @@ makes the n = 1,000,000 case run in constant extra memory. A variant drawing 4 i
 multiply-shift with rejection) and one interleaving the two samples' streams were measured too: within 25 %,
 not worth the code.
 
+Compile time
+------------
+numba compiles these kernels on first use and caches the machine code beside the module (``cache=True``); a
+fresh clone, and so every CI run, pays the compile once per cache. Inlining whole resampling routes into the
+parallel kernel (numba ``inline="always"``) made :func:`ratio_of_sums` take ~115 s to compile on the 2-core
+machine; the large-n and plain-index routes (:func:`_resampled_sum`, :func:`_streamed_sum`,
+:func:`_streamed_pair`) are therefore ordinary compiled functions called once per replicate (the call is
+negligible next to their n-element loop; case (a) of the benchmark kept its 30-40x), while the small-n table route
+(:func:`_table_sum`, :func:`_side_sum`) and the generator stay inlined, since case (b) (n = 10) halved in speed
+without it. First call on a cold cache: ~140 s before, ~55 s after (~20 s of it :func:`ratio_of_sums`).
+
 Small and large samples
 -----------------------
 * Small n (<= 45): :func:`draw_sum_tables` lists, per cell, the sum of every m-tuple of observations
@@ -119,7 +130,7 @@ def digits_per_half(n):
     return k
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True)
 def _resampled_sum(row, n, nn, k, s0, s1, s2, s3):
     """Sum of ``n`` values of ``row`` drawn with replacement; ``k = digits_per_half(n)``.
 
@@ -241,7 +252,7 @@ def _poisson_count(u, thr, tab):
     return float(w)
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True)
 def _streamed_sum(row, n, thr, tab, s0, s1, s2, s3):
     """Sum of a bootstrap resample of ``row`` by one sequential pass (no random gathers into a large array).
 
@@ -275,7 +286,7 @@ def _streamed_sum(row, n, thr, tab, s0, s1, s2, s3):
     return acc0 + acc1, s0, s1, s2, s3
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True)
 def _streamed_pair(rb, rc, n, thr, tab, b0, b1, b2, b3, c0, c1, c2, c3):
     """:func:`_streamed_sum` of two equal-size rows in one pass (two independent generator chains in flight);
     a side whose total exceeds ``n`` is redone alone."""
