@@ -520,10 +520,12 @@ def test_sigterm_stops_tears_down_and_says_how_to_resume(fake_plan, tmp_path):
     marker = tmp_path / "torn-down"
     models = json.loads(json.dumps(data["models"]))
     models["base"]["teardown"] = [["touch", str(marker)]]
+    for model in models.values():  # every run lasts >= 1 s: SIGTERM lands mid-campaign even on a loaded machine
+        model["env"] = {**model.get("env", {}), "FAKE_SLEEP": "1.0"}
     path.write_text(yaml.safe_dump(data | {"models": models}, sort_keys=False))
     out = tmp_path / "term"
     proc = subprocess.Popen([sys.executable, "-m", "analysis.cli", "collect", str(path), "--out", str(out),
-                             "--no-progress"], cwd=ROOT, env=dict(os.environ, FAKE_SLEEP="0.3"),
+                             "--no-progress"], cwd=ROOT, env=dict(os.environ, FAKE_SLEEP="1.0"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not ((out / "manifest.csv").exists() and _manifest(out)):
