@@ -77,6 +77,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1123,6 +1124,8 @@ def collect(plan: Plan | str | Path, out: str | Path, *, resume: bool = False, p
                    disable=not progress)
         with bar:
             for i, run in enumerate(todo):
+                if _TERMINATE.is_set():  # a SIGTERM whose KeyboardInterrupt was swallowed (e.g. in a fork hook)
+                    raise KeyboardInterrupt("signal 15")
                 bar.set_postfix_str(f"{run.model} {run.test} m{run.msg_size_bytes}", refresh=False)
                 row = _execute(plan, run, out, session, host)
                 rows.append(row)
@@ -1160,7 +1163,13 @@ def cli_arguments(parser: argparse.ArgumentParser) -> None:
                         help="progress bar (default: when stderr is a terminal)")
 
 
+#: set by the SIGTERM handler; the run loop checks it too, because Python swallows an exception raised by a
+#: signal handler while it runs an at-fork hook (subprocess start), which would let the campaign carry on
+_TERMINATE = threading.Event()
+
+
 def _sigterm(signum: int, frame: Any) -> None:  # pragma: no cover - exercised by the kill test's SIGTERM path
+    _TERMINATE.set()
     raise KeyboardInterrupt(f"signal {signum}")
 
 
@@ -1174,6 +1183,7 @@ def cli_run(args: argparse.Namespace) -> int:
     if not args.out:
         raise ValueError("--out: expected the campaign folder to write (data/raw/<campaign>), or --dry-run")
     progress = sys.stderr.isatty() if args.progress is None else bool(args.progress)
+    _TERMINATE.clear()
     previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
         result = collect(plan, args.out, resume=args.resume, progress=progress)
