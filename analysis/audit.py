@@ -61,6 +61,7 @@ from scipy import stats
 
 from analysis.ingest import Campaign
 from analysis.schema import METRICS
+from analysis.vocabulary import CELL_KEY
 
 __all__ = [
     "audit",
@@ -944,7 +945,7 @@ def audit(
     baseline: str | None = None,
     candidate: str | None = None,
     metrics: Sequence[str] | None = None,
-    by: Sequence[str] = ("test", "msg_size_bytes", "pinning"),
+    by: Sequence[str] = CELL_KEY,
     exclude_outliers: bool = False,
     exclude_warmup: bool = False,
 ) -> AuditResult:

@@ -56,6 +56,7 @@ from analysis.stats import (
     runs_needed,
     tost_ratio,
 )
+from analysis.vocabulary import CELL_KEY, VERDICTS
 
 __all__ = [
     "compare",
@@ -70,15 +71,6 @@ __all__ = [
     "headline_paragraph",
 ]
 
-#: every verdict a cell can get
-VERDICTS: tuple[str, ...] = (
-    "faster",
-    "slower",
-    "equivalent",
-    "faster but within margin",
-    "slower but within margin",
-    "inconclusive",
-)
 #: compared by default: those of these the campaign has (stream throughput, RR rate and latency)
 DEFAULT_METRICS: tuple[str, ...] = ("throughput_bps", "transactions_per_s", "latency_mean_s")
 #: relative difference of the two models' mean clocks in a cell above which they "ran at different clocks"
@@ -390,7 +382,7 @@ def compare(
     baseline: str,
     candidate: str,
     metrics: str | Sequence[str] | None = None,
-    by: Sequence[str] = ("test", "msg_size_bytes", "pinning"),
+    by: Sequence[str] = CELL_KEY,
     margin: float = 0.05,
     alpha: float = 0.05,
     correction: str = "holm",

@@ -43,6 +43,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.vocabulary import CELL_KEY
+
 __all__ = [
     "REPO_ROOT",
     "NOTEBOOK_DIR",
@@ -316,7 +318,7 @@ def _sorted_cells(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 _BASIS: dict[str, str] = {"raw": "raw", "model-adjusted": "adjusted", "per-GHz": "per GHz"}
 
 
-def format_verdict_table(frame: pd.DataFrame, *, by: Sequence[str] = ("test", "msg_size_bytes", "pinning")
+def format_verdict_table(frame: pd.DataFrame, *, by: Sequence[str] = CELL_KEY
                          ) -> pd.DataFrame:
     """The verdict table for reading: one row per cell and metric, changes in % with their intervals.
 
@@ -349,7 +351,7 @@ def format_verdict_table(frame: pd.DataFrame, *, by: Sequence[str] = ("test", "m
     return out.astype(str)
 
 
-def format_effects_table(frame: pd.DataFrame, *, by: Sequence[str] = ("test", "msg_size_bytes", "pinning")
+def format_effects_table(frame: pd.DataFrame, *, by: Sequence[str] = CELL_KEY
                          ) -> pd.DataFrame:
     """Raw, per-GHz and clock-adjusted (regression) changes side by side, with the clock elasticity.
 

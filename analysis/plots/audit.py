@@ -15,10 +15,11 @@ from matplotlib.figure import Figure
 
 from analysis.audit import SMD_THRESHOLD, AuditResult, cell_label, frequency_bands
 from analysis.ingest import Campaign
+from analysis.vocabulary import CELL_KEY
 
 __all__ = ["love_plot", "drift_plot", "cpu_mhz_plot", "coverage_matrix_plot"]
 
-_DEFAULT_BY = ("test", "msg_size_bytes", "pinning")
+_DEFAULT_BY = CELL_KEY
 _FLAG_COLOR, _OK_COLOR = "#c0392b", "#34495e"
 
 

@@ -17,18 +17,10 @@ from scipy import stats as sps
 
 from analysis.compare import CompareResult
 from analysis.model import ModelResult
+from analysis.vocabulary import VERDICT_COLORS
 
 __all__ = ["forest_plot", "metric_vs_size_plot", "estimation_plot", "model_diagnostics_plot", "VERDICT_COLORS"]
 
-#: colour of each verdict in the forest plot
-VERDICT_COLORS: dict[str, str] = {
-    "faster": "#1e8449",
-    "faster but within margin": "#7dcea0",
-    "equivalent": "#2e86c1",
-    "slower but within margin": "#f0b27a",
-    "slower": "#c0392b",
-    "inconclusive": "#7f8c8d",
-}
 _MODEL_COLORS = ("#34495e", "#d35400")
 
 
