@@ -14,8 +14,9 @@ Data flows one way; each stage is a module with a small public API (its own ``__
     analysis.plots   love_plot, drift_plot, cpu_mhz_plot, coverage_matrix_plot, forest_plot, ...
     analysis.simulate.simulate_campaign(out_dir, CampaignSpec(...), seed=0)     campaigns with a known truth
     analysis.memo    content-keyed memos (load_campaign, compare, audit, fits) shared by a report's notebooks
+    analysis.present verdict_summary(result), findings_summary(result) -> Summary: as_text/markdown/csv/json
 
-The command line (``pvfair ingest|report|collect``) is a thin layer over the same functions, and so are the
+The command line (``pvfair ingest|report|collect|compare|audit``) is a thin layer over the same functions, and so are the
 notebooks in ``notebooks/``.
 """
 

@@ -1,15 +1,24 @@
 """``pvfair``: a thin command-line layer over the library.
 
 Each subcommand lives beside the stage it drives: the module named in :data:`COMMANDS` exposes
-``cli_arguments(parser)`` (adds its options) and ``cli_run(args) -> int`` (exit status). Only the CLI and the
-report wrapper write files.
+``cli_arguments(parser)`` (adds its options) and ``cli_run(args) -> int`` (exit status); an entry
+``"module:name"`` names ``name_arguments`` / ``name_run`` instead (the read-only commands ``compare`` and
+``audit`` live here: they run a stage as its notebook does and print it through :mod:`analysis.present`). Only the
+CLI and the report wrapper write files.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import inspect
+import os
 import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 __all__ = ["main", "COMMANDS"]
 
@@ -18,17 +27,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": ("analysis.ingest", "parse a raw campaign folder into Parquet tables"),
     "report": ("analysis.report", "run the notebooks on campaign(s): HTML, tables, provenance and summary.pdf"),
     "collect": ("analysis.collect", "run a benchmark plan: randomized interleaved runs with metadata, a raw campaign"),
+    "compare": ("analysis.cli:compare", "print the verdict per cell (as notebook 04 computes it): text, markdown, csv, json"),
+    "audit": ("analysis.cli:audit", "print the audit findings (as notebook 03 computes them): text, markdown, csv, json"),
 }
+
+#: output formats of the read-only commands -> Summary method
+FORMATS: tuple[str, ...] = ("text", "markdown", "csv", "json")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pvfair", description="Settle paravirtual I/O benchmark disputes.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module_name, help_text) in COMMANDS.items():
+    for name, (target, help_text) in COMMANDS.items():
+        module_name, _, prefix = target.partition(":")
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=help_text, description=help_text)
-        module.cli_arguments(p)
-        p.set_defaults(func=module.cli_run)
+        getattr(module, f"{prefix}_arguments" if prefix else "cli_arguments")(p)
+        p.set_defaults(func=getattr(module, f"{prefix}_run" if prefix else "cli_run"))
     return parser
 
 
@@ -39,6 +54,129 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as exc:
         print(f"pvfair {args.command}: error: {exc}", file=sys.stderr)
         return 2
+
+
+# ------------------------------------------------------------------------------- compare and audit (read-only)
+
+
+def _reading_arguments(parser: argparse.ArgumentParser, notebook: str) -> None:
+    """Options shared by ``compare`` and ``audit``: the campaign, the models, -p, the format and colour."""
+    parser.add_argument("campaign", metavar="CAMPAIGN", help="raw (data/raw/<name>) or processed campaign folder")
+    parser.add_argument("--baseline", default=None, help="baseline PV model (default: inferred, as the notebooks do)")
+    parser.add_argument("--candidate", default=None, help="candidate PV model (default: inferred)")
+    parser.add_argument(
+        "-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
+        help=f"a parameter of notebooks/{notebook}.ipynb, same meaning and default as there (e.g. -p seed=1 "
+        "-p alpha=0.01); repeatable, unknown names are refused",
+    )  # fmt: skip
+    parser.add_argument("--format", choices=FORMATS, default="text",
+                        help="text (80 columns, for a terminal or an e-mail), markdown (GitHub/GitLab issues), "
+                        "csv or json (scripts); default text")
+    parser.add_argument("--width", type=int, default=80, help="text width in characters (default 80)")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="colour the verdict words (text only; auto: when stdout is a terminal and NO_COLOR "
+                        "is unset)")
+
+
+def notebook_call_kwargs(notebook: str, function: Callable, pairs: Sequence[str], *, baseline: str | None,
+                         candidate: str | None) -> dict[str, Any]:
+    """The keyword arguments *notebook* passes to *function*, from its parameters cell and ``-p`` *pairs*.
+
+    Defaults are the literals of the notebook's ``parameters`` cell, and ``-p`` text is converted by the
+    annotated type (:func:`analysis.report.parse_parameter`), so the command and the notebook take the same
+    values: a parameter named like a keyword of *function* is passed as that keyword, and ``seed`` as ``rng``
+    (the notebooks pass their seed as the generator's seed). ``campaign`` and ``output_dir`` are the command's own;
+    a name the notebook does not define, or one that does not reach *function*, is refused.
+    """
+    from analysis.report import NOTEBOOK_DIR, _split_assignments, notebook_parameters, parse_parameter
+
+    spec = notebook_parameters(Path(NOTEBOOK_DIR) / f"{notebook}.ipynb")
+    accepted = set(inspect.signature(function).parameters) | {"seed"}
+    given = _split_assignments(pairs)
+    for key, value in (("baseline", baseline), ("candidate", candidate)):
+        if value is not None:
+            if key in given:
+                raise ValueError(f"parameter {key!r}: given both as --{key} and -p {key}=...; give it once")
+            given[key] = value
+    values: dict[str, Any] = {}
+    for name, p in spec.items():
+        if name in ("campaign", "output_dir") or name not in accepted:
+            continue
+        values[name] = ast.literal_eval(p["default"])
+    for key, text in given.items():
+        if key not in values:
+            usable = sorted(values)
+            raise ValueError(f"parameter {key!r}: not a parameter of {notebook} that this command uses; "
+                             f"expected one of {usable}")
+        values[key] = parse_parameter(key, text, spec[key]["type"])
+    if "seed" in values:
+        values["rng"] = values.pop("seed")
+    return values
+
+
+def _load(args: argparse.Namespace, command: str):
+    from analysis.ingest import load_campaign
+    from analysis.normalize import normalize
+    from analysis.report import resolve_campaign
+
+    root = Path(args.campaign) if (Path(args.campaign) / "runs.parquet").is_file() else resolve_campaign(args.campaign)
+    print(f"pvfair {command}: loading {root}", file=sys.stderr)
+    return normalize(load_campaign(root))
+
+
+def _emit(summary, args: argparse.Namespace) -> None:
+    if args.format == "text":
+        color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty()
+                                           and not os.environ.get("NO_COLOR"))
+        sys.stdout.write(summary.as_text(args.width, color=color))
+    else:
+        sys.stdout.write(getattr(summary, f"as_{args.format}")())
+
+
+def compare_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``pvfair compare``."""
+    _reading_arguments(parser, "04_compare")
+
+
+def compare_run(args: argparse.Namespace) -> int:
+    """Compare the campaign's models as notebook 04 does and print the verdicts; 0 when the comparison ran."""
+    from analysis.compare import compare
+    from analysis.present import verdict_summary
+    from analysis.report import infer_models
+
+    kwargs = notebook_call_kwargs("04_compare", compare, args.parameter, baseline=args.baseline,
+                                  candidate=args.candidate)
+    data = _load(args, "compare")
+    kwargs["baseline"], kwargs["candidate"] = infer_models(data, kwargs.get("baseline"), kwargs.get("candidate"))
+    print(f"pvfair compare: {kwargs['candidate']} (candidate) vs {kwargs['baseline']} (baseline), "
+          f"{kwargs.get('n_resamples', '?')} resamples per cell, seed {kwargs.get('rng')}", file=sys.stderr)
+    start = time.perf_counter()
+    result = compare(data, **kwargs)
+    print(f"pvfair compare: {len(result.table)} cell(s) compared in {time.perf_counter() - start:.1f} s",
+          file=sys.stderr)
+    facts = {"campaign": data.name, "seed": kwargs.get("rng"), "resamples": kwargs.get("n_resamples")}
+    _emit(verdict_summary(result, facts=facts), args)
+    return 0
+
+
+def audit_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``pvfair audit``."""
+    _reading_arguments(parser, "03_audit")
+
+
+def audit_run(args: argparse.Namespace) -> int:
+    """Audit the campaign as notebook 03 does and print the findings; 0 when the audit ran (whatever it found)."""
+    from analysis.audit import audit
+    from analysis.present import findings_summary
+    from analysis.report import infer_models
+
+    kwargs = notebook_call_kwargs("03_audit", audit, args.parameter, baseline=args.baseline,
+                                  candidate=args.candidate)
+    data = _load(args, "audit")
+    kwargs["baseline"], kwargs["candidate"] = infer_models(data, kwargs.get("baseline"), kwargs.get("candidate"))
+    result = audit(data, **kwargs)
+    _emit(findings_summary(result), args)
+    return 0
 
 
 if __name__ == "__main__":

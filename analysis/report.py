@@ -314,8 +314,8 @@ def _sorted_cells(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return frame.loc[order.sort_values(keys, kind="stable").index].reset_index(drop=True)
 
 
-#: headline (compare) -> the verdict table's short "basis" wording
-_BASIS: dict[str, str] = {"raw": "raw", "model-adjusted": "adjusted", "per-GHz": "per GHz"}
+#: headline (compare) -> the verdict table's short "basis" wording (one source for every renderer)
+from analysis.present.verdicts import BASIS_WORDS as _BASIS  # noqa: E402
 
 
 def format_verdict_table(frame: pd.DataFrame, *, by: Sequence[str] = CELL_KEY
