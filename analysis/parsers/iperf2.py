@@ -36,6 +36,12 @@ read as a receiver report (noted). On every row spanning >= 1 s, bytes x 8 / sec
 within 10 %. The timestamp is local time without a zone, so it is kept as ``csv_timestamp`` and ``start_time``
 stays empty.
 
+iperf 2.1.8 (Debian 12) prints the same two layouts with ``-e -y C``: its enhanced reports exist in text only
+(its binary carries no other CSV format). Its UDP client writes only its own rows, the final one with total -1
+(``...,0.000,0,-1,-0.000,0``): read as the sender's ``send_throughput_bps`` (receiver metrics come from the
+server's file); the client prints no server report in CSV. A server stopped with SIGINT adds "Waiting for server
+threads to complete ..." (kept as a note).
+
 Limits
 ------
 A file that ends without a newline in the middle of a row it reads is treated as truncated, and a stream whose
@@ -408,6 +414,7 @@ class _CsvRow:
     jitter_ms: float | None = None
     lost: int | None = None
     total: int | None = None
+    sender: bool = False  # a UDP sender's own row (iperf 2.1 prints total -1: the receiver's count is unknown)
 
 
 def _csv_int(raw: str, path, n: int, what: str, line: str, *, signed: bool = False) -> int:
@@ -435,7 +442,9 @@ def _csv_row(parts: list[str], n: int, line: str, path) -> _CsvRow:
     nbytes = _csv_int(parts[7], path, n, "bytes (field 8)", line)
     bps = float(_csv_int(parts[8], path, n, "bits per second (field 9)", line))
     row = _CsvRow(n, ident, t0, t1, nbytes, bps, ts)
-    if len(parts) == 14:
+    if len(parts) == 14 and _is_udp_sender_row(parts, path, n, line):
+        row.sender = True
+    elif len(parts) == 14:
         if _FLOAT.fullmatch(parts[9]) is None or parts[9].startswith("-"):
             raise ParseError(path, n, "a jitter in ms >= 0 (field 10)", found=line)
         row.jitter_ms = _finite(float(parts[9]), path, n, "jitter", line)
@@ -454,6 +463,29 @@ def _csv_row(parts: list[str], n: int, line: str, path) -> _CsvRow:
     return row
 
 
+#: lines iperf 2 prints among its CSV rows that carry no data (kept as notes)
+_CSV_CHATTER = frozenset({"Waiting for server threads to complete. Interrupt again to force quit."})
+
+
+def _is_udp_sender_row(parts: list[str], path, n: int, line: str) -> bool:
+    """True for a UDP sender's own 14-field row: iperf 2.1 (``-y C``, with or without ``-e``) ends a client's UDP
+    run with ``...,jitter 0.000,lost 0,total -1,pct -0.000,ooo 0``: the receiver's counts are unknown to it."""
+    if parts[11] != "-1":
+        return False
+    if parts[10] != "0" or _FLOAT.fullmatch(parts[12].lstrip("-")) is None or float(parts[12]) != 0.0:
+        raise ParseError(path, n, "a UDP sender row (total -1) with lost 0 and loss -0.000", found=line)
+    return True
+
+
+def _mark_udp_senders(rows: list[_CsvRow]) -> None:
+    """Every row of a transfer whose final row is a sender row is the sender's: its jitter and loss columns (0)
+    are not receiver measurements."""
+    senders = {r.id for r in rows if r.sender}
+    for r in rows:
+        if r.id in senders:
+            r.sender, r.jitter_ms, r.lost, r.total = True, None, None, None
+
+
 def _parse_csv(text: str, path, test: str | None) -> ParsedRun:
     lines = _lines(text)
     _truncation_check(text, path, lines, lambda ln: True)
@@ -463,7 +495,7 @@ def _parse_csv(text: str, path, test: str | None) -> ParsedRun:
         s = line.strip()
         if not s:
             continue
-        if s.startswith("WARNING"):
+        if s.startswith("WARNING") or s in _CSV_CHATTER:
             notes.append(f"iperf2: {s}")
             continue
         parts = s.split(",")
@@ -473,7 +505,8 @@ def _parse_csv(text: str, path, test: str | None) -> ParsedRun:
         rows.append(_csv_row(parts, n, s, path))
     if not rows:
         raise ParseError(path, 0, "at least one iperf 2 -y C row", found="none")
-    udp = any(r.jitter_ms is not None for r in rows)
+    _mark_udp_senders(rows)
+    udp = any(r.jitter_ms is not None or r.sender for r in rows)
     by_id: dict[int, list[_CsvRow]] = {}
     for r in rows:
         by_id.setdefault(r.id, []).append(r)

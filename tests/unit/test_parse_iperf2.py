@@ -132,7 +132,7 @@ def test_csv_interval_rows():
 
 
 def test_all_metrics_in_schema():
-    for path in [TEXT, CSV, *sorted(EDGE.iterdir())]:
+    for path in [TEXT, CSV, *sorted(EDGE.rglob("*.txt"))]:
         r = _parse(path)
         assert set(r.measurements) <= set(METRICS), path
 
