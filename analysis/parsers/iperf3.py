@@ -24,6 +24,16 @@ What is read (keys as iperf3 3.0 ... 3.17 write them):
     when it receives (``-R``; with ``--bidir``, ``sum`` is the sending and ``sum_bidir_reverse`` the receiving
     direction).
 
+``--json-stream`` (iperf3 >= 3.17)
+    one JSON object per line, ``{"event": <name>, "data": <value>}`` (``JSONStream_Output`` in iperf3's
+    ``src/iperf_api.c``, printed with ``cJSON_PrintUnformatted``): a ``start`` event whose data is the ``-J``
+    ``start`` object, one ``interval`` event per reporting interval (an element of ``-J``'s ``intervals``), an
+    ``end`` event (the ``-J`` ``end`` object), ``error`` (iperf3's error text) and, with ``--get-server-output``,
+    ``server_output_json`` / ``server_output_text``. The events are reassembled into the ``-J`` document, line for
+    line, and read as above (``parser="iperf3-json-stream"``), so errors name the line of the event. A stream
+    without its ``end`` event is truncated; a full ``-J`` document after it (``--json-stream-full-output``) is
+    left unread (noted).
+
 Failures: JSON that does not decode (truncated, garbled) raises :class:`ParseError` with the line the decoder
 stopped at; a duplicated key, ``NaN``/``Infinity``, a missing or mistyped value raise it with the line of the
 offending key. A JSON with an ``"error"`` key raises :class:`ToolReportedError` carrying iperf3's error text.
@@ -51,9 +61,10 @@ from analysis.parsers.base import (
 
 TOOL = "iperf3"
 PARSER = "iperf3-json"
+PARSER_STREAM = "iperf3-json-stream"
 PARSER_VERSION = "1"
 
-__all__ = ["TOOL", "PARSER", "PARSER_VERSION", "sniff", "parse"]
+__all__ = ["TOOL", "PARSER", "PARSER_STREAM", "PARSER_VERSION", "sniff", "parse"]
 
 _TESTS = {"TCP": "IPERF3_TCP", "UDP": "IPERF3_UDP"}
 
@@ -66,6 +77,8 @@ def sniff(text: str) -> bool:
     head = text[:4000]
     if "{" not in head or _OBJECT_LINE.search(head) is None:
         return False
+    if _is_json_stream(head):
+        return True
     return ('"intervals"' in text and '"start"' in text and '"end"' in text) or '"error"' in text[:200000]
 
 
@@ -265,10 +278,6 @@ def _decode(text: str, path: str | Path) -> dict:
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        first = text.lstrip().splitlines()[0] if text.strip() else ""
-        if exc.msg == "Extra data" and re.match(r'\{\s*"event"\s*:', first):
-            raise ParseError(path, exc.lineno, "one iperf3 -J document (--json-stream output is not supported)",
-                             found=first) from None
         lines = text.splitlines()
         bad = lines[exc.lineno - 1] if exc.lineno - 1 < len(lines) else ""
         line = min(exc.lineno, max(1, len(lines)))  # the decoder may stop just past the last line
@@ -587,6 +596,8 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     check_parse_args(text, path, test)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _is_json_stream(text[:20000]):
+        return _parse_json_stream(text, path, test)
     notes: list[str] = []
     text = _strip_preamble(text, notes)
     data = _decode(text, path)
@@ -632,3 +643,100 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     intervals = _intervals(doc, direction)
     return ParsedRun(tool=TOOL, parser=PARSER, parser_version=PARSER_VERSION, fields=fields, measurements=meas,
                      intervals=intervals, notes=tuple(notes))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# --json-stream (iperf3 >= 3.17): one event per line, reassembled into the -J document
+
+
+_STREAM_EVENT = re.compile(r'\{\s*"event"\s*:')
+
+
+def _is_json_stream(text: str) -> bool:
+    """True when the first line starting with ``{`` is a ``--json-stream`` event (``{"event": ...``)."""
+    for line in text.split("\n"):
+        s = line.strip()
+        if s.startswith("{"):
+            return _STREAM_EVENT.match(s) is not None
+    return False
+
+
+def _stream_event(line: str, n: int, path: str | Path) -> tuple[str, Any]:
+    """The (event name, data) of one ``--json-stream`` line, or :class:`ParseError` naming the line."""
+    try:
+        obj = json.loads(line, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ParseError(path, n, f"one complete JSON event per line ({exc.msg}, column {exc.colno})",
+                         found=line[:80]) from None
+    except _DuplicateKey as exc:
+        raise ParseError(path, n, "each JSON key once per object", found=f"duplicate key {exc.args[0]!r}") from None
+    except _BadConstant as exc:
+        raise ParseError(path, n, "a finite JSON number", found=str(exc.args[0])) from None
+    except (ValueError, RecursionError) as exc:
+        raise ParseError(path, n, "a JSON number Python can read", found=str(exc)[:60]) from None
+    if type(obj) is not dict or type(obj.get("event")) is not str or "data" not in obj:
+        raise ParseError(path, n, 'an event object {"event": <name>, "data": <value>}', found=line[:80])
+    return obj["event"], obj["data"]
+
+
+def _stream_events(lines: list[str], path: str | Path, notes: list[str]) -> list[tuple[int, str, Any]]:
+    """Every event with its line; warnings before the first event become notes, a full -J document after the
+    ``end`` event (``--json-stream-full-output``) is left unread with a note."""
+    events: list[tuple[int, str, Any]] = []
+    for n, line in enumerate(lines, start=1):
+        s = line.strip()
+        if not s:
+            continue
+        if events and events[-1][1] == "end" and not _STREAM_EVENT.match(s):
+            notes.append(f"iperf3 --json-stream: the text after the end event (line {n} on) is not read "
+                         "(--json-stream-full-output prints the -J document there)")
+            break
+        if not s.startswith("{") and not events:
+            notes.append(f"iperf3 printed before the JSON: {s}")
+            continue
+        name, data = _stream_event(s, n, path)
+        events.append((n, name, data))
+    return events
+
+
+def _stream_layout(events: list[tuple[int, str, Any]], path: str | Path, n_lines: int, notes: list[str]
+                   ) -> list[str]:
+    """The -J document with each event's data on the event's own line (so errors name the file's lines)."""
+    by_name: dict[str, list[tuple[int, Any]]] = {}
+    for n, name, data in events:
+        by_name.setdefault(name, []).append((n, data))
+    for name in ("start", "end"):
+        found = by_name.get(name, [])
+        if len(found) != 1:
+            line = found[1][0] if len(found) > 1 else (events[-1][0] if events else 0)
+            what = "the file ends before it: truncated?" if name == "end" and not found else f"{len(found)} found"
+            raise ParseError(path, line, f"exactly one '{name}' event ({what})",
+                             found=f"last event {events[-1][1]!r}" if events else "no event")
+    (start_line, start), (end_line, end) = by_name["start"][0], by_name["end"][0]
+    intervals = by_name.get("interval", [])
+    for n, name, _ in events:
+        if (name == "interval" and not start_line < n < end_line) or (name != "start" and n < start_line):
+            raise ParseError(path, n, "events in iperf3's order: start, interval ..., end", found=f"{name!r} here")
+    for name in sorted(set(by_name) - {"start", "interval", "end"}):
+        notes.append(f"iperf3 --json-stream: {len(by_name[name])} {name!r} event(s) not read")
+    out = [""] * n_lines
+    dump = json.dumps
+    out[start_line - 1] = '{"start": ' + dump(start) + ', "intervals": ['
+    for k, (n, data) in enumerate(intervals):
+        out[n - 1] = dump(data) + ("," if k < len(intervals) - 1 else "")
+    out[end_line - 1] = '], "end": ' + dump(end) + "}"
+    return out
+
+
+def _parse_json_stream(text: str, path: str | Path, test: str | None) -> ParsedRun:
+    """Parse ``--json-stream`` output into the :class:`ParsedRun` its ``-J`` document gives."""
+    from dataclasses import replace
+
+    lines = text.split("\n")
+    notes: list[str] = []
+    events = _stream_events(lines, path, notes)
+    for n, name, data in events:
+        if name == "error":
+            raise ToolReportedError(path, n, data if isinstance(data, str) else repr(data))
+    run = parse("\n".join(_stream_layout(events, path, len(lines), notes)), path, test=test)
+    return replace(run, parser=PARSER_STREAM, notes=tuple(notes) + run.notes)
