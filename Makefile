@@ -22,10 +22,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create .venv and install pvfair (editable) with its dev extras
 
-tools:  ## install the Debian packages the tests need (iperf3, ethtool), skipped when present
+tools:  ## install the Debian packages the tests need (iperf3, iperf, sockperf, ethtool), skipped when present
 	@command -v iperf3 >/dev/null 2>&1 || { \
 	  echo "installing iperf3 (Debian package)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null; }
+	@command -v sockperf >/dev/null 2>&1 || { \
+	  echo "installing sockperf (Debian package)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sockperf >/dev/null; }
+	@command -v iperf >/dev/null 2>&1 || { \
+	  echo "installing iperf 2 (Debian package iperf)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf >/dev/null; }
 	@command -v ethtool >/dev/null 2>&1 || test -x /usr/sbin/ethtool || test -x /sbin/ethtool || { \
 	  echo "installing ethtool (Debian package)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ethtool >/dev/null; }
