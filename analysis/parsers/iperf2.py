@@ -47,7 +47,8 @@ Limits
 A file that ends without a newline in the middle of a row it reads is treated as truncated, and a stream whose
 last row is an interval row (not starting at 0) has lost its final row. A ``-i`` file cut right after its very
 first interval row cannot be told from a shorter run (ingest compares ``duration_s`` with the manifest).
-Enhanced ``-e`` CSV (with a header line) is not read.
+Enhanced ``-e`` CSV as iperf >= 2.2 writes it (a header line, then rows with more columns) is refused by name, not
+read.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def sniff(text: str) -> bool:
         return True
     # the first non-blank line: what follows the leading whitespace, up to a str.splitlines boundary
     first = _FIRST_LINE.match(head.lstrip()).group()
-    return _is_csv_row(first)
+    return _is_csv_row(first) or _csv_header_then_row(head) is not None
 
 
 _BANNER_LINE = re.compile(r"^(Client connecting to .*, (TCP|UDP) port|Server listening on (TCP|UDP) port)", re.M)
@@ -463,6 +464,32 @@ def _csv_row(parts: list[str], n: int, line: str, path) -> _CsvRow:
     return row
 
 
+_CSV_HEADER = re.compile(r"[A-Za-z_][A-Za-z0-9_()/%-]*(?:,[A-Za-z_][A-Za-z0-9_()/%-]*){8,}")
+
+
+def _csv_header_then_row(text: str) -> int | None:
+    """The line number of a CSV header line (names only, 9 or more) directly followed by a timestamped row, as
+    iperf >= 2.2 writes its enhanced ``-e -y C`` reports; None otherwise."""
+    lines = [(n, ln.strip()) for n, ln in enumerate(_lines(text[:20000]), start=1) if ln.strip()]
+    for (n, line), (_, nxt) in zip(lines, lines[1:], strict=False):
+        if _CSV_HEADER.fullmatch(line) and _CSV_TS.match(nxt) and "," in nxt:
+            return n
+        if _CSV_TS.match(line):
+            return None
+    return None
+
+
+def _refuse_csv_header(text: str, path) -> None:
+    """iperf >= 2.2 prints a header line before its enhanced CSV rows, with columns 2.1 does not have; those are
+    refused by name rather than misread as 2.1's 9/14-field rows (2.1.8 writes no header, with or without -e)."""
+    n = _csv_header_then_row(text)
+    if n is not None:
+        header = _lines(text)[n - 1].strip()
+        raise ParseError(path, n, "iperf 2 -y C rows without a header line (as iperf 2.1.8 writes them, with or "
+                         "without -e); a header line is iperf >= 2.2's enhanced CSV, which is not read yet",
+                         found=header[:80])
+
+
 #: lines iperf 2 prints among its CSV rows that carry no data (kept as notes)
 _CSV_CHATTER = frozenset({"Waiting for server threads to complete. Interrupt again to force quit."})
 
@@ -588,6 +615,7 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     first = next((ln for ln in _lines(text) if ln.strip()), "")
     if not first:
         raise ParseError(path, 0, "iperf 2 output", found="empty file")
+    _refuse_csv_header(text, path)
     if first.count(",") in (8, 13) or (_CSV_TS.match(first.strip()) and "," in first):
         return _parse_csv(text, path, test)
     return _parse_text(text, path, test)

@@ -64,3 +64,15 @@ def test_a_sender_row_with_losses_is_refused():
     row = "20261201220122.713,127.0.0.1,59423,127.0.0.1,5612,1,0.0-2.0,2626890,10496926,0.000,3,-1,-0.000,0\n"
     with pytest.raises(ParseError, match=r"x.csv:1: expected a UDP sender row \(total -1\) with lost 0"):
         parse(row, "x.csv")
+
+
+def test_a_header_led_enhanced_csv_of_newer_iperf_is_refused_by_name():
+    """iperf >= 2.2 writes a header line before enhanced CSV rows: refused clearly, not misread as 2.1 rows."""
+    from analysis.parsers import detect_tool
+
+    text = ("time,srcaddress,srcport,dstaddr,dstport,transferid,istart,iend,bytes,speed,writecnt,writeerr\n"
+            "20261201220129.486,127.0.0.1,44520,127.0.0.1,5611,1,0.0,1.0,1859256380,14874051040,100,0\n")
+    assert detect_tool(text) == "iperf2"
+    with pytest.raises(ParseError, match=r"new.csv:1: expected iperf 2 -y C rows without a header line .* iperf >= "
+                                         r"2.2's enhanced CSV, which is not read yet, found 'time,srcaddress"):
+        parse(text, "new.csv")
