@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import importlib
 import inspect
 import os
@@ -120,7 +121,7 @@ def _load(args: argparse.Namespace, command: str):
     from analysis.report import resolve_campaign
 
     root = Path(args.campaign) if (Path(args.campaign) / "runs.parquet").is_file() else resolve_campaign(args.campaign)
-    print(f"pvfair {command}: loading {root}", file=sys.stderr)
+    print(f"pvfair {command}: loading {root}")
     return normalize(load_campaign(root))
 
 
@@ -146,14 +147,14 @@ def compare_run(args: argparse.Namespace) -> int:
 
     kwargs = notebook_call_kwargs("04_compare", compare, args.parameter, baseline=args.baseline,
                                   candidate=args.candidate)
-    data = _load(args, "compare")
-    kwargs["baseline"], kwargs["candidate"] = infer_models(data, kwargs.get("baseline"), kwargs.get("candidate"))
-    print(f"pvfair compare: {kwargs['candidate']} (candidate) vs {kwargs['baseline']} (baseline), "
-          f"{kwargs.get('n_resamples', '?')} resamples per cell, seed {kwargs.get('rng')}", file=sys.stderr)
-    start = time.perf_counter()
-    result = compare(data, **kwargs)
-    print(f"pvfair compare: {len(result.table)} cell(s) compared in {time.perf_counter() - start:.1f} s",
-          file=sys.stderr)
+    with contextlib.redirect_stdout(sys.stderr):  # whatever the stages print is progress: stdout is the table
+        data = _load(args, "compare")
+        kwargs["baseline"], kwargs["candidate"] = infer_models(data, kwargs.get("baseline"), kwargs.get("candidate"))
+        print(f"pvfair compare: {kwargs['candidate']} (candidate) vs {kwargs['baseline']} (baseline), "
+              f"{kwargs.get('n_resamples', '?')} resamples per cell, seed {kwargs.get('rng')}")
+        start = time.perf_counter()
+        result = compare(data, **kwargs)
+        print(f"pvfair compare: {len(result.table)} cell(s) compared in {time.perf_counter() - start:.1f} s")
     facts = {"campaign": data.name, "seed": kwargs.get("rng"), "resamples": kwargs.get("n_resamples")}
     _emit(verdict_summary(result, facts=facts), args)
     return 0
@@ -172,9 +173,10 @@ def audit_run(args: argparse.Namespace) -> int:
 
     kwargs = notebook_call_kwargs("03_audit", audit, args.parameter, baseline=args.baseline,
                                   candidate=args.candidate)
-    data = _load(args, "audit")
-    kwargs["baseline"], kwargs["candidate"] = infer_models(data, kwargs.get("baseline"), kwargs.get("candidate"))
-    result = audit(data, **kwargs)
+    with contextlib.redirect_stdout(sys.stderr):  # whatever the stages print is progress: stdout is the table
+        data = _load(args, "audit")
+        kwargs["baseline"], kwargs["candidate"] = infer_models(data, kwargs.get("baseline"), kwargs.get("candidate"))
+        result = audit(data, **kwargs)
     _emit(findings_summary(result), args)
     return 0
 

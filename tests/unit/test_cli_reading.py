@@ -105,3 +105,23 @@ def test_demo_audit_lists_the_errors_and_warnings(capsys):
     assert "### Errors (7)" in md and "| check | cell | model | detail | suggestion |" in md
     code, js, _ = _run(capsys, "audit", DEMO, "--format", "json", "-p", "baseline=venet")
     assert '"baseline": "venet"' in js
+
+
+def test_whatever_the_stages_print_goes_to_stderr(capsys, monkeypatch):
+    """stdout carries only the table (so `pvfair compare ... --format csv > t.csv` is clean)."""
+    import functools
+
+    import analysis.compare as cmp
+
+    real = cmp.compare
+
+    @functools.wraps(real)
+    def noisy(*args, **kwargs):
+        print("compiling resampling kernels, first run only")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cmp, "compare", noisy)
+    code, out, err = _run(capsys, "compare", DEMO, "-p", "n_resamples=999", "--format", "csv")
+    assert code == 0
+    assert "compiling resampling kernels" in err and "compiling" not in out
+    assert out.splitlines()[0].startswith("test,msg_size_bytes,pinning,metric,")
