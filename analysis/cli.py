@@ -140,7 +140,8 @@ def compare_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def compare_run(args: argparse.Namespace) -> int:
-    """Compare the campaign's models as notebook 04 does and print the verdicts; 0 when the comparison ran."""
+    """Compare the campaign's models as notebook 04 does and print the verdicts; 0 when the comparison ran, 1 when
+    no cell could be compared (the audit's errors and warnings are printed instead)."""
     from analysis.compare import compare
     from analysis.present import verdict_summary
     from analysis.report import infer_models
@@ -153,11 +154,33 @@ def compare_run(args: argparse.Namespace) -> int:
         print(f"pvfair compare: {kwargs['candidate']} (candidate) vs {kwargs['baseline']} (baseline), "
               f"{kwargs.get('n_resamples', '?')} resamples per cell, seed {kwargs.get('rng')}")
         start = time.perf_counter()
-        result = compare(data, **kwargs)
-        print(f"pvfair compare: {len(result.table)} cell(s) compared in {time.perf_counter() - start:.1f} s")
+        try:
+            result = compare(data, **kwargs)
+        except ValueError as exc:
+            if not str(exc).startswith("campaign:"):  # the argument the error names: the data, not the options
+                raise
+            result = exc
+        else:
+            print(f"pvfair compare: {len(result.table)} cell(s) compared in {time.perf_counter() - start:.1f} s")
+    if isinstance(result, ValueError):
+        return _nothing_compared(data, kwargs, result, args)
     facts = {"campaign": data.name, "seed": kwargs.get("rng"), "resamples": kwargs.get("n_resamples")}
     _emit(verdict_summary(result, facts=facts), args)
     return 0
+
+
+def _nothing_compared(data, kwargs: dict[str, Any], exc: Exception, args: argparse.Namespace) -> int:
+    """No cell of the campaign can be compared: say so on stderr, print the audit's errors and warnings (why) in
+    the requested format, exit 1."""
+    from analysis.audit import audit
+    from analysis.present import findings_summary
+
+    print(f"pvfair compare: nothing compared: {exc}; the audit's errors and warnings follow", file=sys.stderr)
+    with contextlib.redirect_stdout(sys.stderr):
+        result = audit(data, baseline=kwargs["baseline"], candidate=kwargs["candidate"],
+                       metrics=kwargs.get("metrics"))
+    _emit(findings_summary(result, severities=("error", "warn")), args)
+    return 1
 
 
 def audit_arguments(parser: argparse.ArgumentParser) -> None:

@@ -125,3 +125,16 @@ def test_whatever_the_stages_print_goes_to_stderr(capsys, monkeypatch):
     assert code == 0
     assert "compiling resampling kernels" in err and "compiling" not in out
     assert out.splitlines()[0].startswith("test,msg_size_bytes,pinning,metric,")
+
+
+def test_a_campaign_with_no_comparable_cell_gets_the_audits_reasons(tmp_path, capsys):
+    from analysis.simulate import CampaignSpec, simulate_campaign
+
+    folder = simulate_campaign(tmp_path / "thin", CampaignSpec(tests=("TCP_STREAM",), stream_msg_sizes_bytes=(64,),
+                                                                trials=2), seed=1)
+    code, out, err = _run(capsys, "compare", str(folder), "-p", "n_resamples=199")
+    assert code == 1
+    assert "pvfair compare: nothing compared: campaign: no cell has at least 2 runs" in err
+    assert "Errors (1)" in out and "too few runs: 2 of virtio-net+vhost, 2 of venet" in out
+    assert "Information" not in out
+    assert max(len(line) for line in out.splitlines()) <= 80
