@@ -73,10 +73,20 @@ def _reading_arguments(parser: argparse.ArgumentParser, notebook: str) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text",
                         help="text (80 columns, for a terminal or an e-mail), markdown (GitHub/GitLab issues), "
                         "csv or json (scripts); default text")
-    parser.add_argument("--width", type=int, default=80, help="text width in characters (default 80)")
+    parser.add_argument("--width", type=_width, default=80, help="text width in characters, >= 40 (default 80)")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                         help="colour the verdict words (text only; auto: when stdout is a terminal and NO_COLOR "
                         "is unset)")
+
+
+def _width(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of characters, found {text!r}") from None
+    if value < 40:
+        raise argparse.ArgumentTypeError(f"expected at least 40 characters, found {value}")
+    return value
 
 
 def notebook_call_kwargs(notebook: str, function: Callable, pairs: Sequence[str], *, baseline: str | None,

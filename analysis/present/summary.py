@@ -3,8 +3,8 @@
 A :class:`Summary` holds a title, header facts, titled sections (each a DataFrame of display columns beside the
 raw, typed values scripts want), a legend and numbered notes. :meth:`Summary.as_text` lays it out for a terminal
 or a plain-text e-mail within a width (long cells wrapped, never cut), :meth:`Summary.as_markdown` for GitHub and
-GitLab issues, :meth:`Summary.as_csv` and :meth:`Summary.as_json` for scripts. Because all four read the same
-tables, they cannot disagree.
+GitLab issues, :meth:`Summary.as_html` for a notebook (escaped), :meth:`Summary.as_csv` and
+:meth:`Summary.as_json` for scripts. Because all of them read the same tables, they cannot disagree.
 
 The layout is written here rather than taken from ``tabulate``: what the terminal needs is a width budget
 (wrap the columns marked wrappable, in the order given, before anything else), which ``tabulate`` does not do (its
@@ -14,6 +14,7 @@ lines each. Text wrapping is the standard library's ``textwrap``.
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import math
@@ -110,6 +111,31 @@ class Summary:
             "notes": list(self.notes),
         }
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+    def as_html(self) -> str:
+        """HTML for a notebook or a report page: every string escaped (hosts, kernels and file names come from
+        the campaign), one ``<table class="pvfair">`` per section."""
+        esc = html.escape
+        out = [f'<div class="pvfair-summary"><h3>{esc(self.title)}</h3>']
+        if self.facts:
+            out.append("<ul>" + "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in self.facts) + "</ul>")
+        for s in self.sections:
+            head = "".join(f"<th>{esc(str(c))}</th>" for c in s.display.columns)
+            rows = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in r) + "</tr>"
+                           for r in s.display.itertuples(index=False))
+            out.append(f'<h4>{esc(s.title)}</h4><table class="pvfair"><thead><tr>{head}</tr></thead>'
+                       f"<tbody>{rows}</tbody></table>")
+        if not self.sections:
+            out.append(f"<p>{esc(self.empty)}</p>")
+        if self.legend:
+            out.append("<p><b>Legend</b></p><ul>" + "".join(f"<li>{esc(x)}</li>" for x in self.legend) + "</ul>")
+        if self.notes:
+            out.append(f"<p><b>{esc(self.notes_title)}</b></p><ol>"
+                       + "".join(f"<li>{esc(n)}</li>" for n in self.notes) + "</ol>")
+        return "".join(out) + "</div>"
+
+    def _repr_html_(self) -> str:
+        return self.as_html()
 
     def as_markdown(self) -> str:
         """GitHub/GitLab-flavoured Markdown: a heading per section, pipe tables, the legend and notes as lists."""

@@ -167,3 +167,23 @@ def test_empty_summary_says_so():
     assert s.as_csv().strip() == "" and json.loads(s.as_json())["rows"] == []
     sec = Section("x", pd.DataFrame({"a": ["1"]}), pd.DataFrame({"a": [1]}))
     assert Summary(title="t", sections=(sec,)).to_frame()["a"].tolist() == [1]
+
+
+def test_html_escapes_campaign_strings_and_holds_every_display_cell():
+    f = _table(pinning="<script>x</script>")
+    s = verdict_summary(_result(f, findings=_findings()))
+    page = s.as_html()
+    assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert s._repr_html_() == page
+    for sec in s.sections:
+        for v in sec.display.to_numpy().ravel():
+            assert f"<td>{__import__('html').escape(v)}</td>" in page
+    assert page.count('<table class="pvfair">') == len(s.sections)
+
+
+def test_width_below_40_is_refused(capsys):
+    from analysis.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["compare", "data/raw/demo", "--width", "20"])
+    assert "expected at least 40 characters, found 20" in capsys.readouterr().err
