@@ -35,7 +35,7 @@ server ``iperf3 -s -1 -B HOST -p PORT``, client ``iperf3 -c HOST -p PORT -J -t D
 (``TCP_STREAM``, ``UDP_STREAM``, ``TCP_RR``, ``UDP_RR``; ``netserver -D -L HOST -p PORT``, ``netperf -H HOST -p
 PORT -t TEST -l DUR -c -C -- -m SIZE`` or ``-- -r SIZE,SIZE``) and ``sockperf`` (``SOCKPERF_PING_PONG``,
 ``SOCKPERF_UNDER_LOAD``; ``sockperf server -i HOST -p PORT``, ``sockperf ping-pong|under-load -i HOST -p PORT -t
-DUR -m SIZE``). Every command runs as ``PREFIX... [taskset -c CPUS] TOOL ...``. A server is started for each
+DUR -m SIZE``; sizes 14 to 65507 bytes, more with ``--tcp``: :data:`SIZE_LIMITS`). Every command runs as ``PREFIX... [taskset -c CPUS] TOOL ...``. A server is started for each
 run (so its pinning is the run's) and counts as ready once a socket listens on the port in its own network
 namespace (``/proc/<pid>/net/tcp``, ``udp``); it is stopped after the run. Children get ``PR_SET_PDEATHSIG``, so
 no server outlives a killed collector.
@@ -457,6 +457,23 @@ def _parse_plan_iv(data: Any, source: str) -> tuple[dict[str, Any], _Where]:
     return _mapping(data, where, _TOP_KEYS), where
 
 
+#: tool -> (smallest, largest) message size it accepts, and the option that lifts the largest (TCP), where the tool
+#: itself does not fail on a size out of range: sockperf 3.7 prints its usage and exits 0 for ``-m 1`` ("Invalid
+#: message size: 1 (min: 14)") or ``-m 65508`` over UDP ("max: 65507"), which would be recorded as a good run
+SIZE_LIMITS: dict[str, tuple[int, int, str]] = {"sockperf": (14, 65507, "--tcp")}
+
+
+def _check_sizes(sizes: Sequence[int], tools: Mapping[str, Any], models: Mapping[str, Any], where: _Where) -> None:
+    for tool, (low, high, lifts) in SIZE_LIMITS.items():
+        if tool not in tools:
+            continue
+        lifted = lifts in tools[tool].options or any(lifts in m.options.get(tool, ()) for m in models.values())
+        bad = [v for v in sizes if v < low or (v > high and not lifted)]
+        if bad:
+            raise where.error(f"message sizes {tool} accepts: {low} to {high} bytes"
+                              + (f" (more with {lifts})" if not lifted else ""), bad)
+
+
 def parse_plan(data: Mapping[str, Any], *, source: str = "plan", text: str = "") -> Plan:
     """Validate a plan given as a mapping (the parsed YAML); see the module docstring for the keys.
 
@@ -493,6 +510,7 @@ def parse_plan(data: Mapping[str, Any], *, source: str = "plan", text: str = "")
     if len(models_raw) < 2:
         raise (where / "models").error("at least two models (a baseline and a candidate)", sorted(models_raw))
     models = {str(n): _parse_model(str(n), s, where / "models" / n, tools) for n, s in models_raw.items()}
+    _check_sizes(sizes, tools, models, where / "sizes")
     baselines = [m.name for m in models.values() if m.role == "baseline"]
     if len(baselines) > 1:
         raise (where / "models").error("at most one model with role: baseline", baselines)
