@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.present.verdicts import BASIS_WORDS, sort_cells
 from analysis.vocabulary import CELL_KEY
 
 __all__ = [
@@ -306,16 +307,11 @@ def _cell_keys(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 
 
 def _sorted_cells(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    keys = [k for k in (*by, "metric") if k in frame.columns]
-    order = frame[keys].copy()
-    for k in keys:  # numbers sort as numbers, everything else as text
-        num = pd.to_numeric(order[k], errors="coerce")
-        order[k] = num if num.notna().all() else order[k].astype(str)
-    return frame.loc[order.sort_values(keys, kind="stable").index].reset_index(drop=True)
+    return sort_cells(frame, [k for k in (*by, "metric") if k in frame.columns])
 
 
 #: headline (compare) -> the verdict table's short "basis" wording (one source for every renderer)
-from analysis.present.verdicts import BASIS_WORDS as _BASIS  # noqa: E402
+_BASIS = BASIS_WORDS
 
 
 def format_verdict_table(frame: pd.DataFrame, *, by: Sequence[str] = CELL_KEY

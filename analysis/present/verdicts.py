@@ -18,7 +18,7 @@ import pandas as pd
 from analysis.present.summary import Section, Summary
 from analysis.vocabulary import VERDICT_COLORS, VERDICTS, verdict_label
 
-__all__ = ["BASIS_WORDS", "verdict_summary", "verdict_rows", "finding_notes"]
+__all__ = ["BASIS_WORDS", "verdict_summary", "verdict_rows", "finding_notes", "sort_cells"]
 
 #: ``headline`` (which effect a verdict rests on) -> the short word printed in the "basis" column
 BASIS_WORDS: dict[str, str] = {"raw": "raw", "model-adjusted": "adjusted", "per-GHz": "per GHz"}
@@ -42,7 +42,8 @@ def _key_text(column: str, value: Any) -> str:
     return str(value)
 
 
-def _sorted(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+def sort_cells(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """*frame* sorted by *keys* (stable, index reset): numbers as numbers, everything else as text."""
     order = frame[list(keys)].copy()
     for k in keys:  # numbers sort as numbers, everything else as text
         num = pd.to_numeric(order[k], errors="coerce")
@@ -59,7 +60,7 @@ def verdict_rows(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     ``runs_needed`` (inconclusive cells) and ``pvalue_adjusted``.
     """
     keys = [k for k in by if k in frame.columns]
-    f = _sorted(frame, [*keys, "metric"]) if len(frame) else frame.reset_index(drop=True)
+    f = sort_cells(frame, [*keys, "metric"]) if len(frame) else frame.reset_index(drop=True)
     nan = pd.Series(np.nan, index=f.index)
     out = f[keys].copy()
     out["metric"] = f["metric"].astype(str)
