@@ -1011,15 +1011,14 @@ def audit(
     outliers = _detect_outliers(ctx)
     warm = _detect_warmup(ctx)
     excluded: list[dict] = []
-    if exclude_warmup:
-        w = {r: "warm-up (manifest)" for r in warm["declared"]}
+    w = {r: "warm-up (manifest)" for r in warm["declared"]} if exclude_warmup else {}
     if exclude_warmup == "detected":
         for s in warm["suspects"]:
             w.setdefault(s["run_id"], f"warm-up: first of its session, robust z {s['z']:+.1f}")
         if warm["systematic"] is not None and warm["systematic"]["fires"]:
             for r in warm["systematic"]["firsts"]:
                 w.setdefault(r, "warm-up: first run of its session (first runs are systematically slower)")
-        excluded += [{"run_id": r, "reason": why} for r, why in w.items()]
+    excluded += [{"run_id": r, "reason": why} for r, why in w.items()]
     if exclude_outliers:
         seen = {e["run_id"] for e in excluded}
         for f in outliers:
