@@ -210,8 +210,12 @@ def _ingest_one(root: str, campaign: str, run_id: str, row: ManifestRow, regular
 
 
 def _unnamed_file(root: str, run_id: str, regular: bool) -> _Outcome:
-    """A file no manifest row names: a lost run (``no_manifest_row``) when a parser recognizes its content,
-    else an ignored file (a log, a script, an image)."""
+    """A file no manifest row names: a lost run (``no_manifest_row``) when a parser reads it as a run (or as a run
+    the tool reported failed), else an ignored file (a log, a script, an image), with the reason.
+
+    A console log often holds lines of tool output (an iperf3 server log looks like iperf 2 to a cheap content
+    sniff), so only a file that parses as a whole counts as a lost run; one that merely looks like a tool's output
+    is ignored with the parser's objection in the reason."""
     try:
         real = os.path.join(root, run_id) if regular else resolve_inside(root, run_id)
     except UnsafePathError as exc:
@@ -223,9 +227,16 @@ def _unnamed_file(root: str, run_id: str, regular: bool) -> _Outcome:
     except (OSError, parsers.ParseError):
         return _Outcome(run_id, ignored=f"no manifest row names it and no parser recognizes it "
                                         f"(not {', '.join(sorted(parsers.PARSERS))} output)")
-    return _Outcome(run_id, reject=("no_manifest_row", f"{run_id}: looks like {tool} output, but no row of "
-                                    f"{MANIFEST_NAME} names this file; add one (file, pv_model, ...), remove the "
-                                    f"file, or list it in .pvfairignore"))
+    try:
+        parsers.parse_text(text, run_id, tool)
+    except parsers.ToolReportedError:
+        pass  # a failed run is still a run
+    except parsers.ParseError as exc:
+        return _Outcome(run_id, ignored=f"no manifest row names it; it looks like {tool} output but is not a "
+                                        f"complete run ({exc}); if it is one, add a manifest row")
+    return _Outcome(run_id, reject=("no_manifest_row", f"{run_id}: {tool} output, but no row of {MANIFEST_NAME} "
+                                    f"names this file; add one (file, pv_model, ...), remove the file, or list it "
+                                    f"in .pvfairignore"))
 
 
 # ---------------------------------------------------------------------------------------------------- tables

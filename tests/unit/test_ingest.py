@@ -206,8 +206,7 @@ def test_every_reject_reason(broken):
     assert detail["invalid_row.txt"] == ("manifest.csv line 8: column 'msg_size_bytes': expected a whole number, "
                                          "found 'many'")
     assert detail["dup.txt"] == "manifest.csv lines 9, 10 all name 'dup.txt'; expected one row per file"
-    assert detail["orphan.txt"].startswith("orphan.txt: looks like fake output, but no row of manifest.csv names "
-                                           "this file")
+    assert detail["orphan.txt"].startswith("orphan.txt: fake output, but no row of manifest.csv names this file")
     # accounting: 7 data files + 3 ignored by name (README, truth, metadata) on disk + 3 manifest-only items
     s = c.summary
     assert (s["files_on_disk"], s["manifest_rows"], s["seen"], s["ingested"], s["rejected"]) == (10, 10, 10, 0, 10)
