@@ -60,7 +60,7 @@ CELL_KEY: tuple[str, ...] = ("tool", "test", "msg_size_bytes", "pinning")
 TESTS: dict[str, str] = {
     "TCP_STREAM": "TCP bulk transfer, client sends (iperf forward)",
     "TCP_MAERTS": "TCP bulk transfer, client receives (iperf -R / reverse)",
-    "TCP_BIDIR": "TCP bulk transfer both ways at once (iperf3 --bidir, iperf2 -d/--full-duplex)",
+    "TCP_BIDIR": "TCP bulk transfer both ways at once (iperf3 --bidir)",
     "UDP_STREAM": "UDP datagram stream, client sends (iperf -u)",
     "TCP_RR": "TCP request/response on one connection: transaction rate or round-trip latency",
     "UDP_RR": "UDP request/response: transaction rate or round-trip latency (sockperf ping-pong)",
@@ -72,7 +72,7 @@ TESTS: dict[str, str] = {
 TOOL_TESTS: dict[str, dict[str, str]] = {
     "iperf3": {"IPERF3_TCP": "TCP: TCP_STREAM, -R TCP_MAERTS, --bidir TCP_BIDIR",
                "IPERF3_UDP": "-u: UDP_STREAM (-R: the server sends; still UDP_STREAM, direction receive)"},
-    "iperf2": {"IPERF2_TCP": "TCP: TCP_STREAM, -R/--reverse TCP_MAERTS, -d/--full-duplex TCP_BIDIR",
+    "iperf2": {"IPERF2_TCP": "TCP: TCP_STREAM, -R/--reverse TCP_MAERTS",
                "IPERF2_UDP": "-u: UDP_STREAM"},
     "sockperf": {"SOCKPERF_PING_PONG": "ping-pong: UDP_RR (--tcp: TCP_RR)",
                  "SOCKPERF_UNDER_LOAD": "under-load: UDP_RR (--tcp: TCP_RR); latency under a message rate"},

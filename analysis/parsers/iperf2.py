@@ -79,7 +79,7 @@ _TESTS = {"TCP": "IPERF2_TCP", "UDP": "IPERF2_UDP"}
 
 def canonical_test(fields: dict[str, Any]) -> str:
     """The canonical test (:data:`analysis.vocabulary.TESTS`) of a run from its own fields: TCP forward
-    ``TCP_STREAM``, ``-R``/``--reverse`` ``TCP_MAERTS``, ``-d``/``--full-duplex`` ``TCP_BIDIR``; ``-u``
+    ``TCP_STREAM``, ``-R``/``--reverse`` ``TCP_MAERTS`` (a ``bidir`` direction ``TCP_BIDIR``); ``-u``
     ``UDP_STREAM``."""
     if fields.get("protocol") == "UDP":
         return "UDP_STREAM"
