@@ -209,6 +209,17 @@ def _ingest_one(root: str, campaign: str, run_id: str, row: ManifestRow, regular
                     intervals=tuple(parsed.intervals))
 
 
+def _marked(mark: tuple[str, str], parsed: _Outcome) -> _Outcome:
+    """A run the manifest marks failed or excluded: a reject with the mark's reason, whatever its file says; what
+    the file itself says (a tool error, a parse error) is kept in the detail."""
+    reason, detail = mark
+    if parsed.reject is not None:
+        detail += f"; the file itself: {parsed.reject[0]}: {parsed.reject[1]}"
+    else:
+        detail += " (its file parses)"
+    return _Outcome(parsed.source_file, reject=(reason, detail))
+
+
 def _unnamed_file(root: str, run_id: str, regular: bool) -> _Outcome:
     """A file no manifest row names: a lost run (``no_manifest_row``) when a parser reads it as a run (or as a run
     the tool reported failed), else an ignored file (a log, a script, an image), with the reason.
@@ -413,7 +424,8 @@ def _ingest_campaign(path: str | Path, progress: bool) -> Campaign:
         if rows and rows[0].problem is not None:
             outcomes.append(_Outcome(run_id, reject=rows[0].problem))
         elif rows and rows[0].mark is not None:
-            outcomes.append(_Outcome(run_id, reject=rows[0].mark))
+            outcomes.append(_marked(rows[0].mark, _ingest_one(str(root), name, run_id, rows[0],
+                                                              on_disk.get(run_id, False))))
         elif rows:
             tasks.append((str(root), name, run_id, rows[0], on_disk.get(run_id, False)))
         else:

@@ -53,7 +53,7 @@ import pathspec
 
 from analysis import parsers
 from analysis.schema import RUN_COLUMNS
-from analysis.vocabulary import test_names_match
+from analysis.vocabulary import same_test_name
 
 __all__ = [
     "MANIFEST_NAME",
@@ -101,7 +101,10 @@ IGNORED_FILES: tuple[str, ...] = ("manifest.csv", "readme*", "truth.csv", "metad
 #: the campaign's ignore list (gitignore syntax), beside manifest.csv
 IGNORE_FILE = ".pvfairignore"
 #: manifest columns that mark a run, with the values they take: ``status`` ok/failed, ``exclude`` a boolean
-MARK_COLUMNS: dict[str, str] = {"status": "ok or failed", "exclude": "true/false, yes/no or 1/0"}
+MARK_COLUMNS: dict[str, str] = {"status": "ok or failed (timeout and error, as pvfair collect writes them, are "
+                                           "failures too)", "exclude": "true/false, yes/no or 1/0"}
+#: ``status`` values that mark a failed run (``pvfair collect`` writes ok | failed | timeout | error)
+_FAILED_STATUS = frozenset({"failed", "timeout", "error"})
 #: :data:`IGNORED_FILES` as one regex (what ``fnmatch.fnmatchcase`` matches with each of them)
 _IGNORED_RE = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in IGNORED_FILES))
 
@@ -412,8 +415,9 @@ class ManifestRow:
         """``(reason, detail)`` when the row marks its run failed (``status=failed``) or excluded
         (``exclude=true``); None otherwise. Values were checked when the manifest was read."""
         where = f"{MANIFEST_NAME} line {self.line}"
-        if str(self.values.get("status", "ok")).strip().lower() == "failed":
-            return "marked_failed", f"{where}: marked failed in manifest (status=failed); not ingested"
+        status = str(self.values.get("status", "ok")).strip()
+        if status.lower() in _FAILED_STATUS:
+            return "marked_failed", f"{where}: marked failed in manifest (status={status}); not ingested"
         if _cast_bool(self.values.get("exclude", "false")):
             return "excluded_in_manifest", f"{where}: marked exclude={self.values['exclude']} in manifest; not ingested"
         return None
@@ -611,7 +615,7 @@ def _mark_errors(values: Mapping[str, Any]) -> list[str]:
     """What is wrong with a row's :data:`MARK_COLUMNS` values (empty when nothing)."""
     errors = []
     status = values.get("status")
-    if status is not None and str(status).strip().lower() not in ("ok", "failed"):
+    if status is not None and str(status).strip().lower() not in _FAILED_STATUS | {"ok"}:
         errors.append(f"column 'status': expected {MARK_COLUMNS['status']}, found {status!r}")
     exclude = values.get("exclude")
     if exclude is not None:
@@ -692,7 +696,7 @@ def reconcile(manifest_values: Mapping[str, Any], tool_fields: Mapping[str, Any]
         if key in _PRECEDENCE_COLUMNS:
             continue
         if key == "test" and key in merged and "tool_test" in tool_fields:
-            if test_names_match(merged[key], value, tool_fields["tool_test"]):
+            if same_test_name(merged[key], value, tool_fields["tool_test"]):
                 merged[key] = value  # either vocabulary names the run: the canonical name is kept
             else:
                 own = tool_fields["tool_test"]

@@ -6,7 +6,7 @@
 * :data:`CELL_KEY`: the run columns that make a cell, i.e. one measurement, by default;
 * :data:`TESTS`: the canonical test names (netperf's lingua franca) every parser maps its tool's modes onto, with
   what each measures; :data:`TOOL_TESTS`: each tool's own mode names (kept in the runs' ``tool_test`` column);
-  :func:`is_test_name` / :func:`test_names_match`: a manifest may use either vocabulary;
+  :func:`is_test_name` / :func:`same_test_name`: a manifest may use either vocabulary;
 * :data:`MEASUREMENT_SETTINGS`: run settings outside the cell key that still change the measured quantity (the
   audit names a cell that mixes them).
 
@@ -17,7 +17,7 @@ without a second edit.
 from __future__ import annotations
 
 __all__ = ["VERDICTS", "VERDICT_COLORS", "verdict_label", "CELL_KEY", "TESTS", "TOOL_TESTS", "MEASUREMENT_SETTINGS",
-           "is_test_name", "test_names_match"]
+           "is_test_name", "same_test_name"]
 
 #: every verdict a cell can get, in reading order
 VERDICTS: tuple[str, ...] = (
@@ -100,12 +100,12 @@ def is_test_name(name: str) -> bool:
     return up in TESTS or any(up in names for names in TOOL_TESTS.values())
 
 
-def test_names_match(given: str, test: str, tool_test: str | None) -> bool:
+def same_test_name(given: str, test: str, tool_test: str | None) -> bool:
     """Whether a manifest's test name *given* names the run whose canonical test is *test* and whose tool's own
     mode is *tool_test*: either vocabulary, case-insensitive.
 
-    >>> test_names_match("TCP_STREAM", "TCP_STREAM", "IPERF3_TCP"), test_names_match("iperf3_tcp", "TCP_MAERTS",
-    ...     "IPERF3_TCP"), test_names_match("TCP_MAERTS", "TCP_STREAM", "IPERF3_TCP")
+    >>> same_test_name("TCP_STREAM", "TCP_STREAM", "IPERF3_TCP"), same_test_name("iperf3_tcp", "TCP_MAERTS",
+    ...     "IPERF3_TCP"), same_test_name("TCP_MAERTS", "TCP_STREAM", "IPERF3_TCP")
     (True, True, False)
     """
     g = str(given).strip().casefold()

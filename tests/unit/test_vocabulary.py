@@ -25,7 +25,7 @@ from analysis.model import fit_model
 from analysis.parsers import PARSERS
 from analysis.simulate import CampaignSpec, simulate_campaign
 from analysis.vocabulary import CELL_KEY, TESTS, TOOL_TESTS, is_test_name
-from analysis.vocabulary import test_names_match as names_match
+from analysis.vocabulary import same_test_name as names_match
 from tests.conftest import ROOT
 
 DATA = ROOT / "tests" / "data"
@@ -120,7 +120,10 @@ def test_acceptance_campaign_ingests_as_written(nic):
     assert sorted(nic.rejects["source_file"]) == ["iperf3/vmxnet3_rev_16k_t4.json",
                                                   "sockperf/virtio-net_pp_udp_m64_t4.txt"]
     assert set(nic.rejects["reason"]) == {"marked_failed"}
-    assert nic.rejects["detail"].str.contains("marked failed in manifest").all()
+    detail = nic.rejects.set_index("source_file")["detail"]
+    assert detail.str.contains("marked failed in manifest").all()
+    assert "the file itself: tool_error" in detail["iperf3/vmxnet3_rev_16k_t4.json"]  # iperf3's error JSON
+    assert detail["sockperf/virtio-net_pp_udp_m64_t4.txt"].endswith("(its file parses)")
     ign = dict(zip(nic.ignored["path"], nic.ignored["reason"], strict=True))
     assert sorted(ign) == ["README.md", "logs/console.log", "logs/iperf3_server.log", "scripts/capture.sh"]
     assert "looks like iperf2 output but is not a complete run" in ign["logs/iperf3_server.log"]
@@ -213,7 +216,7 @@ def test_status_failed_row_is_a_reject_even_where_the_file_parses(tmp_path):
     first = man.rows[0].run_id
     assert c.rejects[["source_file", "reason"]].values.tolist() == [[first, "marked_failed"]]
     assert c.rejects["detail"].iloc[0] == ("manifest.csv line 2: marked failed in manifest (status=failed); not "
-                                           "ingested")
+                                           "ingested (its file parses)")
     assert len(c.runs) == 5 and c.runs["status"].dtype == "string"  # other values kept as text
     _accounting(c)
 
@@ -227,7 +230,8 @@ def test_exclude_column_and_bad_marks(tmp_path):
         rej.loc["invalid_manifest_row", "detail"]
     root2 = _marked(tmp_path / "b", "status", {0: "broken"})
     c2 = ingest_campaign(root2)
-    assert "column 'status': expected ok or failed, found 'broken'" in c2.rejects["detail"].iloc[0]
+    assert "column 'status': expected ok or failed (timeout and error" in c2.rejects["detail"].iloc[0]
+    assert "found 'broken'" in c2.rejects["detail"].iloc[0]
 
 
 # ------------------------------------------------------------------------------------------------ cells and tools
