@@ -45,6 +45,8 @@ Checks and thresholds (module constants, so a report can quote them):
 * ``cpu_mhz_change``: the clock before and after a run differ by more than 5 % (warn per cell).
 * ``missing_info``: runs without a CPU frequency (per-GHz values are NaN) or without pinning (warn).
 * ``rejects``: one finding per reject reason, listing the files (warn).
+* ``ignored``: files in the campaign folder that are not runs (README, logs, ``.pvfairignore`` matches), listed with
+  their count (info; they are not rejects).
 
 Outliers and warm-up runs are reported, never dropped silently. Runs *declared* warm-up (the manifest's ``warmup``
 column, as ``pvfair collect`` writes its warm-up blocks) are excluded by default (``exclude_warmup=True``;
@@ -320,8 +322,8 @@ def _audit_iv(campaign, baseline, candidate, metrics, by, exclude_outliers, excl
         raise TypeError(f"by: expected a sequence of column names, got {by!r}") from None
     for col in by:
         if not isinstance(col, str) or col not in runs.columns:
-            raise ValueError(f"by: unknown column {col!r}; expected columns of campaign.runs, e.g. "
-                             "('test', 'msg_size_bytes', 'pinning')")
+            raise ValueError(f"by: unknown column {col!r}; expected columns of campaign.runs, e.g. the default "
+                             f"cell key {CELL_KEY}")
     models = [m for m in pd.unique(runs["pv_model"].dropna())]
     if baseline is None and candidate is None:
         if len(models) != 2:
@@ -938,6 +940,16 @@ def _check_rejects(ctx: _Ctx) -> list[dict]:
     return out
 
 
+def _check_ignored(ctx: _Ctx) -> list[dict]:
+    ign = getattr(ctx.campaign, "ignored", None)
+    if ign is None or len(ign) == 0 or "path" not in ign.columns:
+        return []
+    return [_finding("info", "ignored", "campaign",
+                     f"{len(ign)} file(s) in the campaign folder are not runs and were ignored: "
+                     f"{_list(ign['path'].astype('string').fillna('?').tolist())}",
+                     "nothing to do; a file that is a run needs a manifest row (list others in .pvfairignore)")]
+
+
 _REJECT_ADVICE: dict[str, str] = {
     "parse_error": "re-run these benchmarks (the output is incomplete or not a supported tool's) and re-ingest",
     "tool_error": "the tool reported the run failed: fix the cause (server down, port, timeout) and re-run it",
@@ -948,11 +960,14 @@ _REJECT_ADVICE: dict[str, str] = {
     "invalid_manifest_row": "fill in the missing or invalid manifest values",
     "duplicate_manifest_row": "name each file in one manifest row only",
     "unknown_tool": "pass tool output pvfair can parse (netperf, iperf3, iperf2, sockperf)",
+    "marked_failed": "nothing to do if the mark is right: the manifest says the run failed; re-run it for a full cell",
+    "excluded_in_manifest": "nothing to do if the exclusion is deliberate: the manifest excludes the run",
 }
 
 #: check name -> function(ctx) -> findings, run in this order
 CHECKS: dict[str, Callable[[_Ctx], list[dict]]] = {
     "rejects": _check_rejects,
+    "ignored": _check_ignored,
     "missing_info": _check_missing_info,
     "balance": _check_balance,
     "one_model_cell": _check_coverage,

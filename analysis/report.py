@@ -416,6 +416,7 @@ _CHECK_NAMES: dict[str, str] = {
     "cpu_mhz_change": "CPU clock changed during runs",
     "missing_info": "missing clock or pinning information",
     "rejects": "rejected input files",
+    "ignored": "files that are not runs (ignored)",
 }
 
 

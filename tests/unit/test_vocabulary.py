@@ -136,7 +136,11 @@ def test_acceptance_forward_and_reverse_are_separate_cells(nic):
     assert cells.to_dict() == {
         ("iperf3", "TCP_MAERTS", 16384, "split"): 6, ("iperf3", "TCP_STREAM", 16384, "split"): 6,
         ("sockperf", "UDP_RR", 64, "split"): 6}
-    cov = audit(nic, baseline="virtio-net", candidate="vmxnet3").coverage
+    aud = audit(nic, baseline="virtio-net", candidate="vmxnet3")
+    ign = aud.findings[aud.findings["check"] == "ignored"]
+    assert ign["severity"].tolist() == ["info"] and ign["detail"].iloc[0].startswith(
+        "4 file(s) in the campaign folder are not runs and were ignored: README.md, logs/console.log")
+    cov = aud.coverage
     labels = set(cov["cell"])
     fwd = cell_label(CELL_KEY, ["iperf3", "TCP_STREAM", 16384, "split"])
     rev = cell_label(CELL_KEY, ["iperf3", "TCP_MAERTS", 16384, "split"])
