@@ -246,13 +246,13 @@ def read_ignore_patterns(root: str | Path) -> pathspec.PathSpec | None:
 
 def _matching_pattern(spec: pathspec.PathSpec, path: str) -> str:
     """The last ``.pvfairignore`` pattern that decides *path* (the one gitignore applies)."""
-    result = spec.check_file(path)
-    index = getattr(result, "index", None)
-    patterns = spec.patterns
-    if index is not None and 0 <= index < len(patterns):
-        pat = patterns[index]
-        return str(getattr(pat, "pattern", None) or getattr(pat, "regex", pat))
-    return "?"
+    decisive = None
+    for pat in spec.patterns:
+        if pat.include is not None and pat.match_file(path) is not None:
+            decisive = pat
+    if decisive is None:
+        return "?"
+    return str(getattr(decisive, "pattern", None) or getattr(decisive, "regex", decisive))
 
 
 def scan_campaign(root: str | Path) -> CampaignScan:
