@@ -9,6 +9,8 @@ Data flows one way; each stage is a module with a small public API (its own ``__
     analysis.audit.audit(campaign) -> AuditResult        balance, coverage, drift, order, Simpson, outliers ...
     analysis.compare.compare(campaign, baseline=, candidate=) -> CompareResult   verdict per cell and metric
     analysis.model.fit_model(campaign, metric=, baseline=, candidate=) -> ModelResult  OLS/MixedLM on log metric
+    analysis.crosstool.tool_agreement(compare_result) -> ToolAgreementResult  do two tools on one test agree?
+    analysis.vocabulary  verdicts, the cell key, canonical test names across tools (one place each)
     analysis.report.run_report(campaign_dir) -> ReportResult   notebooks via papermill, HTML, tables, summary.pdf
     analysis.stats   ratio_ci, permutation_test_ratio, welch_log, tost_ratio, adjust_pvalues, runs_needed
     analysis.plots   love_plot, drift_plot, cpu_mhz_plot, coverage_matrix_plot, forest_plot, ...

@@ -37,14 +37,22 @@ Checks and thresholds (module constants, so a report can quote them):
   session of a model (the whole campaign without ``session``) compared with the other runs of its cell, model and
   band: a warning when it is more than 3.5 pooled sds slower than their median; and across sessions when a
   one-sided Wilcoxon signed-rank test (>= 6 sessions) finds first runs slower (p < 0.01) by more than 1 % on median.
+* ``settings``: a cell whose runs differ in a setting outside the cell key that changes what is measured
+  (:data:`analysis.vocabulary.MEASUREMENT_SETTINGS`: the tool's own mode, parallel streams, UDP target bandwidth;
+  and the direction, e.g. iperf3 UDP forward and ``-R``, which share the canonical ``UDP_STREAM``): warn, naming the
+  values and how to split the cell (``by=(*CELL_KEY, column)``).
 * ``confidence``: netperf's own ``confidence_met == False`` (warn per cell).
 * ``cpu_mhz_change``: the clock before and after a run differ by more than 5 % (warn per cell).
 * ``missing_info``: runs without a CPU frequency (per-GHz values are NaN) or without pinning (warn).
 * ``rejects``: one finding per reject reason, listing the files (warn).
+* ``ignored``: files in the campaign folder that are not runs (README, logs, ``.pvfairignore`` matches), listed with
+  their count (info; they are not rejects).
 
-Outliers and warm-up runs are reported, never dropped silently: they are excluded only with ``exclude_outliers``
-/ ``exclude_warmup``, and then listed in ``excluded_runs`` and noted in the findings. All other checks then run
-without them.
+Outliers and warm-up runs are reported, never dropped silently. Runs *declared* warm-up (the manifest's ``warmup``
+column, as ``pvfair collect`` writes its warm-up blocks) are excluded by default (``exclude_warmup=True``;
+``False`` keeps them, ``"detected"`` also excludes the first-of-session runs the ``warmup`` check finds slow);
+outliers only with ``exclude_outliers``. Excluded runs are listed in ``excluded_runs`` (with their count in the
+findings); all other checks then run without them.
 """
 
 from __future__ import annotations
@@ -61,7 +69,7 @@ from scipy import stats
 
 from analysis.ingest import Campaign
 from analysis.schema import METRICS
-from analysis.vocabulary import CELL_KEY
+from analysis.vocabulary import CELL_KEY, MEASUREMENT_SETTINGS
 
 __all__ = [
     "audit",
@@ -314,8 +322,8 @@ def _audit_iv(campaign, baseline, candidate, metrics, by, exclude_outliers, excl
         raise TypeError(f"by: expected a sequence of column names, got {by!r}") from None
     for col in by:
         if not isinstance(col, str) or col not in runs.columns:
-            raise ValueError(f"by: unknown column {col!r}; expected columns of campaign.runs, e.g. "
-                             "('test', 'msg_size_bytes', 'pinning')")
+            raise ValueError(f"by: unknown column {col!r}; expected columns of campaign.runs, e.g. the default "
+                             f"cell key {CELL_KEY}")
     models = [m for m in pd.unique(runs["pv_model"].dropna())]
     if baseline is None and candidate is None:
         if len(models) != 2:
@@ -346,10 +354,13 @@ def _audit_iv(campaign, baseline, candidate, metrics, by, exclude_outliers, excl
         if not set(metrics) & present:
             raise ValueError(f"metrics: none of {list(metrics)} is measured in the campaign; it has "
                              f"{sorted(present)}")
-    for arg, v in (("exclude_outliers", exclude_outliers), ("exclude_warmup", exclude_warmup)):
-        if not isinstance(v, (bool, np.bool_)):
-            raise TypeError(f"{arg}: expected True or False, got {v!r}")
-    return str(baseline), str(candidate), metrics, by, bool(exclude_outliers), bool(exclude_warmup)
+    if not isinstance(exclude_outliers, (bool, np.bool_)):
+        raise TypeError(f"exclude_outliers: expected True or False, got {exclude_outliers!r}")
+    if not (isinstance(exclude_warmup, (bool, np.bool_)) or exclude_warmup == "detected"):
+        raise TypeError(f"exclude_warmup: expected True or False (declared warm-up runs) or 'detected', got "
+                        f"{exclude_warmup!r}")
+    warm = exclude_warmup if exclude_warmup == "detected" else bool(exclude_warmup)
+    return str(baseline), str(candidate), metrics, by, bool(exclude_outliers), warm
 
 
 def _default_baseline(runs: pd.DataFrame, models: list) -> str:
@@ -825,8 +836,9 @@ def _check_warmup(ctx: _Ctx) -> list[dict]:
                                 "manifest"))
         else:
             out.append(_finding("info", "warmup", "campaign",
-                                f"{len(info['declared'])} run(s) marked warmup in the manifest excluded on request: "
-                                f"{_list(info['declared'])}", "nothing to do"))
+                                f"{len(info['declared'])} run(s) marked warmup in the manifest excluded from the "
+                                f"comparison: {_list(info['declared'])}",
+                                "nothing to do (exclude_warmup=False includes them)"))
     for s in info["suspects"]:
         state = "excluded on request" if s["run_id"] in excluded else "kept in the comparison"
         out.append(_finding("warn", "warmup", s["cell"],
@@ -850,6 +862,23 @@ def _per_cell_runs(ctx: _Ctx, mask: pd.Series, check: str, what: str, suggestion
         n = int(((ctx.runs["audit_cell"] == cell) & (ctx.runs["pv_model"] == model)).sum())
         out.append(_finding("warn", check, cell, f"{len(g)} of {n} runs of {model} {what}: "
                             f"{_list(g['run_id'].tolist())}", suggestion, pv_model=model))
+    return out
+
+
+def _check_settings(ctx: _Ctx) -> list[dict]:
+    """Cells whose runs differ in a setting outside the cell key that changes the measured quantity."""
+    runs, out = ctx.runs, []
+    cols = [c for c in (*MEASUREMENT_SETTINGS, "direction") if c in runs.columns and c not in ctx.by]
+    for cell, g in runs.groupby("audit_cell", sort=True):
+        for col in cols:
+            counts = g[col].astype("string").fillna("<NA>").value_counts(sort=False).sort_index()
+            if len(counts) < 2:
+                continue
+            mix = ", ".join(f"{v} ({n} runs)" for v, n in counts.items())
+            out.append(_finding("warn", "settings", cell,
+                                f"the cell pools runs with different {col}: {mix}; they measure different "
+                                f"things, but {col} is not in the cell key {tuple(ctx.by)}",
+                                f"split the cell with by=(*CELL_KEY, {col!r}), or keep one {col} per campaign"))
     return out
 
 
@@ -911,6 +940,16 @@ def _check_rejects(ctx: _Ctx) -> list[dict]:
     return out
 
 
+def _check_ignored(ctx: _Ctx) -> list[dict]:
+    ign = getattr(ctx.campaign, "ignored", None)
+    if ign is None or len(ign) == 0 or "path" not in ign.columns:
+        return []
+    return [_finding("info", "ignored", "campaign",
+                     f"{len(ign)} file(s) in the campaign folder are not runs and were ignored: "
+                     f"{_list(ign['path'].astype('string').fillna('?').tolist())}",
+                     "nothing to do; a file that is a run needs a manifest row (list others in .pvfairignore)")]
+
+
 _REJECT_ADVICE: dict[str, str] = {
     "parse_error": "re-run these benchmarks (the output is incomplete or not a supported tool's) and re-ingest",
     "tool_error": "the tool reported the run failed: fix the cause (server down, port, timeout) and re-run it",
@@ -921,11 +960,14 @@ _REJECT_ADVICE: dict[str, str] = {
     "invalid_manifest_row": "fill in the missing or invalid manifest values",
     "duplicate_manifest_row": "name each file in one manifest row only",
     "unknown_tool": "pass tool output pvfair can parse (netperf, iperf3, iperf2, sockperf)",
+    "marked_failed": "nothing to do if the mark is right: the manifest says the run failed; re-run it for a full cell",
+    "excluded_in_manifest": "nothing to do if the exclusion is deliberate: the manifest excludes the run",
 }
 
 #: check name -> function(ctx) -> findings, run in this order
 CHECKS: dict[str, Callable[[_Ctx], list[dict]]] = {
     "rejects": _check_rejects,
+    "ignored": _check_ignored,
     "missing_info": _check_missing_info,
     "balance": _check_balance,
     "one_model_cell": _check_coverage,
@@ -934,6 +976,7 @@ CHECKS: dict[str, Callable[[_Ctx], list[dict]]] = {
     "simpson": _check_simpson,
     "outlier": _check_outliers,
     "warmup": _check_warmup,
+    "settings": _check_settings,
     "confidence": _check_confidence,
     "cpu_mhz_change": _check_cpu_mhz_change,
 }
@@ -947,7 +990,7 @@ def audit(
     metrics: Sequence[str] | None = None,
     by: Sequence[str] = CELL_KEY,
     exclude_outliers: bool = False,
-    exclude_warmup: bool = False,
+    exclude_warmup: bool | str = True,
 ) -> AuditResult:
     """Audit a campaign for everything that makes the baseline-vs-candidate comparison unfair.
 
@@ -965,9 +1008,12 @@ def audit(
         (:data:`PRIMARY_METRICS`).
     by : sequence of str
         The run columns that define a comparison cell.
-    exclude_outliers, exclude_warmup : bool
-        Exclude robust-z outliers / warm-up runs (declared and detected) before the other checks; they are listed
-        in ``excluded_runs`` and the findings. Default: report them only.
+    exclude_outliers : bool
+        Exclude robust-z outliers before the other checks (listed in ``excluded_runs`` and the findings). Default:
+        report them only.
+    exclude_warmup : bool or "detected"
+        True (default): exclude the runs the manifest declares warm-up (``warmup`` column); False: keep them (the
+        ``warmup`` check warns); ``"detected"``: also the first-of-session runs the check finds slow.
 
     Returns
     -------
@@ -980,14 +1026,14 @@ def audit(
     outliers = _detect_outliers(ctx)
     warm = _detect_warmup(ctx)
     excluded: list[dict] = []
-    if exclude_warmup:
-        w = {r: "warm-up (manifest)" for r in warm["declared"]}
+    w = {r: "warm-up (manifest)" for r in warm["declared"]} if exclude_warmup else {}
+    if exclude_warmup == "detected":
         for s in warm["suspects"]:
             w.setdefault(s["run_id"], f"warm-up: first of its session, robust z {s['z']:+.1f}")
         if warm["systematic"] is not None and warm["systematic"]["fires"]:
             for r in warm["systematic"]["firsts"]:
                 w.setdefault(r, "warm-up: first run of its session (first runs are systematically slower)")
-        excluded += [{"run_id": r, "reason": why} for r, why in w.items()]
+    excluded += [{"run_id": r, "reason": why} for r, why in w.items()]
     if exclude_outliers:
         seen = {e["run_id"] for e in excluded}
         for f in outliers:

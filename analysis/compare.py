@@ -392,7 +392,7 @@ def compare(
     rng: int | np.random.Generator | None = None,
     headline: str = "auto",
     exclude_outliers: bool = False,
-    exclude_warmup: bool = False,
+    exclude_warmup: bool | str = True,
 ) -> CompareResult:
     """A verdict for every cell and metric: faster, slower, equivalent (within the margin), or inconclusive.
 
@@ -423,8 +423,9 @@ def compare(
         Seed; the same seed gives the same table.
     headline : {"auto", "raw", "per-GHz", "model-adjusted"}
         Which effect the verdict rests on (:data:`HEADLINES`); "auto" chooses per cell and says why.
-    exclude_outliers, exclude_warmup : bool
-        Passed to :func:`analysis.audit.audit`; excluded runs are listed in ``audit.excluded_runs``.
+    exclude_outliers, exclude_warmup : bool (exclude_warmup also "detected")
+        Passed to :func:`analysis.audit.audit` (declared warm-up runs are left out by default); excluded runs are
+        listed in ``audit.excluded_runs``.
 
     Returns
     -------

@@ -4,11 +4,19 @@
 reads every file once, hashes it (sha256), parses it (:mod:`analysis.parsers`), reconciles it with its manifest row
 and yields four tables (:mod:`analysis.schema`): ``runs``, ``measurements``, ``intervals`` and ``rejects``.
 
-Accounting: an *item* is every file in the folder (except :data:`analysis.manifest.IGNORED_FILES`) plus every
-manifest row that names something which is not such a file (a missing file, an unsafe path, an empty ``file``
-cell). Each item ends as exactly one run or exactly one reject, so ``seen == ingested + rejected`` always (checked
-in code). A reject's ``source_file`` is the campaign-relative path (or the path as written for an unsafe one, or
-``manifest.csv:<line>`` for a row without a path).
+Accounting: an *item* is every file in the folder (except the control files ``manifest.csv`` and
+``.pvfairignore``; hidden directories are not entered) plus every manifest row that names something which is not
+such a file (a missing file, an unsafe path, an empty ``file`` cell). Each item ends as exactly one run, one reject
+or one *ignored file*, so ``files_seen == ingested + rejected + ignored`` always (checked in code; ``seen`` counts
+the run candidates, ``ingested + rejected``). A reject's ``source_file`` is the campaign-relative path (or the path
+as written for an unsafe one, or ``manifest.csv:<line>`` for a row without a path).
+
+Ignored files (table ``ignored``: ``path, reason``) are not runs: names that are never runs (README*, metadata*,
+hidden files: :data:`analysis.manifest.IGNORED_FILES`) unless a manifest row names them, paths the campaign's
+``.pvfairignore`` matches (even when a manifest row names them: excluded on purpose), and files that no manifest
+row names and no parser recognizes (logs, scripts, images). A file a parser *does* recognize but no row names is a
+lost run: a ``no_manifest_row`` reject. A row marked ``status=failed`` or ``exclude=true`` is a reject
+(``marked_failed`` / ``excluded_in_manifest``) without its file being parsed.
 
 ``run_id`` is the file's posix path relative to the campaign folder; tables are sorted by run_id (then metric for
 measurements; intervals keep file order), so ingesting the same folder twice gives identical tables.
@@ -46,10 +54,18 @@ from analysis.manifest import (
     read_manifest,
     reconcile,
     resolve_inside,
-    scan_campaign_files,
+    scan_campaign,
 )
 from analysis.memo import Memo, content_key
-from analysis.schema import INTERVAL_COLUMNS, MEASUREMENT_COLUMNS, REJECT_COLUMNS, RUN_COLUMNS, coerce_frame
+from analysis.schema import (
+    IGNORED_COLUMNS,
+    INTERVAL_COLUMNS,
+    MEASUREMENT_COLUMNS,
+    REJECT_COLUMNS,
+    RUN_COLUMNS,
+    coerce_frame,
+    empty_frame,
+)
 
 __all__ = [
     "Campaign",
@@ -69,7 +85,10 @@ TABLE_FILES: dict[str, tuple[str, dict[str, str]]] = {
     "measurements": ("measurements.parquet", MEASUREMENT_COLUMNS),
     "intervals": ("intervals.parquet", INTERVAL_COLUMNS),
     "rejects": ("rejects.parquet", REJECT_COLUMNS),
+    "ignored": ("ignored.parquet", IGNORED_COLUMNS),
 }
+#: tables a processed folder written before they existed may lack (read as empty)
+_OPTIONAL_TABLES = frozenset({"ignored"})
 SUMMARY_FILE = "ingest_summary.json"
 
 
@@ -82,7 +101,8 @@ class Campaign:
     name : campaign name (the raw folder's name)
     root : the raw campaign folder (``data/raw/<name>``), or None for a campaign built in memory
     runs, measurements, intervals, rejects : DataFrames with :mod:`analysis.schema` columns and dtypes
-    summary : the ingest summary (files seen / ingested / rejected by reason)
+    summary : the ingest summary (files seen / ingested / rejected by reason / ignored)
+    ignored : files that are not runs (``path, reason``), see the module docstring
     """
 
     name: str
@@ -92,10 +112,12 @@ class Campaign:
     rejects: pd.DataFrame
     root: Path | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    ignored: pd.DataFrame = field(default_factory=lambda: empty_frame(IGNORED_COLUMNS))
 
     def __repr__(self) -> str:
         return (f"Campaign(name={self.name!r}, runs={len(self.runs)}, measurements={len(self.measurements)}, "
-                f"intervals={len(self.intervals)}, rejects={len(self.rejects)}, root={self.root!r})")
+                f"intervals={len(self.intervals)}, rejects={len(self.rejects)}, ignored={len(self.ignored)}, "
+                f"root={self.root!r})")
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(format_ingest_summary(self))}</pre>"
@@ -113,6 +135,7 @@ class _Outcome:
     measurements: tuple[tuple[str, float], ...] = ()
     intervals: tuple[parsers.IntervalSample, ...] = ()
     reject: tuple[str, str] | None = None
+    ignored: str | None = None  # why the file is not a run
 
 
 def _decode(raw: bytes, run_id: str) -> str:
@@ -184,6 +207,47 @@ def _ingest_one(root: str, campaign: str, run_id: str, row: ManifestRow, regular
                source_sha256=sha, parser=parsed.parser, parser_version=str(parsed.parser_version))
     return _Outcome(run_id, run=run, measurements=tuple(sorted(parsed.measurements.items())),
                     intervals=tuple(parsed.intervals))
+
+
+def _marked(mark: tuple[str, str], parsed: _Outcome) -> _Outcome:
+    """A run the manifest marks failed or excluded: a reject with the mark's reason, whatever its file says; what
+    the file itself says (a tool error, a parse error) is kept in the detail."""
+    reason, detail = mark
+    if parsed.reject is not None:
+        detail += f"; the file itself: {parsed.reject[0]}: {parsed.reject[1]}"
+    else:
+        detail += " (its file parses)"
+    return _Outcome(parsed.source_file, reject=(reason, detail))
+
+
+def _unnamed_file(root: str, run_id: str, regular: bool) -> _Outcome:
+    """A file no manifest row names: a lost run (``no_manifest_row``) when a parser reads it as a run (or as a run
+    the tool reported failed), else an ignored file (a log, a script, an image), with the reason.
+
+    A console log often holds lines of tool output (an iperf3 server log looks like iperf 2 to a cheap content
+    sniff), so only a file that parses as a whole counts as a lost run; one that merely looks like a tool's output
+    is ignored with the parser's objection in the reason."""
+    try:
+        real = os.path.join(root, run_id) if regular else resolve_inside(root, run_id)
+    except UnsafePathError as exc:
+        return _Outcome(run_id, reject=("unsafe_path", f"{run_id}: {exc}"))
+    try:
+        with open(real, "rb") as fh:
+            text = _decode(fh.read(), run_id)
+        tool = parsers.detect_tool(text, run_id)
+    except (OSError, parsers.ParseError):
+        return _Outcome(run_id, ignored=f"no manifest row names it and no parser recognizes it "
+                                        f"(not {', '.join(sorted(parsers.PARSERS))} output)")
+    try:
+        parsers.parse_text(text, run_id, tool)
+    except parsers.ToolReportedError:
+        pass  # a failed run is still a run
+    except parsers.ParseError as exc:
+        return _Outcome(run_id, ignored=f"no manifest row names it; it looks like {tool} output but is not a "
+                                        f"complete run ({exc}); if it is one, add a manifest row")
+    return _Outcome(run_id, reject=("no_manifest_row", f"{run_id}: {tool} output, but no row of {MANIFEST_NAME} "
+                                    f"names this file; add one (file, pv_model, ...), remove the file, or list it "
+                                    f"in .pvfairignore"))
 
 
 # ---------------------------------------------------------------------------------------------------- tables
@@ -336,7 +400,8 @@ def _gc_paused() -> Iterator[None]:
 def _ingest_campaign(path: str | Path, progress: bool) -> Campaign:
     root, manifest = _ingest_campaign_iv(path, progress)
     name = root.resolve().name
-    on_disk = scan_campaign_files(root)
+    scan = scan_campaign(root)
+    on_disk = scan.candidates
     rows_by_id: dict[str, list[ManifestRow]] = {}
     outcomes: list[_Outcome] = []
     for row in manifest.rows:
@@ -345,37 +410,46 @@ def _ingest_campaign(path: str | Path, progress: bool) -> Campaign:
             outcomes.append(_Outcome(row.source_file, reject=row.problem))
         else:
             rows_by_id.setdefault(row.run_id, []).append(row)
+    # a manifest row makes a file ignored by name a run; a .pvfairignore pattern excludes even a named one
+    ignored = {p: why for p, why in scan.ignored.items() if p in scan.pvfairignored or p not in rows_by_id}
+    for run_id, why in ignored.items():
+        rows = rows_by_id.pop(run_id, None)
+        if rows:
+            why += f" ({MANIFEST_NAME} line {rows[0].line} names it; not ingested)"
+        outcomes.append(_Outcome(run_id, ignored=why))
     keys = sorted(set(on_disk) | set(rows_by_id))
-    seen = len(outcomes) + len(keys)
     tasks: list[tuple[str, str, str, ManifestRow, bool]] = []
     for run_id in keys:
         rows = rows_by_id.get(run_id)
         if rows and rows[0].problem is not None:
             outcomes.append(_Outcome(run_id, reject=rows[0].problem))
+        elif rows and rows[0].mark is not None:
+            outcomes.append(_marked(rows[0].mark, _ingest_one(str(root), name, run_id, rows[0],
+                                                              on_disk.get(run_id, False))))
         elif rows:
             tasks.append((str(root), name, run_id, rows[0], on_disk.get(run_id, False)))
         else:
-            try:
-                resolve_inside(root, run_id)
-                outcomes.append(_Outcome(run_id, reject=(
-                    "no_manifest_row", f"{run_id}: no row of {MANIFEST_NAME} names this file; add one (file, "
-                    "pv_model, ...) or remove the file")))
-            except UnsafePathError as exc:
-                outcomes.append(_Outcome(run_id, reject=("unsafe_path", f"{run_id}: {exc}")))
+            outcomes.append(_unnamed_file(str(root), run_id, on_disk[run_id]))
     # A process pool was tried (fork, 2 workers on the 2-core test machine) and was slower every time, so files
     # are parsed in this process (benchmarks/bench_ingest.py).
     for task in tqdm(tasks, desc=f"ingest {name}", unit="file", disable=not progress):
         outcomes.append(_ingest_one(*task))
-    return _assemble(name, root, manifest, outcomes, seen=seen, files_on_disk=len(on_disk))
+    files_seen = len(outcomes)
+    return _assemble(name, root, manifest, outcomes, files_seen=files_seen,
+                     files_on_disk=len(on_disk) + len(scan.ignored))
 
 
-def _assemble(name: str, root: Path, manifest: ManifestResult, outcomes: list[_Outcome], *, seen: int,
+def _assemble(name: str, root: Path, manifest: ManifestResult, outcomes: list[_Outcome], *, files_seen: int,
               files_on_disk: int) -> Campaign:
     runs: list[dict[str, Any]] = []
     meas: dict[str, list] = {c: [] for c in MEASUREMENT_COLUMNS}
     ivs: dict[str, list] = {c: [] for c in INTERVAL_COLUMNS}
     rejects: list[tuple[str, str, str]] = []
+    ignored: list[tuple[str, str]] = []
     for out in outcomes:
+        if out.ignored is not None:
+            ignored.append((out.source_file, out.ignored))
+            continue
         if out.reject is not None:
             rejects.append((out.source_file, *out.reject))
             continue
@@ -393,8 +467,10 @@ def _assemble(name: str, root: Path, manifest: ManifestResult, outcomes: list[_O
                 ivs["interval_start_s"].append(s.interval_start_s)
                 ivs["interval_end_s"].append(s.interval_end_s)
                 ivs["value"].append(s.value)
-    if seen != len(runs) + len(rejects):
-        raise AssertionError(f"ingest accounting: seen {seen} != ingested {len(runs)} + rejected {len(rejects)}")
+    if files_seen != len(runs) + len(rejects) + len(ignored):
+        raise AssertionError(f"ingest accounting: files_seen {files_seen} != ingested {len(runs)} + rejected "
+                             f"{len(rejects)} + ignored {len(ignored)}")
+    seen = len(runs) + len(rejects)
     by_reason: dict[str, int] = {}
     for _, reason, _ in rejects:
         by_reason[reason] = by_reason.get(reason, 0) + 1
@@ -405,6 +481,8 @@ def _assemble(name: str, root: Path, manifest: ManifestResult, outcomes: list[_O
         "ingested": len(runs),
         "rejected": len(rejects),
         "rejected_by_reason": dict(sorted(by_reason.items())),
+        "ignored": len(ignored),
+        "files_seen": files_seen,
         "files_on_disk": files_on_disk,
         "manifest_rows": len(manifest.rows),
         "measurements": len(meas["run_id"]),
@@ -419,6 +497,8 @@ def _assemble(name: str, root: Path, manifest: ManifestResult, outcomes: list[_O
                                name="rejects"), ["source_file", "reason", "detail"]),
         root=root,
         summary=summary,
+        ignored=_sorted(_table(IGNORED_COLUMNS, {"path": [p for p, _ in ignored], "reason": [r for _, r in ignored]},
+                               name="ignored"), ["path"]),
     )
 
 
@@ -429,6 +509,9 @@ def _check_summary(summary: Mapping[str, Any]) -> None:
     if summary["seen"] != summary["ingested"] + summary["rejected"]:
         raise AssertionError(f"ingest summary: seen {summary['seen']} != ingested {summary['ingested']} + "
                              f"rejected {summary['rejected']}")
+    if "files_seen" in summary and summary["files_seen"] != summary["seen"] + summary.get("ignored", 0):
+        raise AssertionError(f"ingest summary: files_seen {summary['files_seen']} != ingested + rejected + ignored "
+                             f"{summary['seen'] + summary.get('ignored', 0)}")
     if sum(summary["rejected_by_reason"].values()) != summary["rejected"]:
         raise AssertionError("ingest summary: rejected_by_reason does not add up to rejected")
 
@@ -500,6 +583,9 @@ def _load_campaign(folder: Path) -> Campaign:
     if (folder / "runs.parquet").is_file():
         tables = {}
         for table, (file_name, columns) in TABLE_FILES.items():
+            if table in _OPTIONAL_TABLES and not (folder / file_name).is_file():
+                tables[table] = empty_frame(columns)
+                continue
             if not (folder / file_name).is_file():
                 raise ValueError(f"path: {str(folder)!r} has runs.parquet but no {file_name}; expected all of "
                                  f"{[f for f, _ in TABLE_FILES.values()]} (re-run pvfair ingest)")
@@ -552,10 +638,13 @@ def _load_campaign_cached(folder: Path) -> Campaign:
 
 
 def format_ingest_summary(campaign: Campaign, *, max_rejects: int | None = None) -> str:
-    """Text summary: seen / ingested / rejected by reason, then each reject with its reason and detail."""
+    """Text summary: files seen / ingested / rejected (by reason) / ignored, then each reject with its reason and
+    detail, then each ignored file with its reason."""
     s = campaign.summary
-    lines = [f"campaign {campaign.name}: {s.get('seen', '?')} seen, {s.get('ingested', len(campaign.runs))} "
-             f"ingested, {s.get('rejected', len(campaign.rejects))} rejected"]
+    n_ignored = s.get("ignored", len(campaign.ignored))
+    lines = [f"campaign {campaign.name}: {s.get('files_seen', s.get('seen', '?'))} files seen, "
+             f"{s.get('ingested', len(campaign.runs))} ingested, {s.get('rejected', len(campaign.rejects))} "
+             f"rejected, {n_ignored} ignored (not runs)"]
     by_reason = s.get("rejected_by_reason", {})
     if by_reason:
         lines.append("rejected by reason: " + ", ".join(f"{r} {n}" for r, n in by_reason.items()))
@@ -565,6 +654,12 @@ def format_ingest_summary(campaign: Campaign, *, max_rejects: int | None = None)
         lines.append(f"  reject {rec.source_file}: {rec.reason}: {rec.detail}")
     if len(shown) < len(rejects):
         lines.append(f"  ... and {len(rejects) - len(shown)} more rejects")
+    ign = campaign.ignored
+    shown_ign = ign if max_rejects is None else ign.head(max_rejects)
+    for rec in shown_ign.itertuples(index=False):
+        lines.append(f"  ignored {rec.path}: {rec.reason}")
+    if len(shown_ign) < len(ign):
+        lines.append(f"  ... and {len(ign) - len(shown_ign)} more ignored files")
     return "\n".join(lines)
 
 

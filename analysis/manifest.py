@@ -20,10 +20,17 @@ structurally broken *manifest* raises ``ValueError``):
 - two rows naming the same file (after normalizing ``./a`` to ``a``): ``duplicate_manifest_row``.
 - a value the tool output carries fills an empty manifest cell; a disagreement is ``manifest_mismatch`` naming the
   column and both values (:func:`reconcile`). CPU frequency follows its own precedence (:func:`effective_cpu_mhz`).
+- ``test`` may be written in either vocabulary (:mod:`analysis.vocabulary`): the canonical name (``TCP_MAERTS``)
+  or the tool's own (``IPERF3_TCP``); only a disagreement of fact (``TCP_MAERTS`` for a forward run) is a mismatch.
+- marks (:data:`MARK_COLUMNS`): ``status`` (``ok`` / ``failed``) and ``exclude`` (true/false). A row marked
+  ``status=failed`` or ``exclude=true`` is a reject (``marked_failed`` / ``excluded_in_manifest``) whatever its
+  file says (:attr:`ManifestRow.mark`); the columns are kept as text like every extra column.
 
-Files in the campaign folder that are not runs (:data:`IGNORED_FILES`, matched case-insensitively against each
-file's name at any depth): ``manifest.csv``, ``README*``, ``truth.csv``, ``metadata*`` and hidden files (``.*``,
-e.g. ``.gitkeep``). Every other file must be named by a manifest row, or it is listed as ``no_manifest_row``.
+Files in the campaign folder that are not runs: names in :data:`IGNORED_FILES` (matched case-insensitively against
+each file's name at any depth: ``README*``, ``truth.csv``, ``metadata*``, hidden files ``.*``) and paths matching
+the campaign's ``.pvfairignore`` (gitignore syntax, :func:`read_ignore_patterns`) are listed by
+:func:`scan_campaign` as ignored, with the reason. The manifest itself and ``.pvfairignore`` are the campaign's
+control files, not candidates at all.
 """
 
 from __future__ import annotations
@@ -42,9 +49,11 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 import pandas as pd
+import pathspec
 
 from analysis import parsers
 from analysis.schema import RUN_COLUMNS
+from analysis.vocabulary import same_test_name
 
 __all__ = [
     "MANIFEST_NAME",
@@ -52,6 +61,11 @@ __all__ = [
     "MANIFEST_COLUMNS",
     "RESERVED_COLUMNS",
     "IGNORED_FILES",
+    "IGNORE_FILE",
+    "MARK_COLUMNS",
+    "CampaignScan",
+    "scan_campaign",
+    "read_ignore_patterns",
     "UnsafePathError",
     "ManifestRow",
     "ManifestResult",
@@ -74,7 +88,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("file", "pv_model")
 _OPTIONAL = (
     "tool", "test", "msg_size_bytes", "response_size_bytes", "direction", "streams", "pinning", "cpu_mhz",
     "cpu_mhz_before", "cpu_mhz_after", "n_cpus", "governor", "host", "host_kernel", "guest_kernel", "mtu_bytes",
-    "session", "trial", "order_index", "warmup", "start_time",
+    "session", "trial", "order_index", "warmup", "start_time", "tool_test", "target_bandwidth_bps",
 )
 #: run columns a manifest may set, with their dtype (from :data:`analysis.schema.RUN_COLUMNS`)
 MANIFEST_COLUMNS: dict[str, str] = {"pv_model": RUN_COLUMNS["pv_model"]} | {c: RUN_COLUMNS[c] for c in _OPTIONAL}
@@ -84,6 +98,13 @@ RESERVED_COLUMNS: tuple[str, ...] = tuple(c for c in RUN_COLUMNS if c not in MAN
 
 #: file-name patterns (case-insensitive, any depth) that are not runs and need no manifest row
 IGNORED_FILES: tuple[str, ...] = ("manifest.csv", "readme*", "truth.csv", "metadata*", ".*")
+#: the campaign's ignore list (gitignore syntax), beside manifest.csv
+IGNORE_FILE = ".pvfairignore"
+#: manifest columns that mark a run, with the values they take: ``status`` ok/failed, ``exclude`` a boolean
+MARK_COLUMNS: dict[str, str] = {"status": "ok or failed (timeout and error, as pvfair collect writes them, are "
+                                           "failures too)", "exclude": "true/false, yes/no or 1/0"}
+#: ``status`` values that mark a failed run (``pvfair collect`` writes ok | failed | timeout | error)
+_FAILED_STATUS = frozenset({"failed", "timeout", "error"})
 #: :data:`IGNORED_FILES` as one regex (what ``fnmatch.fnmatchcase`` matches with each of them)
 _IGNORED_RE = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in IGNORED_FILES))
 
@@ -189,6 +210,84 @@ def scan_campaign_files(root: str | Path) -> dict[str, bool]:
                 elif not is_ignored(name):
                     found[prefix + name] = entry.is_file(follow_symlinks=False)
     return dict(sorted(found.items()))
+
+
+@dataclass(frozen=True)
+class CampaignScan:
+    """What is in a campaign folder: run candidates and ignored files.
+
+    Attributes
+    ----------
+    candidates : campaign-relative posix path -> True when it is a regular file reached without any symlink (see
+        :func:`scan_campaign_files`); every file that may be a run
+    ignored : path -> reason, for files that are not runs by name (:data:`IGNORED_FILES`) or on purpose
+        (``.pvfairignore``); a manifest row still makes a name-ignored file a run, never a ``.pvfairignore``d one
+    pvfairignored : the subset of *ignored* matched by ``.pvfairignore``: path -> the pattern
+    """
+
+    candidates: dict[str, bool]
+    ignored: dict[str, str]
+    pvfairignored: dict[str, str]
+
+
+def read_ignore_patterns(root: str | Path) -> pathspec.PathSpec | None:
+    """The campaign's ``.pvfairignore`` (gitignore syntax: ``logs/``, ``*.png``, ``!keep.txt`` ...) as a
+    :class:`pathspec.PathSpec`; None when there is none. Not UTF-8 text raises ``ValueError`` naming the file."""
+    path = Path(root) / IGNORE_FILE
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{IGNORE_FILE}: expected UTF-8 text with gitignore patterns, found byte "
+                         f"0x{exc.object[exc.start]:02x}") from None
+    return pathspec.GitIgnoreSpec.from_lines(text.splitlines())
+
+
+def _matching_pattern(spec: pathspec.PathSpec, path: str) -> str:
+    """The last ``.pvfairignore`` pattern that decides *path* (the one gitignore applies)."""
+    decisive = None
+    for pat in spec.patterns:
+        if pat.include is not None and pat.match_file(path) is not None:
+            decisive = pat
+    if decisive is None:
+        return "?"
+    return str(getattr(decisive, "pattern", None) or getattr(decisive, "regex", decisive))
+
+
+def scan_campaign(root: str | Path) -> CampaignScan:
+    """Every file under *root*, split into run candidates and ignored files (each with its reason).
+
+    Hidden directories are not entered and symlinked directories not followed (as :func:`scan_campaign_files`);
+    the root's ``manifest.csv`` and ``.pvfairignore`` are the campaign's control files and appear in neither.
+    """
+    spec = read_ignore_patterns(root)
+    candidates: dict[str, bool] = {}
+    ignored: dict[str, str] = {}
+    by_spec: dict[str, str] = {}
+    stack = [(os.fspath(root), "")]
+    while stack:
+        folder, prefix = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name, rel = entry.name, prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if not name.startswith("."):
+                        stack.append((entry.path, rel + "/"))
+                    continue
+                if entry.is_symlink() and entry.is_dir(follow_symlinks=True):
+                    continue
+                if not prefix and (name.lower() == MANIFEST_NAME or name == IGNORE_FILE):
+                    continue
+                if spec is not None and spec.match_file(rel):
+                    by_spec[rel] = _matching_pattern(spec, rel)
+                    ignored[rel] = f"matches {IGNORE_FILE} pattern {by_spec[rel]!r}"
+                elif is_ignored(name):
+                    ignored[rel] = ("hidden file" if name.startswith(".") else
+                                    "not a run by name (README*, truth.csv, metadata*, manifest.csv)")
+                else:
+                    candidates[rel] = entry.is_file(follow_symlinks=False)
+    return CampaignScan(dict(sorted(candidates.items())), dict(sorted(ignored.items())), dict(sorted(by_spec.items())))
 
 
 def list_campaign_files(root: str | Path) -> list[str]:
@@ -310,6 +409,18 @@ class ManifestRow:
     run_id: str | None
     values: Mapping[str, Any] = field(default_factory=dict)
     problem: tuple[str, str] | None = None
+
+    @property
+    def mark(self) -> tuple[str, str] | None:
+        """``(reason, detail)`` when the row marks its run failed (``status=failed``) or excluded
+        (``exclude=true``); None otherwise. Values were checked when the manifest was read."""
+        where = f"{MANIFEST_NAME} line {self.line}"
+        status = str(self.values.get("status", "ok")).strip()
+        if status.lower() in _FAILED_STATUS:
+            return "marked_failed", f"{where}: marked failed in manifest (status={status}); not ingested"
+        if _cast_bool(self.values.get("exclude", "false")):
+            return "excluded_in_manifest", f"{where}: marked exclude={self.values['exclude']} in manifest; not ingested"
+        return None
 
     @property
     def source_file(self) -> str:
@@ -490,6 +601,7 @@ def parse_manifest_text(text: str, *, source: str | Path = MANIFEST_NAME) -> Man
                     continue
             values[col] = value
         values.pop("file", None)  # the path is run_id, not a value
+        errors.extend(_mark_errors(values))
         if "pv_model" not in values:
             errors.append("column 'pv_model' is empty; expected the PV model's name")
         if problem is None and errors:
@@ -497,6 +609,21 @@ def parse_manifest_text(text: str, *, source: str | Path = MANIFEST_NAME) -> Man
         rows.append(ManifestRow(line=line, file=file_text, run_id=run_id, values=values, problem=problem))
     rows = _mark_duplicates(rows, name)
     return ManifestResult(path=source, columns=tuple(header), extra_columns=extra, rows=tuple(rows))
+
+
+def _mark_errors(values: Mapping[str, Any]) -> list[str]:
+    """What is wrong with a row's :data:`MARK_COLUMNS` values (empty when nothing)."""
+    errors = []
+    status = values.get("status")
+    if status is not None and str(status).strip().lower() not in _FAILED_STATUS | {"ok"}:
+        errors.append(f"column 'status': expected {MARK_COLUMNS['status']}, found {status!r}")
+    exclude = values.get("exclude")
+    if exclude is not None:
+        try:
+            _cast_bool(exclude)
+        except ValueError:
+            errors.append(f"column 'exclude': expected {MARK_COLUMNS['exclude']}, found {exclude!r}")
+    return errors
 
 
 def _mark_duplicates(rows: list[ManifestRow], name: str) -> list[ManifestRow]:
@@ -567,6 +694,14 @@ def reconcile(manifest_values: Mapping[str, Any], tool_fields: Mapping[str, Any]
         if value is None or value is _NA or value is _NAT or (isinstance(value, float) and value != value):
             continue
         if key in _PRECEDENCE_COLUMNS:
+            continue
+        if key == "test" and key in merged and "tool_test" in tool_fields:
+            if same_test_name(merged[key], value, tool_fields["tool_test"]):
+                merged[key] = value  # either vocabulary names the run: the canonical name is kept
+            else:
+                own = tool_fields["tool_test"]
+                mismatches.append(f"test: {where} says {_show(merged[key])}, the file says {_show(value)}" + (
+                    f" (the tool's own name: {_show(own)})" if str(own) != str(value) else ""))
             continue
         if key not in merged:
             merged[key] = value

@@ -1,6 +1,8 @@
 """Regression models on the log metric: how much of a raw model difference do the clock and the pinning explain?
 
-Per test, an OLS fit (HC3 robust errors) of the log metric on the PV model, the message size, the CPU clock
+Per test (the cell key, :data:`analysis.vocabulary.CELL_KEY`, without the message size and the pinning, which are
+terms of the model: so per tool and canonical test; a test measured by two tools is fitted once per tool and
+labelled ``"TCP_STREAM (iperf3)"``), an OLS fit (HC3 robust errors) of the log metric on the PV model, the message size, the CPU clock
 (its elasticity estimated per message size) and the pinning. The default formula is
 
 .. code-block:: text
@@ -45,6 +47,7 @@ from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
 from analysis.memo import Memo, content_key
 from analysis.schema import METRICS
+from analysis.vocabulary import CELL_KEY
 
 __all__ = ["ModelResult", "fit_model", "model_frame", "default_formula", "clock_reading", "CLOCK_JITTER"]
 
@@ -199,17 +202,38 @@ def _plain_str(s: pd.Series, fill: str) -> np.ndarray:
     return np.array([fill if pd.isna(v) else str(v) for v in s], dtype=object)
 
 
-def model_frame(campaign: Any, *, metric: str, baseline: str, candidate: str) -> tuple[pd.DataFrame, list[str]]:
+def _model_test_labels(df: pd.DataFrame) -> np.ndarray:
+    """The model stratum of each run: its test, or ``"TEST (tool)"`` where the campaign measured that test with
+    more than one tool (the other :data:`CELL_KEY` columns beside msg_size_bytes and pinning: never pooled)."""
+    test = _plain_str(df["test"], "unknown")
+    others = [c for c in CELL_KEY if c not in ("test", "msg_size_bytes", "pinning") and c in df.columns]
+    if not others or df.empty:
+        return test
+    extra = [_plain_str(df[c], "?") for c in others]
+    keys = pd.Series([" ".join(x) for x in zip(*extra, strict=True)], index=df.index)
+    split = keys.groupby(test).nunique()
+    many = set(split.index[split > 1])
+    return np.array([f"{t} ({k})" if t in many else t for t, k in zip(test, keys, strict=True)], dtype=object)
+
+
+def model_frame(campaign: Any, *, metric: str, baseline: str, candidate: str, exclude_warmup: bool = True
+                ) -> tuple[pd.DataFrame, list[str]]:
     """The frame the models are fitted on, with plain numpy dtypes (formula engines need them), and notes.
 
-    One row per run of *baseline* or *candidate* that has a positive, finite value of *metric*. ``cpu_ghz`` is
-    the runs' ``cpu_ghz`` (from :func:`analysis.normalize.normalize`) or ``cpu_mhz / 1000``; runs without a clock
-    keep NaN there. A missing pinning becomes ``"unspecified"``, a missing message size 0.
+    One row per run of *baseline* or *candidate* that has a positive, finite value of *metric* (without the runs
+    the manifest declares ``warmup`` unless *exclude_warmup* is False). ``cpu_ghz`` is the runs' ``cpu_ghz``
+    (from :func:`analysis.normalize.normalize`) or ``cpu_mhz / 1000``; runs without a clock keep NaN there. A
+    missing pinning becomes ``"unspecified"``, a missing message size 0.
     """
     runs, meas = _campaign_tables(campaign)
     notes: list[str] = []
     m = meas[meas["metric"] == metric][["run_id", "value"]]
     keep = runs[runs["pv_model"].isin([baseline, candidate])]
+    if exclude_warmup and "warmup" in keep.columns:
+        warm = keep["warmup"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if warm.any():
+            notes.append(f"{int(warm.sum())} warm-up run(s) (manifest warmup) left out")
+            keep = keep[~warm]
     df = keep.merge(m, on="run_id", how="inner", validate="one_to_many")
     if df["run_id"].duplicated().any():
         raise ValueError(f"campaign: metric {metric!r} has more than one value for some runs")
@@ -234,7 +258,7 @@ def model_frame(campaign: Any, *, metric: str, baseline: str, candidate: str) ->
     out = pd.DataFrame(
         {
             "run_id": _plain_str(df["run_id"], ""),
-            "test": _plain_str(df["test"], "unknown"),
+            "test": _model_test_labels(df),
             "pv_model": _plain_str(df["pv_model"], ""),
             "candidate": (df["pv_model"] == candidate).to_numpy(dtype=bool).astype(np.int64),
             "msg_size_bytes": size_arr,
@@ -719,6 +743,7 @@ def fit_model(
     formula: str | None = None,
     groups: str | bool | None = None,
     confidence_level: float = 0.95,
+    exclude_warmup: bool = True,
 ) -> ModelResult:
     """Fit the log-metric regression of *metric* per test and report the model effect per message size.
 
@@ -740,6 +765,8 @@ def fit_model(
         more than one level in a test; False: OLS only.
     confidence_level : float
         For every CI (pass a simultaneous level for several cells).
+    exclude_warmup : bool
+        Leave out the runs the manifest declares warm-up (``warmup`` column; a note counts them). Default True.
 
     Returns
     -------
@@ -756,7 +783,10 @@ def fit_model(
     A Cook's distance above 4/n marks a run as influential.
     """
     tests, level = _fit_model_iv(campaign, metric, baseline, candidate, test, formula, groups, confidence_level)
-    frame, notes = model_frame(campaign, metric=metric, baseline=baseline, candidate=candidate)
+    if not isinstance(exclude_warmup, bool | np.bool_):
+        raise TypeError(f"exclude_warmup: expected True or False, got {exclude_warmup!r}")
+    frame, notes = model_frame(campaign, metric=metric, baseline=baseline, candidate=candidate,
+                               exclude_warmup=bool(exclude_warmup))
     if tests is None:
         both = frame.groupby("test")["candidate"].nunique()
         tests = sorted(both.index[both == 2])

@@ -407,10 +407,12 @@ _CHECK_NAMES: dict[str, str] = {
     "simpson": "Simpson's paradox across a stratum",
     "outlier": "outliers",
     "warmup": "warm-up runs",
+    "settings": "cells pooling different streams, target rates or tool modes",
     "confidence": "netperf confidence not achieved",
     "cpu_mhz_change": "CPU clock changed during runs",
     "missing_info": "missing clock or pinning information",
     "rejects": "rejected input files",
+    "ignored": "files that are not runs (ignored)",
 }
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "INTERVAL_COLUMNS",
     "REJECT_COLUMNS",
     "REJECT_REASONS",
+    "IGNORED_COLUMNS",
     "METRICS",
     "Metric",
     "metric_direction",
@@ -30,11 +31,13 @@ RUN_COLUMNS: dict[str, str] = {
     "run_id": "string",  # the source file's path relative to the campaign folder (posix); unique and stable
     "pv_model": "string",
     "tool": "string",  # netperf | iperf3 | iperf2 | sockperf
-    "test": "string",  # TCP_STREAM, TCP_MAERTS, UDP_STREAM, TCP_RR, UDP_RR, TCP_CRR, OMNI, IPERF3_TCP, ...
+    "test": "string",  # canonical (analysis.vocabulary.TESTS): TCP_STREAM, TCP_MAERTS, TCP_BIDIR, UDP_RR ...
+    "tool_test": "string",  # the tool's own mode: IPERF3_TCP, SOCKPERF_PING_PONG, OMNI, TCP_STREAM ...
     "msg_size_bytes": "Int64",  # send size (stream) or request size (RR)
     "response_size_bytes": "Int64",  # RR only
     "direction": "string",  # send | receive | bidir (from the client's point of view)
     "streams": "Int64",
+    "target_bandwidth_bps": "float64",  # UDP target rate (iperf -b); <NA> when unlimited or not recorded
     "pinning": "string",
     "cpu_mhz": "float64",  # effective clock of the run: mean of before/after where both are known
     "cpu_mhz_before": "float64",
@@ -82,6 +85,12 @@ REJECT_COLUMNS: dict[str, str] = {
     "detail": "string",
 }
 
+#: ignored files: files in a campaign folder that are not runs (README, logs, .pvfairignore matches), with why
+IGNORED_COLUMNS: dict[str, str] = {
+    "path": "string",  # campaign-relative posix path
+    "reason": "string",
+}
+
 #: every reason a raw file or manifest row can be rejected for
 REJECT_REASONS: dict[str, str] = {
     "parse_error": "the file is not valid output of any supported tool (file, line and expectation in detail)",
@@ -89,10 +98,12 @@ REJECT_REASONS: dict[str, str] = {
     "unknown_tool": "no parser recognises the file's content",
     "manifest_mismatch": "the manifest and the file's own output disagree on a value",
     "missing_file": "a manifest row names a file that does not exist",
-    "no_manifest_row": "a file in the campaign folder that no manifest row names",
+    "no_manifest_row": "a file a parser recognizes as a run but no manifest row names (a lost run)",
     "unsafe_path": "a manifest path that leaves the campaign folder (.., absolute, symlink out)",
     "invalid_manifest_row": "a manifest row with a missing or invalid required value",
     "duplicate_manifest_row": "two manifest rows name the same file",
+    "marked_failed": "the manifest marks the run failed (status=failed), whatever its file says",
+    "excluded_in_manifest": "the manifest marks the run exclude=true",
 }
 
 

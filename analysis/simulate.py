@@ -57,11 +57,18 @@ Formats (:data:`TOOLS`)
 ``netperf``: netperf 2.7 classic ``-c -C`` output (format strings of netperf's ``src/nettest_bsd.c``; a real
 file's numbers fed to the writer reproduce it byte for byte, a unit test checks it), every test.
 ``netperf-omni-kv``: the migrated banner plus ``-k`` KEY=VALUE lines (latencies in microseconds,
-``LOCAL_CPU_FREQUENCY`` = the run's clock), every test. ``iperf3``: ``-J`` JSON in cJSON's layout, TCP_STREAM
-(manifest test ``IPERF3_TCP``, 1-second intervals). ``iperf2``: iperf 2.1.8 client text, TCP_STREAM
+``LOCAL_CPU_FREQUENCY`` = the run's clock), every test. ``iperf3``: ``-J`` JSON in cJSON's layout, TCP_STREAM and
+TCP_MAERTS (``-R``: ``reverse`` 1, the client's sums marked ``sender: false``; manifest test ``IPERF3_TCP``,
+1-second intervals), so one campaign mixes forward and reverse runs of the same size. ``iperf2``: iperf 2.1.8 client text, TCP_STREAM
 (``IPERF2_TCP``; 3 significant digits as iperf prints them). ``sockperf``: sockperf 3.7 ping-pong with
 ``-m 64`` standing in for UDP_RR (``SOCKPERF_PING_PONG``; its latency is half the round trip, ``0.5 / rate``).
-The manifest's ``tool`` column is the parser registry key (``netperf`` for both netperf formats).
+The manifest's ``tool`` column is the parser registry key (``netperf`` for both netperf formats). Its ``test``
+column is in the tools' own vocabulary (``IPERF3_TCP``) by default, or the canonical one (``TCP_MAERTS``) with
+``manifest_vocabulary="canonical"``; ``truth.csv`` names the canonical test (and the tool's own in ``tool_test``).
+
+Non-run files (``non_run_files=True``): a ``README.md``, a console log, a shell script and a PNG beside the runs
+(ingest lists them as ignored), and a ``.pvfairignore`` excluding ``scratch/``, which holds a stale copy of a run
+(without the ignore list it would be a lost run, ``no_manifest_row``).
 
 Same seed, same bytes: every draw comes from one ``numpy.random.Generator`` seeded with ``seed``, in a fixed order.
 """
@@ -126,6 +133,10 @@ class CampaignSpec:
     broken_inputs : add a truncated netperf file, an iperf3 JSON with "error" and a manifest row whose file is
         missing (manifest rows present for all three)
     cpu_util_pct : mean CPU utilization the tools report; n_cpus : CPUs behind it
+    manifest_vocabulary : ``"tool"`` (the manifest's ``test`` as each tool's parser names it, ``IPERF3_TCP``) or
+        ``"canonical"`` (``TCP_STREAM`` / ``TCP_MAERTS`` / ``UDP_RR``: :data:`analysis.vocabulary.TESTS`)
+    non_run_files : add files that are not runs (README, log, script, image) and a ``.pvfairignore`` with an
+        excluded folder (see the module docstring)
     """
 
     name: str = "sim"
@@ -151,6 +162,8 @@ class CampaignSpec:
     broken_inputs: bool = False
     cpu_util_pct: float = 50.0
     n_cpus: int = 2
+    manifest_vocabulary: str = "tool"
+    non_run_files: bool = False
 
     @property
     def models(self) -> tuple[str, str]:
@@ -475,13 +488,16 @@ def _iperf3_start(v: dict, *, connected: bool) -> dict:
             "sndbuf_actual": 16384,
             "rcvbuf_actual": 131072,
             "test_start": {"protocol": "TCP", "num_streams": 1, "blksize": v["size"], "omit": 0,
-                           "duration": RUN_SECONDS, "bytes": 0, "blocks": 0, "reverse": 0, "tos": 0},
+                           "duration": RUN_SECONDS, "bytes": 0, "blocks": 0,
+                           "reverse": int(v.get("test") == "TCP_MAERTS"), "tos": 0},
         })
     return start
 
 
 def _iperf3_json(v: dict) -> str:
-    """iperf3 -c ... -J -t RUN_SECONDS -l SIZE output of a TCP run."""
+    """iperf3 -c ... -J -t RUN_SECONDS -l SIZE output of a TCP run (``-R`` for TCP_MAERTS: the client receives,
+    so its records say ``sender: false`` as iperf3 3.12 writes them)."""
+    sender = v.get("test") != "TCP_MAERTS"
     secs = v["interval_s"]
     bps = v["interval_bps"]
     intervals, t0 = [], 0.0
@@ -491,7 +507,7 @@ def _iperf3_json(v: dict) -> str:
         total_bytes += nbytes
         entry = {"socket": 5, "start": round(t0, 6), "end": round(t0 + dt, 6), "seconds": dt, "bytes": nbytes,
                  "bits_per_second": nbytes * 8 / dt, "retransmits": 0, "snd_cwnd": 314640, "rtt": 250,
-                 "rttvar": 40, "pmtu": 1500, "omitted": False, "sender": True}
+                 "rttvar": 40, "pmtu": 1500, "omitted": False, "sender": sender}
         s = {k: entry[k] for k in ("start", "end", "seconds", "bytes", "bits_per_second", "retransmits",
                                     "omitted", "sender")}
         intervals.append({"streams": [entry], "sum": s})
@@ -501,9 +517,9 @@ def _iperf3_json(v: dict) -> str:
     recv_end = round(end_t + 0.000041, 6)
     sent = {"socket": 5, "start": 0, "end": end_t, "seconds": end_t, "bytes": total_bytes,
             "bits_per_second": total_bytes * 8 / end_t, "retransmits": 0, "max_snd_cwnd": 314640,
-            "max_rtt": 410, "min_rtt": 180, "mean_rtt": 250, "sender": True}
+            "max_rtt": 410, "min_rtt": 180, "mean_rtt": 250, "sender": sender}
     received = {"socket": 5, "start": 0, "end": recv_end, "seconds": end_t, "bytes": recv_bytes,
-                "bits_per_second": recv_bytes * 8 / recv_end, "sender": True}
+                "bits_per_second": recv_bytes * 8 / recv_end, "sender": sender}
     doc = {
         "start": _iperf3_start(v, connected=True),
         "intervals": intervals,
@@ -679,12 +695,14 @@ def _iperf2_metrics(test: str) -> dict[str, int]:
 
 
 #: output formats (``CampaignSpec.tools``): name -> writer. ``netperf``: classic ``-c -C`` output of every test;
-#: ``netperf-omni-kv``: ``-k`` KEY=VALUE output of every test; ``iperf3``: ``-J`` JSON of TCP_STREAM;
+#: ``netperf-omni-kv``: ``-k`` KEY=VALUE output of every test; ``iperf3``: ``-J`` JSON of TCP_STREAM and
+#: TCP_MAERTS (``-R``);
 #: ``iperf2``: client text of TCP_STREAM; ``sockperf``: ping-pong (UDP, ``-m 64``) standing in for UDP_RR.
 TOOLS: dict[str, _Tool] = {
     "netperf": _Tool("netperf", "txt", tuple(TESTS), lambda t: t, _netperf_classic, _netperf_metrics),
     "netperf-omni-kv": _Tool("netperf", "txt", tuple(TESTS), lambda t: t, _netperf_omni_kv, _omni_kv_metrics),
-    "iperf3": _Tool("iperf3", "json", ("TCP_STREAM",), lambda t: "IPERF3_TCP", _iperf3_json, _iperf3_metrics),
+    "iperf3": _Tool("iperf3", "json", ("TCP_STREAM", "TCP_MAERTS"), lambda t: "IPERF3_TCP", _iperf3_json,
+                    _iperf3_metrics),
     "iperf2": _Tool("iperf2", "txt", ("TCP_STREAM",), lambda t: "IPERF2_TCP", _iperf2_text, _iperf2_metrics),
     "sockperf": _Tool("sockperf", "txt", ("UDP_RR",), lambda t: "SOCKPERF_PING_PONG", _sockperf_ping_pong,
                       _sockperf_metrics, lambda size: 64),
@@ -788,6 +806,10 @@ def _simulate_campaign_iv(out_dir, spec, seed) -> CampaignSpec:
         raise ValueError(f"spec.tools: expected distinct names from {sorted(TOOLS)}, got {spec.tools!r}")
     if not any(TOOLS[tool].supports(t) for tool in spec.tools for t in spec.tests):
         raise ValueError(f"spec.tools: none of {spec.tools} measures any of the tests {spec.tests}")
+    if spec.manifest_vocabulary not in ("tool", "canonical"):
+        raise ValueError(f"spec.manifest_vocabulary: expected 'tool' or 'canonical', got {spec.manifest_vocabulary!r}")
+    if not isinstance(spec.non_run_files, bool):
+        raise TypeError(f"spec.non_run_files: expected True or False, got {spec.non_run_files!r}")
     if not (0 < spec.cpu_util_pct <= 100):
         raise ValueError(f"spec.cpu_util_pct: expected a percentage in (0, 100], got {spec.cpu_util_pct!r}")
     if isinstance(spec.n_cpus, bool) or not isinstance(spec.n_cpus, (int, np.integer)) or spec.n_cpus < 1:
@@ -846,7 +868,7 @@ def _simulate(spec: CampaignSpec, seed: int) -> tuple[pd.DataFrame, list[dict]]:
             v["interval_bps"] = list(rate * w / w.mean())
         values.append(v)
         rows.append({
-            "file": fname, "pv_model": r.model, "tool": tool.parser_tool, "test": tool.test_name(r.test),
+            "file": fname, "pv_model": r.model, "tool": tool.parser_tool, "test": _manifest_test(spec, tool, r.test),
             "msg_size_bytes": size, "pinning": r.pinning,
             "cpu_mhz_before": round(clock + MHZ_JITTER * mhz_b, 3), "cpu_mhz_after": round(clock + MHZ_JITTER * mhz_a, 3),
             "n_cpus": spec.n_cpus,
@@ -857,6 +879,31 @@ def _simulate(spec: CampaignSpec, seed: int) -> tuple[pd.DataFrame, list[dict]]:
         })
     manifest = pd.DataFrame(rows)
     return manifest, values
+
+
+def _manifest_test(spec: CampaignSpec, tool: _Tool, test: str) -> str:
+    """The manifest's test name of a run of spec test *test*: the tool's own or the canonical one."""
+    return test if spec.manifest_vocabulary == "canonical" else tool.test_name(test)
+
+
+#: non-run files (``non_run_files``): path -> content; the stale run copy under scratch/ is added by
+#: :func:`_write_non_run_files`
+NON_RUN_FILES: dict[str, bytes] = {
+    "README.md": b"# Campaign capture\n\nTwo PV NIC models, same backend; see manifest.csv.\n",
+    "logs/console.log": b"[09:00:01] starting campaign\n[09:00:02] guest up, running benchmarks\n[10:12:40] done\n",
+    "scripts/run_campaign.sh": b"#!/bin/sh\nset -e\nfor t in 1 2 3; do ./one_run.sh \"$t\"; done\n",
+    "plots/setup.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00",
+    ".pvfairignore": b"# stale copies, kept for reference\nscratch/\n",
+}
+
+
+def _write_non_run_files(out: pathlib.Path, values: list[dict]) -> None:
+    for rel, content in NON_RUN_FILES.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_bytes(content)
+    (out / "scratch").mkdir(exist_ok=True)
+    first = values[0]
+    (out / "scratch" / f"old_{first['file']}").write_bytes(TOOLS[first["tool"]].write(first).encode("utf-8"))
 
 
 _MANIFEST_COLUMNS = ["file", "pv_model", "tool", "test", "msg_size_bytes", "pinning", "cpu_mhz_before",
@@ -887,7 +934,7 @@ def _broken(spec: CampaignSpec, manifest: pd.DataFrame, values: list[dict], rng:
         elif what == "error":
             contents[fname] = _iperf3_error(v)
         extra_rows.append({**base, "file": fname, "pv_model": model, "tool": TOOLS[tool].parser_tool,
-                           "test": TOOLS[tool].test_name(stream_test), "msg_size_bytes": size,
+                           "test": _manifest_test(spec, TOOLS[tool], stream_test), "msg_size_bytes": size,
                            "pinning": spec.pinnings[0], "cpu_mhz_before": round(float(mhz[0]), 3),
                            "cpu_mhz_after": round(float(mhz[1]), 3),
                            "session": f"{_slug(model)}-boot{spec.sessions}", "order_index": idx,
@@ -937,6 +984,8 @@ def simulate_campaign(out_dir, spec: CampaignSpec = CampaignSpec(), *, seed: int
         for fname, text in contents.items():
             (out / fname).write_bytes(text.encode("utf-8"))
         man = pd.concat([man, pd.DataFrame(extra)[_MANIFEST_COLUMNS]], ignore_index=True)
+    if spec.non_run_files:
+        _write_non_run_files(out, values)
     (out / "manifest.csv").write_bytes(_csv_text(man).encode("utf-8"))
     (out / "truth.csv").write_bytes(_csv_text(true_ratios(spec)).encode("utf-8"))
     return out
@@ -945,9 +994,11 @@ def simulate_campaign(out_dir, spec: CampaignSpec = CampaignSpec(), *, seed: int
 def true_ratios(spec: CampaignSpec = CampaignSpec()) -> pd.DataFrame:
     """The truth table: candidate/baseline ratio of each written metric at equal clock and pinning.
 
-    One row per (tool, test, msg_size_bytes, pinning, metric), with the test named as that tool's parser names it.
-    Columns: ``test, msg_size_bytes, pinning, metric, true_ratio, tool, both_models`` (False for a cell measured
-    by one model only: its ratio is the truth but no data can estimate it).
+    One row per (tool, test, msg_size_bytes, pinning, metric); ``test`` is the canonical name (what ingest puts in
+    the runs' ``test``), ``tool_test`` the tool's own. Columns: ``test, msg_size_bytes, pinning, metric,
+    true_ratio, tool, both_models, tool_test`` (``tool`` the output format, a key of :data:`TOOLS`;
+    ``both_models`` False for a cell measured by one model only: its ratio is the truth but no data can estimate
+    it).
 
     >>> t = true_ratios(CampaignSpec(true_ratio={("TCP_RR", 1): 1.2}))
     >>> float(t.query("test == 'TCP_RR' and metric == 'transactions_per_s'").true_ratio.iloc[0])
@@ -964,11 +1015,11 @@ def true_ratios(spec: CampaignSpec = CampaignSpec()) -> pd.DataFrame:
             r = spec.ratio(test, size)
             for pin in spec.pinnings:
                 for metric, power in tool.metrics(test).items():
-                    rows.append({"test": tool.test_name(test), "msg_size_bytes": tool.msg_size(size), "pinning": pin,
+                    rows.append({"test": test, "msg_size_bytes": tool.msg_size(size), "pinning": pin,
                                  "metric": metric, "true_ratio": r ** power, "tool": tool_name,
-                                 "both_models": (test, size) not in one})
+                                 "both_models": (test, size) not in one, "tool_test": tool.test_name(test)})
     return pd.DataFrame(rows, columns=["test", "msg_size_bytes", "pinning", "metric", "true_ratio", "tool",
-                                       "both_models"])
+                                       "both_models", "tool_test"])
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -3,7 +3,12 @@
 * :data:`VERDICTS`: every verdict a cell can get, in reading order (the order of tables, legends and counts);
 * :data:`VERDICT_COLORS`: the colour of each verdict in plots and the PDF;
 * :func:`verdict_label`: the words a verdict is printed with (the margin filled in where a verdict names it);
-* :data:`CELL_KEY`: the run columns that make a cell, i.e. one measurement, by default.
+* :data:`CELL_KEY`: the run columns that make a cell, i.e. one measurement, by default;
+* :data:`TESTS`: the canonical test names (netperf's lingua franca) every parser maps its tool's modes onto, with
+  what each measures; :data:`TOOL_TESTS`: each tool's own mode names (kept in the runs' ``tool_test`` column);
+  :func:`is_test_name` / :func:`same_test_name`: a manifest may use either vocabulary;
+* :data:`MEASUREMENT_SETTINGS`: run settings outside the cell key that still change the measured quantity (the
+  audit names a cell that mixes them).
 
 A verdict, a colour or a cell-key column added here reaches compare, plots, the text renderers and the report
 without a second edit.
@@ -11,7 +16,8 @@ without a second edit.
 
 from __future__ import annotations
 
-__all__ = ["VERDICTS", "VERDICT_COLORS", "verdict_label", "CELL_KEY"]
+__all__ = ["VERDICTS", "VERDICT_COLORS", "verdict_label", "CELL_KEY", "TESTS", "TOOL_TESTS", "MEASUREMENT_SETTINGS",
+           "is_test_name", "same_test_name"]
 
 #: every verdict a cell can get, in reading order
 VERDICTS: tuple[str, ...] = (
@@ -45,5 +51,62 @@ def verdict_label(verdict: str, margin: float) -> str:
     return verdict
 
 
-#: the run columns that make a cell by default: one measurement (test, message size, pinning)
-CELL_KEY: tuple[str, ...] = ("test", "msg_size_bytes", "pinning")
+#: the run columns that make a cell by default: one measurement. ``tool`` (two tools measuring the same test never
+#: pool), the canonical ``test`` (so the direction: TCP_STREAM and TCP_MAERTS are two cells), the message size and
+#: the pinning stratum.
+CELL_KEY: tuple[str, ...] = ("tool", "test", "msg_size_bytes", "pinning")
+
+#: canonical test -> what it measures (client's point of view). netperf's names, which the field speaks.
+TESTS: dict[str, str] = {
+    "TCP_STREAM": "TCP bulk transfer, client sends (iperf forward)",
+    "TCP_MAERTS": "TCP bulk transfer, client receives (iperf -R / reverse)",
+    "TCP_BIDIR": "TCP bulk transfer both ways at once (iperf3 --bidir)",
+    "UDP_STREAM": "UDP datagram stream, client sends (iperf -u)",
+    "TCP_RR": "TCP request/response on one connection: transaction rate or round-trip latency",
+    "UDP_RR": "UDP request/response: transaction rate or round-trip latency (sockperf ping-pong)",
+    "TCP_CRR": "TCP connect/request/response/close per transaction",
+}
+
+#: tool -> its own mode names as the runs' ``tool_test`` column holds them -> what they are (mapping to
+#: :data:`TESTS` is each parser's ``canonical_test``; netperf's own names are mostly the canonical ones)
+TOOL_TESTS: dict[str, dict[str, str]] = {
+    "iperf3": {"IPERF3_TCP": "TCP: TCP_STREAM, -R TCP_MAERTS, --bidir TCP_BIDIR",
+               "IPERF3_UDP": "-u: UDP_STREAM (-R: the server sends; still UDP_STREAM, direction receive)"},
+    "iperf2": {"IPERF2_TCP": "TCP: TCP_STREAM, -R/--reverse TCP_MAERTS",
+               "IPERF2_UDP": "-u: UDP_STREAM"},
+    "sockperf": {"SOCKPERF_PING_PONG": "ping-pong: UDP_RR (--tcp: TCP_RR)",
+                 "SOCKPERF_UNDER_LOAD": "under-load: UDP_RR (--tcp: TCP_RR); latency under a message rate"},
+    "netperf": {"TCP_STREAM": "TCP_STREAM", "TCP_SENDFILE": "TCP_STREAM (sendfile)", "TCP_MAERTS": "TCP_MAERTS",
+                "UDP_STREAM": "UDP_STREAM", "TCP_RR": "TCP_RR", "UDP_RR": "UDP_RR", "TCP_CRR": "TCP_CRR",
+                "OMNI": "by omni's direction and protocol: send TCP_STREAM, receive TCP_MAERTS, "
+                        "send|recv TCP_RR (UDP: UDP_STREAM / UDP_RR)",
+                "TCP_CC": "TCP_CC (no canonical name: kept)", "TCP_TRR": "TCP_TRR (kept)",
+                "SCTP_STREAM": "SCTP_STREAM (kept)", "SCTP_RR": "SCTP_RR (kept)"},
+}
+
+#: run columns outside :data:`CELL_KEY` that change what is measured when they differ inside a cell: the tool's
+#: own mode (sockperf ping-pong vs under-load, netperf OMNI vs classic), parallel streams (iperf ``-P``), the UDP
+#: target bandwidth (iperf ``-b``). The audit's ``settings`` check names any cell that mixes them.
+MEASUREMENT_SETTINGS: tuple[str, ...] = ("tool_test", "streams", "target_bandwidth_bps")
+
+
+def is_test_name(name: str) -> bool:
+    """True when *name* is a canonical test or some tool's own mode name (case-insensitive).
+
+    >>> is_test_name("tcp_maerts"), is_test_name("IPERF3_TCP"), is_test_name("UDP_PP")
+    (True, True, False)
+    """
+    up = str(name).strip().upper()
+    return up in TESTS or any(up in names for names in TOOL_TESTS.values())
+
+
+def same_test_name(given: str, test: str, tool_test: str | None) -> bool:
+    """Whether a manifest's test name *given* names the run whose canonical test is *test* and whose tool's own
+    mode is *tool_test*: either vocabulary, case-insensitive.
+
+    >>> same_test_name("TCP_STREAM", "TCP_STREAM", "IPERF3_TCP"), same_test_name("iperf3_tcp", "TCP_MAERTS",
+    ...     "IPERF3_TCP"), same_test_name("TCP_MAERTS", "TCP_STREAM", "IPERF3_TCP")
+    (True, True, False)
+    """
+    g = str(given).strip().casefold()
+    return g == str(test).casefold() or (tool_test is not None and g == str(tool_test).casefold())

@@ -16,6 +16,7 @@ import tempfile
 import pandas as pd
 
 from analysis.simulate import DEMO_SPEC, TESTS, simulate_campaign
+from analysis.vocabulary import CELL_KEY
 
 SEED = 2009
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -65,7 +66,7 @@ def format_readme(folder: pathlib.Path) -> str:
     drift_model, drift = next(iter(spec.drift_per_run.items()))
     n_drift = int((ok.pv_model == drift_model).sum())
     pin_eff = ", ".join(f"{p}: x{x:.2f}" for p, x in spec.pinning_effect.items())
-    per_cell = ok[ok.test.notna()].groupby(["pv_model", "test", "msg_size_bytes", "pinning"]).size()
+    per_cell = ok[ok.test.notna()].groupby(["pv_model", *CELL_KEY]).size()
     thin = per_cell[per_cell < 3]
     thin_txt = (
         "; ".join(f"{m}: {n} same-pinning cells with {', '.join(map(str, sorted({int(v) for v in g.values})))} runs each"

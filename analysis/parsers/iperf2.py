@@ -69,7 +69,7 @@ PARSER_CSV = "iperf2-csv"
 PARSER_VERSION = "1"
 
 __all__ = ["TOOL", "PARSER_TEXT", "PARSER_CSV", "PARSER_VERSION", "TRANSFER_UNITS", "RATE_UNITS", "sniff",
-           "parse"]
+           "parse", "canonical_test"]
 
 #: Transfer column units -> bytes (1024-based, iperf 2 ``kConversion``)
 TRANSFER_UNITS: dict[str, int] = {
@@ -82,6 +82,15 @@ RATE_UNITS: dict[str, float] = {
 }
 _BUFFER_UNITS = {"Byte": 1, "KByte": 1024, "MByte": 1024**2}
 _TESTS = {"TCP": "IPERF2_TCP", "UDP": "IPERF2_UDP"}
+
+
+def canonical_test(fields: dict[str, Any]) -> str:
+    """The canonical test (:data:`analysis.vocabulary.TESTS`) of a run from its own fields: TCP forward
+    ``TCP_STREAM``, ``-R``/``--reverse`` ``TCP_MAERTS`` (a ``bidir`` direction ``TCP_BIDIR``); ``-u``
+    ``UDP_STREAM``."""
+    if fields.get("protocol") == "UDP":
+        return "UDP_STREAM"
+    return {"receive": "TCP_MAERTS", "bidir": "TCP_BIDIR"}.get(fields.get("direction"), "TCP_STREAM")
 
 _NUM = r"[0-9]+(?:\.[0-9]+)?"
 _PCT = r"-?[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?|-?nan|-?inf"

@@ -6,6 +6,7 @@ What is read (keys as iperf3 3.0 ... 3.17 write them):
     ``protocol`` (TCP/UDP -> test ``IPERF3_TCP``/``IPERF3_UDP``), ``num_streams`` -> ``streams``, ``blksize`` ->
     ``msg_size_bytes``, ``duration`` -> ``test_duration_s`` (requested), ``omit`` -> ``omit_s``, ``reverse``
     (``-R``) and ``bidir`` (``--bidir``) -> ``direction`` send / receive / bidir (client's point of view).
+``start.test_start.target_bitrate`` (``-b``, iperf3 >= 3.7; absent or 0 = unlimited) -> ``target_bandwidth_bps``.
 ``start.version``, ``start.system_info``, ``start.timestamp.timesecs`` (or ``.time``)
     -> ``tool_version`` (e.g. ``"3.12"``), ``system_info``, ``start_time`` (UTC).
 ``end``
@@ -64,9 +65,18 @@ PARSER = "iperf3-json"
 PARSER_STREAM = "iperf3-json-stream"
 PARSER_VERSION = "1"
 
-__all__ = ["TOOL", "PARSER", "PARSER_STREAM", "PARSER_VERSION", "sniff", "parse"]
+__all__ = ["TOOL", "PARSER", "PARSER_STREAM", "PARSER_VERSION", "sniff", "parse", "canonical_test"]
 
 _TESTS = {"TCP": "IPERF3_TCP", "UDP": "IPERF3_UDP"}
+
+
+def canonical_test(fields: dict[str, Any]) -> str:
+    """The canonical test (:data:`analysis.vocabulary.TESTS`) of a run from its own fields: TCP forward
+    ``TCP_STREAM``, ``-R`` ``TCP_MAERTS``, ``--bidir`` ``TCP_BIDIR``; ``-u`` ``UDP_STREAM`` (either direction: the
+    ``direction`` column tells them apart, and the audit names a cell that mixes them)."""
+    if fields.get("protocol") == "UDP":
+        return "UDP_STREAM"
+    return {"receive": "TCP_MAERTS", "bidir": "TCP_BIDIR"}.get(fields.get("direction"), "TCP_STREAM")
 
 
 _OBJECT_LINE = re.compile(r"^\s*\{", re.M)
@@ -625,6 +635,9 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     requested = doc.get(("start", "test_start", "duration"), "count", required=False)
     if requested is not None:
         fields["test_duration_s"] = float(requested)
+    target = doc.get(("start", "test_start", "target_bitrate"), "count", required=False)
+    if target:  # iperf3 >= 3.7 writes it (0 = unlimited, as for TCP by default)
+        fields["target_bandwidth_bps"] = float(target)
     omit = doc.get(("start", "test_start", "omit"), "count", required=False)
     if omit is not None:
         fields["omit_s"] = float(omit)

@@ -50,7 +50,7 @@ from analysis.schema import METRICS
 TOOL = "netperf"
 PARSER_VERSION = "1"
 
-__all__ = ["TOOL", "PARSER_VERSION", "sniff", "parse", "THROUGHPUT_UNITS", "TEST_NAMES", "TEST_KINDS"]
+__all__ = ["TOOL", "PARSER_VERSION", "sniff", "parse", "canonical_test", "THROUGHPUT_UNITS", "TEST_NAMES", "TEST_KINDS"]
 
 #: throughput unit as netperf prints it (without the ``/s`` or ``/sec``) -> bits per second per unit
 THROUGHPUT_UNITS: dict[str, float] = {
@@ -102,6 +102,27 @@ TEST_KINDS: dict[str, tuple[str, str | None]] = {
     "TCP_TRR": ("rr", None),
     "SCTP_RR": ("rr", None),
 }
+
+#: netperf's own test names that are not the canonical one (:data:`analysis.vocabulary.TESTS`)
+_CANONICAL = {"TCP_SENDFILE": "TCP_STREAM"}
+
+
+def canonical_test(fields: dict[str, Any]) -> str:
+    """The canonical test (:data:`analysis.vocabulary.TESTS`) of a netperf run: its own name for the classic
+    tests (``TCP_SENDFILE`` is a ``TCP_STREAM``; SCTP, ``TCP_CC`` and ``TCP_TRR`` have no canonical name and keep
+    theirs); for ``OMNI`` from its direction and protocol (send ``TCP_STREAM``, receive ``TCP_MAERTS``, both ways
+    ``TCP_RR``; UDP ``UDP_STREAM`` / ``UDP_RR``)."""
+    test = fields.get("test")
+    if test != "OMNI":
+        return _CANONICAL.get(test, test)
+    udp = str(fields.get("protocol", "")).upper() == "UDP"
+    rr = fields.get("omni_direction") in ("Send|Recv", "Recv|Send") or fields.get("direction") is None
+    if rr:
+        return "UDP_RR" if udp else "TCP_RR"
+    if udp:
+        return "UDP_STREAM"
+    return "TCP_MAERTS" if fields.get("direction") == "receive" else "TCP_STREAM"
+
 
 #: omni ``DIRECTION`` / banner word -> direction
 _OMNI_DIRECTIONS: dict[str, str | None] = {

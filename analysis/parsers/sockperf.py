@@ -44,9 +44,15 @@ TOOL = "sockperf"
 PARSER = "sockperf"
 PARSER_VERSION = "1"
 
-__all__ = ["TOOL", "PARSER", "PARSER_VERSION", "TESTS", "PERCENTILE_METRICS", "sniff", "parse"]
+__all__ = ["TOOL", "PARSER", "PARSER_VERSION", "TESTS", "PERCENTILE_METRICS", "sniff", "parse", "canonical_test"]
 
 TESTS = ("SOCKPERF_PING_PONG", "SOCKPERF_UNDER_LOAD")
+
+
+def canonical_test(fields: dict[str, Any]) -> str:
+    """The canonical test (:data:`analysis.vocabulary.TESTS`): ping-pong and under-load are request/response,
+    ``UDP_RR`` (sockperf's default transport) or ``TCP_RR`` with ``--tcp``. The mode stays in ``tool_test``."""
+    return "TCP_RR" if fields.get("protocol") == "TCP" else "UDP_RR"
 
 #: percentile as printed -> metric, in the order sockperf prints them
 PERCENTILE_METRICS: dict[str, str] = {
@@ -327,6 +333,10 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     if not v["valid_window"]:
         notes.append("sockperf: old output without [Valid Duration]; duration and messages include warm-up")
     ratio = v["sent_messages"] / v["received_messages"] if v["received_messages"] else float("inf")
+    if test is not None and test.upper() in ("UDP_RR", "TCP_RR"):
+        # a canonical name does not say ping-pong or under-load: inferred (ingest checks the transport)
+        notes.append(f"sockperf: manifest test {test!r} is a canonical name; the sockperf mode is inferred")
+        test = None
     if test is not None and test not in TESTS:
         notes.append(f"sockperf: manifest test {test!r} is not a sockperf test; inferred from the output instead")
         test = None

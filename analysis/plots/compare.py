@@ -121,7 +121,8 @@ def _plain_size(value: float, _pos: int | None = None) -> str:
 
 
 def metric_vs_size_plot(result: CompareResult, *, test: str = "TCP_STREAM", metric: str | None = None,
-                        pinning: str | None = None, confidence_level: float = 0.95) -> Figure:
+                        pinning: str | None = None, confidence_level: float = 0.95, tool: str | None = None
+                        ) -> Figure:
     """Mean metric per message size for each model with t-based CI bands: raw (left) and per GHz (right).
 
     Parameters
@@ -135,6 +136,9 @@ def metric_vs_size_plot(result: CompareResult, *, test: str = "TCP_STREAM", metr
         Default: every pinning (each a line style).
     confidence_level : float
         Of the bands (per model and size, not simultaneous).
+    tool : str, optional
+        The tool whose runs are drawn; needed when the result measured *test* with more than one tool (two
+        tools are two cells, never one curve).
     """
     result = _result_iv(result)
     v = result.values
@@ -142,6 +146,13 @@ def metric_vs_size_plot(result: CompareResult, *, test: str = "TCP_STREAM", metr
         raise ValueError("result: the comparison's cells must include 'test' and 'msg_size_bytes'")
     _pick(v["test"], test, "test")
     v = v[v["test"] == test]
+    if "tool" in v:
+        tools = sorted(map(str, v["tool"].dropna().unique()))
+        if tool is None and len(tools) > 1:
+            raise ValueError(f"tool: {test} was measured with {tools}; name one (each tool is its own cell)")
+        if tool is not None:
+            _pick(v["tool"], tool, "tool")
+            v = v[v["tool"] == tool]
     metric = _pick(v["metric"], metric, "metric")[0]
     v = v[v["metric"] == metric]
     pins = _pick(v["pinning"], pinning, "pinning") if "pinning" in v else [None]

@@ -4,8 +4,10 @@
 #
 # The raw campaign folder (`data/raw/<name>`) holds the benchmark tools' own output files and a `manifest.csv`
 # that says which paravirtual (PV) model each run used. This notebook reads every file with the parser for its
-# tool, checks it against the manifest and lists what was **rejected** and why. Nothing is dropped silently: a file
-# that does not parse, a manifest row without a file and a file without a manifest row all appear below.
+# tool, checks it against the manifest and lists what was **rejected** and why, and which files are **not runs**
+# (a README, logs, scripts, paths in `.pvfairignore`). Nothing is dropped silently: a file that does not parse, a
+# manifest row without a file, a run without a manifest row and every ignored file all appear below; files seen =
+# ingested + rejected + ignored.
 
 # %% tags=["parameters"]
 campaign: str = "data/raw/demo"  # campaign folder, relative to the current folder or the repository root
@@ -43,14 +45,25 @@ overview
 data.rejects
 
 # %% [markdown]
+# ## Ignored files (not runs)
+#
+# Files no manifest row names and no parser reads as a run (documentation, console logs, scripts, images), names
+# that are never runs (README, metadata), and paths the campaign's `.pvfairignore` excludes; each with its reason.
+# They are not rejected runs.
+
+# %%
+data.ignored
+
+# %% [markdown]
 # ## The runs table
 #
-# One row per accepted run, with the columns every later stage uses (PV model, tool, test, message size, pinning,
+# One row per accepted run, with the columns every later stage uses (PV model, tool, canonical test and the
+# tool's own mode, message size, pinning,
 # CPU clock, host, kernels, trial, run order, source file and its sha256). The first rows:
 
 # %%
 data.runs.head(10)
 
 # %%
-written = save_tables(output_dir, runs=data.runs, rejects=data.rejects, overview=overview)
+written = save_tables(output_dir, runs=data.runs, rejects=data.rejects, ignored=data.ignored, overview=overview)
 print("\n".join(f"wrote {p}" for p in written) or "output_dir not set: no tables written")

@@ -19,6 +19,7 @@ from analysis.ingest import Campaign, load_campaign
 from analysis.normalize import normalize
 from analysis.schema import MEASUREMENT_COLUMNS, REJECT_COLUMNS, RUN_COLUMNS, coerce_frame, empty_frame
 from analysis.simulate import CampaignSpec, simulate_campaign
+from analysis.vocabulary import CELL_KEY
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.unit
@@ -157,7 +158,7 @@ def test_pinning_imbalance_and_simpson(tmp_path):
     pin = p[(p["check"] == "balance") & p["detail"].str.startswith("pinning mix differs")]
     assert len(pin) == 1 and "split 80 %" in pin["detail"].iloc[0]
     simpson = p[p["check"] == "simpson"]
-    assert simpson["cell"].tolist() == ["test=TCP_STREAM, msg_size_bytes=16384"]
+    assert simpson["cell"].tolist() == ["tool=netperf, test=TCP_STREAM, msg_size_bytes=16384"]
     assert "pooled across pinning" in simpson["detail"].iloc[0]
 
 
@@ -167,7 +168,7 @@ def test_one_model_cell_and_too_few_runs(tmp_path):
     result = run_audit(c)
     p = problems(result)
     one = p[p["check"] == "one_model_cell"]
-    assert one["cell"].tolist() == ["test=TCP_STREAM, msg_size_bytes=1024, pinning=split"]
+    assert one["cell"].tolist() == ["tool=netperf, test=TCP_STREAM, msg_size_bytes=1024, pinning=split"]
     assert one["pv_model"].tolist() == [B]
     assert result.excluded_cells["msg_size_bytes"].tolist() == [1024]
     assert "measured by virtio-net+vhost only (5 runs)" in result.excluded_cells["reason"].iloc[0]
@@ -176,7 +177,7 @@ def test_one_model_cell_and_too_few_runs(tmp_path):
     assert few.has_errors
     err = problems(few)
     assert err[["severity", "check", "cell"]].values.tolist() == [
-        ["error", "too_few_runs", "test=TCP_RR, msg_size_bytes=1, pinning=split"]]
+        ["error", "too_few_runs", "tool=netperf, test=TCP_RR, msg_size_bytes=1, pinning=split"]]
     warn = problems(run_audit(sim(tmp_path, 7, tests=("TCP_RR",), trials=4)))
     assert warn[["severity", "check"]].values.tolist() == [["warn", "too_few_runs"]]
 
@@ -220,8 +221,8 @@ def test_demo_campaign_acceptance():
     assert "pinning mix differs" in detail
     # 3. one-model cell
     assert {c for k, c in found if k == "one_model_cell"} == {
-        "test=TCP_STREAM, msg_size_bytes=65536, pinning=split",
-        "test=TCP_STREAM, msg_size_bytes=65536, pinning=same-core"}
+        "tool=netperf, test=TCP_STREAM, msg_size_bytes=65536, pinning=split",
+        "tool=netperf, test=TCP_STREAM, msg_size_bytes=65536, pinning=same-core"}
     # 4. drift of venet only
     assert p.loc[p["check"] == "drift", "pv_model"].tolist() == [C]
     # 5. the three broken inputs
@@ -249,7 +250,7 @@ def test_warmup_declared_and_detected_and_exclusion_listed():
     slow = firsts[f"{C}-s1"]
     c = set_value(c, slow, 0.75)  # the first run after venet's second boot is 25 % slow
     c = with_runs(c, warmup=(lambda d: d["run_id"] == "r005", True))
-    result = run_audit(c)
+    result = run_audit(c, exclude_warmup=False)
     w = problems(result)
     w = w[w["check"] == "warmup"]
     assert len(w) == 2
@@ -257,7 +258,12 @@ def test_warmup_declared_and_detected_and_exclusion_listed():
     assert w["detail"].iloc[1].startswith(f"run {slow}, the first of its session, is slower than the rest")
     assert result.excluded_runs.empty
 
-    ex = run_audit(c, exclude_warmup=True)
+    declared = run_audit(c)  # by default the manifest's warm-up runs only are left out, and listed with their count
+    assert declared.excluded_runs["run_id"].tolist() == ["r005"]
+    assert declared.excluded_runs["reason"].tolist() == ["warm-up (manifest)"]
+    info = declared.findings[declared.findings["check"] == "warmup"]["detail"]
+    assert "1 run(s) marked warmup in the manifest excluded from the comparison: r005" in info.tolist()
+    ex = run_audit(c, exclude_warmup="detected")  # and the first-of-session run found slow
     assert sorted(ex.excluded_runs["run_id"]) == sorted(["r005", slow])
     assert ex.excluded_runs.set_index("run_id").loc["r005", "reason"] == "warm-up (manifest)"
     notes = ex.findings[ex.findings["check"] == "exclusions"]["detail"]
@@ -282,9 +288,7 @@ def test_outlier_reported_and_excluded_on_request():
     out = result.findings[result.findings["check"] == "outlier"]
     hit = out[out["detail"].str.startswith("run r030:")]
     assert len(hit) == 1 and hit["severity"].iloc[0] == "warn" and "kept in the comparison" in hit["detail"].iloc[0]
-    assert hit["cell"].iloc[0] == cell_label(("test", "msg_size_bytes", "pinning"),
-                                             c.runs.set_index("run_id").loc["r030", ["test", "msg_size_bytes",
-                                                                                        "pinning"]].tolist())
+    assert hit["cell"].iloc[0] == cell_label(CELL_KEY, c.runs.set_index("run_id").loc["r030", list(CELL_KEY)].tolist())
     ex = run_audit(c, exclude_outliers=True)
     assert "r030" in ex.excluded_runs["run_id"].tolist()
     assert ex.excluded_runs.set_index("run_id").loc["r030", "reason"].startswith("outlier: ")
@@ -319,7 +323,7 @@ def test_simpson_across_frequency_bands():
     c = with_runs(c, cpu_mhz=(lambda d: d["run_id"].isin(low_c + low_b), 1600.0))
     p = problems(run_audit(c))
     s = p[p["check"] == "simpson"]
-    assert s["cell"].tolist() == ["test=TCP_RR, msg_size_bytes=1, pinning=split"]
+    assert s["cell"].tolist() == ["tool=netperf, test=TCP_RR, msg_size_bytes=1, pinning=split"]
     assert "pooled across frequency band" in s["detail"].iloc[0]
 
 
@@ -387,7 +391,7 @@ def test_default_models_and_options():
     assert result.baseline == first  # the model of the earliest run
     role = c.runs.assign(role=np.where(c.runs["pv_model"] == C, "baseline", "candidate"))
     assert audit(dataclasses.replace(c, runs=role)).baseline == C  # a manifest role column decides
-    assert result.options["by"] == ("test", "msg_size_bytes", "pinning")
+    assert result.options["by"] == CELL_KEY == ("tool", "test", "msg_size_bytes", "pinning")
     three = with_runs(c, pv_model=(lambda d: d["run_id"] == "r000", "third"))
     with pytest.raises(ValueError, match=r"baseline, candidate: the campaign has 3 pv_models"):
         audit(three)

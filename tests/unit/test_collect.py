@@ -396,7 +396,10 @@ def test_campaign_runs_records_metadata_and_ingests_unchanged(fake_plan, tmp_pat
     assert '"error": "error - unable to connect' in (out / failed["file"]).read_text()
     campaign = ingest_campaign(out)
     assert campaign.summary["seen"] == 8 and campaign.summary["ingested"] == 4
-    assert campaign.summary["rejected_by_reason"] == {"tool_error": 4}  # metadata files are no rejects
+    assert campaign.summary["rejected_by_reason"] == {"marked_failed": 4}  # metadata files are no rejects
+    # collect's status column marks them; the tool's own error stays in the detail
+    assert campaign.rejects["detail"].str.contains(r"marked failed in manifest \(status=failed\).*the file itself: "
+                                                   "tool_error").all()
     runs = campaign.runs
     assert set(runs["msg_size_bytes"]) == {1024} and runs["cpu_mhz_source"].eq("manifest-before-after").all()
     assert runs["warmup"].sum() == 2 and set(runs["pv_model"]) == {"base", "cand"}

@@ -195,8 +195,8 @@ def test_normalized_false_forces_raw_and_same_seed_same_table(wire_bound, tmp_pa
 def test_summary_and_html_escape(same_clock):
     text = " ".join(same_clock.summary().split())
     assert text.startswith("venet against virtio-net+vhost (baseline)")
-    assert "faster in 1: TCP_STREAM 64 B split pinning +" in text
-    assert "slower in 1: TCP_RR 1 B split pinning" in text
+    assert "faster in 1: netperf TCP_STREAM 64 B split pinning +" in text
+    assert "slower in 1: netperf TCP_RR 1 B split pinning" in text
     html_text = same_clock._repr_html_()
     assert "virtio-net+vhost" in html_text and "<table>" in html_text
     odd = CompareResult(**{**same_clock.__dict__, "candidate": "<b>venet</b>"})

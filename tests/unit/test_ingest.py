@@ -27,6 +27,9 @@ from analysis.parsers import IntervalSample, ParsedRun, ParseError, ToolReported
 from analysis.schema import INTERVAL_COLUMNS, MEASUREMENT_COLUMNS, REJECT_COLUMNS, REJECT_REASONS, RUN_COLUMNS
 from tests.conftest import SAMPLES
 
+#: reject reasons of manifest marks (status / exclude columns), tested on their own campaigns
+MARK_REASONS = {"marked_failed", "excluded_in_manifest"}
+
 pytestmark = pytest.mark.unit
 
 
@@ -190,7 +193,7 @@ def test_every_reject_reason(broken):
         ("invalid_row.txt", "invalid_manifest_row"), ("dup.txt", "duplicate_manifest_row"),
         ("orphan.txt", "no_manifest_row"), ("manifest.csv:11", "invalid_manifest_row"),
     }
-    assert {r for _, r in got} == set(REJECT_REASONS)
+    assert {r for _, r in got} == set(REJECT_REASONS) - MARK_REASONS  # the marks: test_manifest_marks_*
     detail = dict(zip(c.rejects["source_file"], c.rejects["detail"], strict=True))
     assert detail["bad_parse.txt"] == "bad_parse.txt:3: expected key=value, found 'this line is junk'"
     assert "tool error: unable to connect to 10.0.0.2" in detail["tool_failed.txt"]
@@ -203,11 +206,12 @@ def test_every_reject_reason(broken):
     assert detail["invalid_row.txt"] == ("manifest.csv line 8: column 'msg_size_bytes': expected a whole number, "
                                          "found 'many'")
     assert detail["dup.txt"] == "manifest.csv lines 9, 10 all name 'dup.txt'; expected one row per file"
-    assert detail["orphan.txt"].startswith("orphan.txt: no row of manifest.csv names this file")
-    # accounting: 7 data files on disk (README, truth, metadata ignored) + 3 manifest-only items
+    assert detail["orphan.txt"].startswith("orphan.txt: fake output, but no row of manifest.csv names this file")
+    # accounting: 7 data files + 3 ignored by name (README, truth, metadata) on disk + 3 manifest-only items
     s = c.summary
-    assert (s["files_on_disk"], s["manifest_rows"], s["seen"], s["ingested"], s["rejected"]) == (7, 10, 10, 0, 10)
+    assert (s["files_on_disk"], s["manifest_rows"], s["seen"], s["ingested"], s["rejected"]) == (10, 10, 10, 0, 10)
     assert s["seen"] == s["ingested"] + s["rejected"] == len(c.runs) + len(c.rejects)
+    assert (s["files_seen"], s["ignored"]) == (13, 3) == (len(c.runs) + len(c.rejects) + len(c.ignored), 3)
     assert sum(s["rejected_by_reason"].values()) == s["rejected"]
     assert c.runs.empty and list(c.runs.columns[: len(RUN_COLUMNS)]) == list(RUN_COLUMNS)
 
@@ -221,7 +225,7 @@ def test_mixed_campaign_accounting(tmp_path, fake_tool):
     s = c.summary
     assert (s["seen"], s["ingested"], s["rejected"]) == (13, 3, 10)
     assert s["rejected_by_reason"] == {reason: (2 if reason == "invalid_manifest_row" else 1)
-                                       for reason in REJECT_REASONS}
+                                       for reason in set(REJECT_REASONS) - MARK_REASONS}
 
 
 def test_manifest_tool_column_forces_parser(tmp_path, fake_tool):
@@ -420,12 +424,13 @@ def test_write_campaign_checks(good, tmp_path):
 def test_format_summary_and_repr(broken):
     c = ingest_campaign(broken)
     text = format_ingest_summary(c)
-    assert text.splitlines()[0] == "campaign broken: 10 seen, 0 ingested, 10 rejected"
+    assert text.splitlines()[0] == "campaign broken: 13 files seen, 0 ingested, 10 rejected, 3 ignored (not runs)"
     assert "rejected by reason: duplicate_manifest_row 1, invalid_manifest_row 2, manifest_mismatch 1" in text
     assert "  reject gone.txt: missing_file: manifest.csv line 6 names 'gone.txt'" in text
     short = format_ingest_summary(c, max_rejects=2)
-    assert short.endswith("... and 8 more rejects")
-    assert repr(c).startswith("Campaign(name='broken', runs=0, measurements=0, intervals=0, rejects=10")
+    assert "... and 8 more rejects" in short and short.endswith("... and 1 more ignored files")
+    assert repr(c).startswith("Campaign(name='broken', runs=0, measurements=0, intervals=0, rejects=10, ignored=3")
+    assert "  ignored README.md: not a run by name" in text
     page = c._repr_html_()
     assert page.startswith("<pre>") and "&#x27;gone.txt&#x27;" in page and "'gone.txt'" not in page
 
@@ -443,10 +448,10 @@ def test_cli_end_to_end(broken, tmp_path, capsys):
     out = tmp_path / "processed"
     assert main(["ingest", str(broken), "--out", str(out), "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    assert "campaign broken: 10 seen, 0 ingested, 10 rejected" in printed
+    assert "campaign broken: 13 files seen, 0 ingested, 10 rejected, 3 ignored (not runs)" in printed
     assert "reject ../../etc/passwd: unsafe_path:" in printed and "reject orphan.txt: no_manifest_row:" in printed
     assert f"to {out}" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["ingest_summary.json", "intervals.parquet",
+    assert sorted(p.name for p in out.iterdir()) == ["ignored.parquet", "ingest_summary.json", "intervals.parquet",
                                                      "measurements.parquet", "rejects.parquet", "runs.parquet"]
     assert len(pd.read_parquet(out / "rejects.parquet")) == 10
 
@@ -561,9 +566,9 @@ def test_real_samples_cli_and_reload(tmp_path, capsys):
     root = _sample_campaign(tmp_path)
     assert main(["ingest", str(root)]) == 0
     out = tmp_path / "processed" / "samples"
-    assert "campaign samples: 10 seen, 10 ingested, 0 rejected" in capsys.readouterr().out
+    assert "campaign samples: 11 files seen, 10 ingested, 0 rejected, 1 ignored (not runs)" in capsys.readouterr().out
     loaded, fresh = load_campaign(out), ingest_campaign(root)
-    for table in ("runs", "measurements", "intervals", "rejects"):
+    for table in ("runs", "measurements", "intervals", "rejects", "ignored"):
         pd.testing.assert_frame_equal(getattr(loaded, table), getattr(fresh, table))
     first = {p.name: p.read_bytes() for p in out.iterdir()}
     assert main(["ingest", str(root)]) == 0

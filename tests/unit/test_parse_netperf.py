@@ -97,7 +97,7 @@ def test_sample_omni_csv():
         "remote_cpu_util_pct": approx(71.47),
     }
     f = run.fields
-    assert f["test"] == "OMNI" and f["direction"] == "send"
+    assert f["test"] == "TCP_STREAM" and f["tool_test"] == "OMNI" and f["direction"] == "send"
     assert f["msg_size_bytes"] == 4096 and f["duration_s"] == 2.0
 
 
@@ -120,7 +120,7 @@ def test_every_sample_is_detected_and_crlf_tolerated(path):
     text = path.read_text()
     assert netperf.sniff(text)
     lf = parse_text(text, path)
-    crlf = netperf.parse(text.replace("\n", "\r\n"), path)
+    crlf = parse_text(text.replace("\n", "\r\n"), path, "netperf")
     assert crlf == lf
 
 

@@ -29,7 +29,7 @@ def campaign() -> Campaign:
         low = model == "B" and test == "TCP_RR" and sum(1 for r in runs if r["pv_model"] == "B"
                                                           and r["test"] == "TCP_RR") < 4
         mhz = 1600.0 if low else 2400.0
-        runs.append({"run_id": f"r{i:02d}", "pv_model": model, "test": test, "msg_size_bytes": 1,
+        runs.append({"run_id": f"r{i:02d}", "pv_model": model, "tool": "netperf", "test": test, "msg_size_bytes": 1,
                      "pinning": "split", "cpu_mhz": mhz + rng.normal(0, 2), "order_index": i, "streams": 1,
                      "governor": "performance", "duration_s": 10.0})
         ms.append((f"r{i:02d}", "transactions_per_s", 1e4 * mhz / 2400 * np.exp(0.02 * rng.standard_normal())))
@@ -100,12 +100,13 @@ def test_cpu_mhz_plot(campaign):
 def test_coverage_matrix_plot(campaign):
     fig = coverage_matrix_plot(campaign)
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["TCP_CRR / 1 / split", "TCP_RR / 1 / split",
-                                                            "UDP_RR / 1 / split"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["netperf / TCP_CRR / 1 / split",
+                                                            "netperf / TCP_RR / 1 / split",
+                                                            "netperf / UDP_RR / 1 / split"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["A", "B"]
     assert [t.get_text() for t in ax.texts] == ["3", "0", "6", "6", "6", "6"]
     assert len(ax.patches) == 1  # the one empty (cell, model)
-    assert ax.get_ylabel() == "test / msg_size_bytes / pinning"
+    assert ax.get_ylabel() == "tool / test / msg_size_bytes / pinning"
 
 
 def test_plot_argument_errors(campaign):

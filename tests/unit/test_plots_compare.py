@@ -25,7 +25,7 @@ from tests.conftest import ROOT  # noqa: E402
 
 pytestmark = pytest.mark.unit
 
-CELL64 = "test=TCP_STREAM, msg_size_bytes=64, pinning=split"
+CELL64 = "tool=netperf, test=TCP_STREAM, msg_size_bytes=64, pinning=split"
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_forest_plot_one_panel_per_test_with_band_and_cis(result):
     x0, x1 = band[0].get_x(), band[0].get_x() + band[0].get_width()
     assert x0 == pytest.approx(1 / 1.05) and x1 == pytest.approx(1.05)
     labels = [tl.get_text() for tl in stream.get_yticklabels()]
-    assert "64 B split (throughput_bps)" in labels
+    assert "netperf 64 B split (throughput_bps)" in labels
     texts = {tx.get_text() for tx in stream.texts}
     assert texts <= set(VERDICT_COLORS) and texts
     only = forest_plot(result, test="UDP_RR", show_raw=False)
