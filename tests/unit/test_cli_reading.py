@@ -10,7 +10,7 @@ import pytest
 
 from analysis.cli import main, notebook_call_kwargs
 from analysis.compare import compare
-from analysis.vocabulary import verdict_label
+from analysis.vocabulary import CELL_KEY, verdict_label
 
 pytestmark = pytest.mark.unit
 
@@ -124,7 +124,7 @@ def test_whatever_the_stages_print_goes_to_stderr(capsys, monkeypatch):
     code, out, err = _run(capsys, "compare", DEMO, "-p", "n_resamples=999", "--format", "csv")
     assert code == 0
     assert "compiling resampling kernels" in err and "compiling" not in out
-    assert out.splitlines()[0].startswith("test,msg_size_bytes,pinning,metric,")
+    assert out.splitlines()[0].startswith(",".join([*CELL_KEY, "metric", ""]))
 
 
 def test_a_campaign_with_no_comparable_cell_gets_the_audits_reasons(tmp_path, capsys):

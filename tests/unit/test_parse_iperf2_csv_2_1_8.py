@@ -39,7 +39,7 @@ def test_tcp_parallel_without_sum_row_is_summed_and_noted():
 def test_udp_client_rows_are_the_senders():
     """The client's final row has total -1 (receiver unknown): a send rate, no jitter or loss."""
     r = parse_file(DATA / "udp_client_e_yC_i1_2.1.8.txt")
-    assert r.fields["protocol"] == "UDP" and r.fields["test"] == "IPERF2_UDP"
+    assert r.fields["protocol"] == "UDP" and r.fields["test"] == "UDP_STREAM" and r.fields["tool_test"] == "IPERF2_UDP"
     assert r.measurements == {"send_throughput_bps": 10496926.0}
     assert any("no server report" in n for n in r.notes)
     assert [s.metric for s in r.intervals] == ["send_throughput_bps"] * 2

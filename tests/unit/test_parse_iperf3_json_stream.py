@@ -43,7 +43,7 @@ def test_values_read_off_the_stream():
     r = parse_file(STREAM / "tcp_l4096_3.12.jsonl")
     assert r.measurements["throughput_bps"] == end["sum_received"]["bits_per_second"]
     assert r.measurements["send_throughput_bps"] == end["sum_sent"]["bits_per_second"]
-    assert r.fields["msg_size_bytes"] == 4096 and r.fields["test"] == "IPERF3_TCP"
+    assert r.fields["msg_size_bytes"] == 4096 and r.fields["test"] == "TCP_STREAM" and r.fields["tool_test"] == "IPERF3_TCP"
     n_intervals = sum(1 for ln in lines if json.loads(ln)["event"] == "interval")
     assert len([i for i in r.intervals if i.stream is None]) == n_intervals
 
