@@ -12,8 +12,10 @@ What is read (keys as iperf3 3.0 ... 3.17 write them):
 ``end``
     TCP: ``sum_received.bits_per_second`` -> ``throughput_bps``; ``sum_sent.bits_per_second`` ->
     ``send_throughput_bps``; ``sum_sent.retransmits`` -> ``retransmits`` (required whenever the per-stream sender
-    records carry it). UDP: ``sum_sent``/``sum_received`` as iperf3 >= 3.11 writes them (jitter, loss from
-    ``sum_received``), else the older ``sum`` (sender rate; the receiver rate is then derived as
+    records carry it). UDP: ``sum_sent``/``sum_received`` as iperf3 >= 3.11 writes them: the sending and the
+    receiving side's totals whichever host each ran on (with ``-R`` the server sends: ``sum_sent`` is its count,
+    with jitter and loss written as 0, and ``sum_received`` the client's own), so throughput, jitter and loss always
+    come from ``sum_received``; else the older ``sum`` (sender rate; the receiver rate is then derived as
     ``rate x (1 - lost/packets)`` and a note says so); ``jitter_ms`` -> ``jitter_s``, ``lost_packets``,
     ``packets``, ``lost_percent`` -> ``loss_pct``. ``--bidir``: the ``*_bidir_reverse`` sums are added to the
     forward ones (throughput of both directions together; a note says so). ``sum_sent.seconds`` (or
@@ -35,9 +37,20 @@ What is read (keys as iperf3 3.0 ... 3.17 write them):
     without its ``end`` event is truncated; a full ``-J`` document after it (``--json-stream-full-output``) is
     left unread (noted).
 
+``sender`` flags
+    whether the client sent must agree with ``reverse``: TCP's ``end.sum_sent.sender``, UDP's ``end.sum.sender``
+    (UDP's ``sum_sent`` is marked ``sender: true`` in every direction: it names the side, not the client).
+
+Repeated keys: iperf3 writes ``start.sock_bufsize``, ``sndbuf_actual`` and ``rcvbuf_actual`` once per stream socket
+(``-P N``, ``--bidir``), so these are accepted whatever their values, with a note; any other key repeated with the
+same value is read once, with a note; a key repeated with different values is a :class:`ParseError` naming the key,
+two of its values and their lines (which value a reader takes would be arbitrary; iperf3 before the
+``*_bidir_reverse`` keys wrote ``end.sum_sent`` once per direction of a ``--bidir`` test, for instance).
+
 Failures: JSON that does not decode (truncated, garbled) raises :class:`ParseError` with the line the decoder
-stopped at; a duplicated key, ``NaN``/``Infinity``, a missing or mistyped value raise it with the line of the
-offending key. A JSON with an ``"error"`` key raises :class:`ToolReportedError` carrying iperf3's error text.
+stopped at; a key repeated with different values, ``NaN``/``Infinity``, a missing or mistyped value raise it with
+the line of the offending key. A JSON with an ``"error"`` key raises :class:`ToolReportedError` carrying iperf3's
+error text.
 """
 
 from __future__ import annotations
@@ -96,10 +109,6 @@ def sniff(text: str) -> bool:
 # locating keys in the text (for error messages)
 
 
-class _DuplicateKey(Exception):
-    pass
-
-
 class _BadConstant(Exception):
     pass
 
@@ -107,12 +116,13 @@ class _BadConstant(Exception):
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"]+')
 
 
-def _locate(text: str) -> tuple[dict[tuple, int], int | None, int | None]:
+def _locate(text: str) -> tuple[dict[tuple, int], dict[tuple, list[int]], int | None]:
     """Map every key path (tuple of keys / list indices) to its 1-based line, in a text that json accepted
-    (up to duplicate keys). Also return the line of the first duplicated key and of the first bare token that is
-    not a plain JSON number or literal."""
+    (up to repeated keys). Also return the lines of every occurrence of each key path written more than once, and
+    the line of the first bare token that is not a plain JSON number or literal."""
     locs: dict[tuple, int] = {}
-    dup_line = bad_line = None
+    again: dict[tuple, list[int]] = {}
+    bad_line = None
     stack: list[list] = []  # frames: [kind, path, expecting_key, index, pending_key]
     line = 1
     last = 0
@@ -126,8 +136,8 @@ def _locate(text: str) -> tuple[dict[tuple, int], int | None, int | None]:
             if tok.startswith('"'):
                 key = tok[1:-1]
                 kpath = frame[1] + (key,)
-                if kpath in locs and dup_line is None:
-                    dup_line = line
+                if kpath in locs:
+                    again.setdefault(kpath, [locs[kpath]]).append(line)
                 locs.setdefault(kpath, line)
                 frame[4] = key
                 frame[2] = False
@@ -161,7 +171,7 @@ def _locate(text: str) -> tuple[dict[tuple, int], int | None, int | None]:
             if tok not in ("true", "false", "null") and not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?",
                                                                           tok):
                 bad_line = line
-    return locs, dup_line, bad_line
+    return locs, again, bad_line
 
 
 class _Doc:
@@ -271,31 +281,114 @@ def _reject_constant(name: str) -> Any:
     raise _BadConstant(name)
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    out = dict(pairs)
-    if len(out) != len(pairs):  # rare: name the first key seen twice
-        seen: set[str] = set()
-        for k, _ in pairs:
-            if k in seen:
-                raise _DuplicateKey(k)
-            seen.add(k)
-    return out
+#: keys iperf3 writes into ``start`` once per stream socket, not once per test: ``iperf_tcp_connect`` in esnet/iperf
+#: ``src/iperf_tcp.c`` (e.g. commit 85ab335347d9aa8da6e8012223c783d7d94403a3) ends with
+#: ``cJSON_AddNumberToObject(test->json_start, "sock_bufsize", ...)`` and the same for ``"sndbuf_actual"`` and
+#: ``"rcvbuf_actual"``; cJSON appends a key without replacing one already there, so every ``-P N`` and ``--bidir``
+#: run repeats them (iperf3 3.12 on loopback: TCP ``-P 2``, TCP and UDP ``--bidir``), each time with that socket's
+#: buffer sizes, which may differ. Later iperf3 adds them only when absent. Not read by this parser.
+_PER_SOCKET_KEYS = (("start", "sock_bufsize"), ("start", "sndbuf_actual"), ("start", "rcvbuf_actual"))
 
 
-def _decode(text: str, path: str | Path) -> dict:
+class _Pairs:
+    """``object_pairs_hook`` that keeps a repeated key's last value (as :mod:`json` does) and records each repeat as
+    (the object built, key, every value in order); the objects stay referenced, so their ids stay unique."""
+
+    def __init__(self) -> None:
+        self.repeats: list[tuple[dict, str, list[Any]]] = []
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> dict:
+        out = dict(pairs)
+        if len(out) != len(pairs):  # rare outside iperf3's per-socket keys
+            values: dict[str, list[Any]] = {}
+            for k, v in pairs:
+                values.setdefault(k, []).append(v)
+            self.repeats.extend((out, k, vs) for k, vs in values.items() if len(vs) > 1)
+        return out
+
+
+def _object_paths(data: Any, repeats: list[tuple[dict, str, list[Any]]]) -> dict[int, tuple]:
+    """id -> key path of every JSON object in *data*, and in the values a repeated key's last value replaced."""
+    replaced: dict[int, list[tuple[str, list[Any]]]] = {}
+    for obj, key, values in repeats:
+        replaced.setdefault(id(obj), []).append((key, values[:-1]))
+    paths: dict[int, tuple] = {}
+    stack: list[tuple[Any, tuple]] = [(data, ())]
+    while stack:
+        node, where = stack.pop()
+        if type(node) is dict:
+            paths[id(node)] = where
+            stack.extend((v, where + (k,)) for k, v in node.items())
+            for key, olds in replaced.get(id(node), ()):
+                stack.extend((v, where + (key,)) for v in olds)
+        elif type(node) is list:
+            stack.extend((v, where + (i,)) for i, v in enumerate(node))
+    return paths
+
+
+def _short(text: str, width: int = 24) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _judge_repeats(data: Any, repeats: list[tuple[dict, str, list[Any]]], path: str | Path,
+                   lines_of: Callable[[tuple], list[int]], root: tuple = ()) -> list[str]:
+    """The notes for the repeated keys of a decoded document, or :class:`ParseError` for one that hides a value.
+
+    A repeated key is accepted when every value is the same JSON (one note), or when it is one of iperf3's
+    per-socket ``start`` keys (:data:`_PER_SOCKET_KEYS`; one note listing their values). Any other repeat with
+    different values could be hiding the value that matters (which one would a reader take?): an error naming the
+    key path, two different values and their lines. *root* is the key path of *data* in the ``-J`` document (a
+    ``--json-stream`` event's data); *lines_of* gives the lines of the occurrences of a key path."""
+    notes: list[str] = []
+    per_socket: list[str] = []
+    known: dict[int, tuple] = {id(data): ()}
+    if type(data) is dict and type(data.get("start")) is dict:
+        known[id(data["start"])] = ("start",)
+    paths: dict[int, tuple] | None = None
+    for obj, key, values in repeats:
+        where = known.get(id(obj))
+        if where is None:
+            paths = _object_paths(data, repeats) if paths is None else paths
+            where = paths.get(id(obj))
+        texts = [json.dumps(v, sort_keys=True) for v in values]
+        if where is None:  # outside *data*: the envelope of a --json-stream event
+            if len(set(texts)) > 1:
+                raise ParseError(path, (lines_of((key,)) or [1])[0], "each key once in an event object",
+                                 found=f"{key} = {_short(texts[0])} and {_short(texts[1])}")
+            notes.append(f"iperf3 --json-stream: event key {key!r} written {len(values)} times with the same value")
+            continue
+        keys = root + where + (key,)
+        shown = ".".join(str(k) for k in keys)
+        if keys in _PER_SOCKET_KEYS:
+            per_socket.append(f"{shown} {', '.join(_short(t) for t in texts)}")
+        elif len(set(texts)) == 1:
+            notes.append(f"iperf3 JSON: {shown} written {len(values)} times with the same value {_short(texts[0])}; "
+                         "read once")
+        else:
+            lines = lines_of(keys) or [1]
+            i = next(j for j in range(1, len(texts)) if texts[j] != texts[0])
+            first, other = lines[0], lines[min(i, len(lines) - 1)]
+            raise ParseError(path, other, f"one value for the repeated key {shown}",
+                             found=f"{_short(texts[0])} (line {first}) and {_short(texts[i])} (line {other})")
+    if per_socket:
+        notes.insert(0, "iperf3 JSON: per-socket keys, written once per stream socket, not read: "
+                     + "; ".join(per_socket))
+    return notes
+
+
+def _decode(text: str, path: str | Path) -> tuple[dict, list[str]]:
+    """The decoded ``-J`` document and the notes its repeated keys get (see :func:`_judge_repeats`)."""
     if not text.strip():
         raise ParseError(path, 0, "iperf3 -J output (a JSON object)", found="empty file")
+    pairs = _Pairs()
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        data = json.loads(text, object_pairs_hook=pairs, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         lines = text.splitlines()
         bad = lines[exc.lineno - 1] if exc.lineno - 1 < len(lines) else ""
         line = min(exc.lineno, max(1, len(lines)))  # the decoder may stop just past the last line
         raise ParseError(path, line, f"complete iperf3 JSON ({exc.msg}, column {exc.colno})",
                          found=bad.strip() or "end of file") from None
-    except _DuplicateKey as exc:
-        line = _locate(text)[1] or 1
-        raise ParseError(path, line, "each JSON key once per object", found=f"duplicate key {exc.args[0]!r}") from None
     except _BadConstant as exc:
         line = _locate(text)[2] or 1
         raise ParseError(path, line, "a finite JSON number", found=str(exc.args[0])) from None
@@ -304,7 +397,17 @@ def _decode(text: str, path: str | Path) -> dict:
         raise ParseError(path, line, "a JSON number Python can read", found=str(exc)[:60]) from None
     if not isinstance(data, dict):
         raise ParseError(path, 1, "a JSON object at the top level", found=type(data).__name__)
-    return data
+    notes: list[str] = []
+    if pairs.repeats:
+        again: dict[tuple, list[int]] | None = None
+
+        def lines_of(keys: tuple) -> list[int]:
+            nonlocal again
+            again = _locate(text)[1] if again is None else again
+            return again.get(keys, [])
+
+        notes = _judge_repeats(data, pairs.repeats, path, lines_of)
+    return data, notes
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -342,7 +445,7 @@ def _version(doc: _Doc) -> str | None:
     return m.group(1)
 
 
-def _direction(doc: _Doc) -> str:
+def _direction(doc: _Doc, protocol: str) -> str:
     reverse = doc.get(("start", "test_start", "reverse"), "flag", required=False) or False
     bidir = doc.get(("start", "test_start", "bidir"), "flag", required=False) or False
     has_bidir_sums = any(doc.raw(("end", k)) is not _MISSING
@@ -351,12 +454,21 @@ def _direction(doc: _Doc) -> str:
         if reverse:
             raise doc.fail(("start", "test_start", "reverse"), "reverse 0 in a --bidir test", "1")
         return "bidir"
-    # iperf3 >= 3.2 marks whether the local side sent: it must agree with the reverse flag
-    sender = doc.get(("end", "sum_sent", "sender"), "flag", required=False)
+    # iperf3 >= 3.2 marks whether the client sent: it must agree with the reverse flag
+    role = _ROLE_FLAG[protocol]
+    sender = doc.get(role, "flag", required=False)
     if sender is not None and sender == bool(reverse):
-        raise doc.fail(("end", "sum_sent", "sender"), f"sender {'false' if reverse else 'true'} "
-                       f"for reverse={int(reverse)}", str(sender).lower())
+        raise doc.fail(role, f"sender {'false' if reverse else 'true'} for reverse={int(reverse)}",
+                       str(sender).lower())
     return "receive" if reverse else "send"
+
+
+#: the summary whose ``sender`` flag says whether the client was the sending side (``stream_must_be_sender`` in
+#: ``iperf_print_results``, esnet/iperf ``src/iperf_api.c``). TCP: ``end.sum_sent`` (and ``sum_received``) carry
+#: it. UDP: ``end.sum`` does; its ``sum_sent`` / ``sum_received`` (iperf3 >= 3.11) are the sending and the receiving
+#: side's totals, whichever host each ran on, and are marked ``sender`` true / false in every direction (iperf3
+#: 3.12, loopback: ``-u``, ``-u -R`` and ``-u --bidir`` alike), so they say nothing about the client's role.
+_ROLE_FLAG: dict[str, tuple[str, str]] = {"TCP": ("end", "sum_sent", "sender"), "UDP": ("end", "sum", "sender")}
 
 
 def _tcp(doc: _Doc, direction: str, meas: dict, notes: list) -> float:
@@ -610,7 +722,8 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
         return _parse_json_stream(text, path, test)
     notes: list[str] = []
     text = _strip_preamble(text, notes)
-    data = _decode(text, path)
+    data, repeat_notes = _decode(text, path)
+    notes.extend(repeat_notes)
     doc = _Doc(text, path, data)
     if "error" in data:
         err = data["error"]
@@ -622,7 +735,7 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     if protocol not in _PROTOCOL_READERS:
         raise doc.fail(("start", "test_start", "protocol"), f"one of {sorted(_PROTOCOL_READERS)}", protocol)
     test_name = _TESTS[protocol]
-    direction = _direction(doc)
+    direction = _direction(doc, protocol)
     fields: dict[str, Any] = {
         "test": test_name,
         "protocol": protocol,
@@ -674,21 +787,22 @@ def _is_json_stream(text: str) -> bool:
     return False
 
 
-def _stream_event(line: str, n: int, path: str | Path) -> tuple[str, Any]:
+def _stream_event(line: str, n: int, path: str | Path, notes: list[str]) -> tuple[str, Any]:
     """The (event name, data) of one ``--json-stream`` line, or :class:`ParseError` naming the line."""
+    pairs = _Pairs()
     try:
-        obj = json.loads(line, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        obj = json.loads(line, object_pairs_hook=pairs, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise ParseError(path, n, f"one complete JSON event per line ({exc.msg}, column {exc.colno})",
                          found=line[:80]) from None
-    except _DuplicateKey as exc:
-        raise ParseError(path, n, "each JSON key once per object", found=f"duplicate key {exc.args[0]!r}") from None
     except _BadConstant as exc:
         raise ParseError(path, n, "a finite JSON number", found=str(exc.args[0])) from None
     except (ValueError, RecursionError) as exc:
         raise ParseError(path, n, "a JSON number Python can read", found=str(exc)[:60]) from None
     if type(obj) is not dict or type(obj.get("event")) is not str or "data" not in obj:
         raise ParseError(path, n, 'an event object {"event": <name>, "data": <value>}', found=line[:80])
+    if pairs.repeats:
+        notes.extend(_judge_repeats(obj["data"], pairs.repeats, path, lambda keys: [n, n], root=(obj["event"],)))
     return obj["event"], obj["data"]
 
 
@@ -707,7 +821,7 @@ def _stream_events(lines: list[str], path: str | Path, notes: list[str]) -> list
         if not s.startswith("{") and not events:
             notes.append(f"iperf3 printed before the JSON: {s}")
             continue
-        name, data = _stream_event(s, n, path)
+        name, data = _stream_event(s, n, path, notes)
         events.append((n, name, data))
     return events
 

@@ -153,12 +153,14 @@ def test_truncated_json_names_the_line():
         _parse(TCP, text)
 
 
-def test_duplicate_key_names_its_line():
+def test_duplicate_key_with_another_value_names_its_line():
+    # the same value repeated is read once (tests/unit/test_parse_iperf3_loopback.py); another value is an error
     lines = TCP.read_text().splitlines(keepends=True)
     i = next(k for k, ln in enumerate(lines) if '"host_total"' in ln)
-    text = "".join(lines[: i + 1] + [lines[i]] + lines[i + 1:])
-    with pytest.raises(ParseError, match=rf"json:{i + 2}: expected each JSON key once per object, found "
-                                         r"\"duplicate key 'host_total'\""):
+    text = "".join(lines[: i + 1] + [lines[i].replace("89.", "12.")] + lines[i + 1:])
+    with pytest.raises(ParseError, match=rf"json:{i + 2}: expected one value for the repeated key "
+                                         r"end.cpu_utilization_percent.host_total, found '89.\d+ \(line "
+                                         rf"{i + 1}\) and 12.\d+ \(line {i + 2}\)'"):
         _parse(TCP, text)
 
 

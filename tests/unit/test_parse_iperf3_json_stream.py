@@ -95,7 +95,8 @@ def test_events_out_of_order_and_not_events():
         parse("\n".join([lines[1], lines[0], *lines[2:]]) + "\n", "s.jsonl")
     with pytest.raises(ParseError, match=r's.jsonl:2: expected an event object \{"event": <name>, "data": <value>\}'):
         parse("\n".join([lines[0], '{"interval": 1}', *lines[2:]]) + "\n", "s.jsonl")
-    with pytest.raises(ParseError, match=r"s.jsonl:2: expected each JSON key once per object"):
+    with pytest.raises(ParseError, match=r"s.jsonl:2: expected each key once in an event object, found "
+                                         r"'event = \"interval\" and \"x\"'"):
         parse("\n".join([lines[0], '{"event":"interval","event":"x","data":{}}', *lines[2:]]), "s.jsonl")
 
 
