@@ -76,7 +76,7 @@ from analysis.parsers.base import (
 TOOL = "iperf3"
 PARSER = "iperf3-json"
 PARSER_STREAM = "iperf3-json-stream"
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 
 __all__ = ["TOOL", "PARSER", "PARSER_STREAM", "PARSER_VERSION", "sniff", "parse", "canonical_test"]
 
