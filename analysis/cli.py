@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": ("analysis.ingest", "parse a raw campaign folder into Parquet tables"),
     "report": ("analysis.report", "run the notebooks on campaign(s): HTML, tables, provenance and summary.pdf"),
     "collect": ("analysis.collect", "run a benchmark plan: randomized interleaved runs with metadata, a raw campaign"),
+    "archive": ("analysis.archive", "many campaigns in one Parquet dataset: add, list, query (DuckDB SQL)"),
 }
 
 
