@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("analysis.report", "run the notebooks on campaign(s): HTML, tables, provenance and summary.pdf"),
     "collect": ("analysis.collect", "run a benchmark plan: randomized interleaved runs with metadata, a raw campaign"),
     "archive": ("analysis.archive", "many campaigns in one Parquet dataset: add, list, query (DuckDB SQL)"),
+    "history": ("analysis.history", "the verdict across an archive's versions, change points: HTML and summary.pdf"),
 }
 
 
