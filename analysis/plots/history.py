@@ -98,8 +98,7 @@ def verdict_heatmap(result: HistoryResult, *, metric: str | None = None) -> Figu
     index = {r: i for i, r in enumerate(rows)}
     for r in eff.itertuples():
         grid[index[(r.cell, r.metric)], r.position] = code.get(r.verdict, np.nan)
-    cmap = ListedColormap([VERDICT_COLORS[v] for v in VERDICTS])
-    cmap.set_bad("white")
+    cmap = ListedColormap([VERDICT_COLORS[v] for v in VERDICTS]).with_extremes(bad="white")
     fig = Figure(figsize=(10, 1.2 + 0.32 * len(rows)), layout="constrained")
     ax = fig.subplots()
     ax.imshow(np.ma.masked_invalid(grid), aspect="auto", cmap=cmap, interpolation="nearest",
