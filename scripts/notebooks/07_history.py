@@ -16,7 +16,7 @@ margin: float = 0.05  # equivalence margin: equivalent when the ratio lies withi
 alpha: float = 0.05  # family-wise error rate of each campaign's faster/slower verdicts
 n_resamples: int = 9999  # bootstrap and permutation resamples per cell
 seed: int = 2009  # random seed of every campaign's comparison
-max_pvalue: float = 0.001  # significance threshold of a change point
+max_pvalue: float = 0.0001  # significance threshold of a change point
 scheduler: str = ""  # Dask scheduler address to fan the comparisons out on; empty runs them here
 output_dir: str = ""  # folder for the CSV tables written by this notebook; empty writes nothing
 
