@@ -493,8 +493,10 @@ def run_history_report(archive: str | Path, *, out_dir: str | Path = "reports", 
     prov = out / "provenance.json"
 
     def write_prov(status: str, **extra: Any) -> None:
-        prov.write_text(json.dumps(report.provenance(root, params, status=status, notebooks=[HISTORY_NOTEBOOK],
-                                                     **extra), indent=2, default=str) + "\n", encoding="utf-8")
+        record = report.provenance(root, params, status=status, notebooks=[HISTORY_NOTEBOOK], **extra)
+        # the inputs are the partitions' files (not the writers' lock or a killed add's leftovers)
+        record["inputs_sha256"] = {k: v for k, v in record["inputs_sha256"].items() if k.startswith("campaign=")}
+        prov.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
 
     write_prov("running")
     dst = out / f"{HISTORY_NOTEBOOK}.ipynb"
