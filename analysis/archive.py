@@ -340,11 +340,13 @@ def _partitions(archive: str | Path) -> list[Path]:
     return sorted(p for p in root.glob(f"{_PARTITION}=*") if (p / "campaigns.parquet").is_file())
 
 
-def connect(archive: str | Path = DEFAULT_ARCHIVE, *, threads: int | None = None):
+def connect(archive: str | Path = DEFAULT_ARCHIVE, *, threads: int | None = None, materialize: bool = False):
     """An in-process DuckDB connection with one view per archive table (``campaigns, runs, measurements, ...``).
 
     Every view has the ``campaign`` column (from the partition folder, as text). An archive with no campaign yet
-    gives empty views with no columns but ``campaign``.
+    gives empty views with no columns but ``campaign``. Each query over a view opens the partitions' files again
+    (thousands of small files cost seconds per query); *materialize* loads every table into the connection's
+    memory once instead, for sessions that run many queries (one per cell of a history, say).
     """
     import duckdb
 
@@ -352,12 +354,15 @@ def connect(archive: str | Path = DEFAULT_ARCHIVE, *, threads: int | None = None
     con = duckdb.connect(database=":memory:")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET parquet_metadata_cache = true")
     root = Path(archive).resolve().as_posix().replace("'", "''")
+    kind = "TABLE" if materialize else "VIEW"
     for table in TABLES:
         if parts:
+            ubn = "true" if table in ("runs", "campaigns", "rejects") else "false"  # extra columns vary there
             con.execute(
-                f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{root}/{_PARTITION}=*/{table}.parquet', "
-                f"hive_partitioning = true, union_by_name = true, hive_types = {{'{_PARTITION}': VARCHAR}})"
+                f"CREATE {kind} {table} AS SELECT * FROM read_parquet('{root}/{_PARTITION}=*/{table}.parquet', "
+                f"hive_partitioning = true, union_by_name = {ubn}, hive_types = {{'{_PARTITION}': VARCHAR}})"
             )
         else:
             con.execute(f"CREATE VIEW {table} AS SELECT CAST(NULL AS VARCHAR) AS {_PARTITION} WHERE false")

@@ -89,6 +89,9 @@ def test_duckdb_views_agree_with_the_tables(campaigns, tmp_path):
     assert mean == pytest.approx(c.measurements.query("metric == 'throughput_bps'")["value"].mean(), rel=1e-12)
     n = archive.query(store, "SELECT count(*) AS n FROM rejects WHERE campaign = 'k6.1.10'")["n"].item()
     assert n == 3
+    sql = "SELECT campaign, run_id, metric, value FROM measurements ORDER BY ALL"
+    views, loaded = archive.connect(store), archive.connect(store, materialize=True)
+    pd.testing.assert_frame_equal(views.execute(sql).df(), loaded.execute(sql).df())
 
 
 def test_any_parquet_tool_reads_the_dataset(campaigns, tmp_path):
