@@ -1282,7 +1282,8 @@ def _unship(result: ReportResult, data: bytes, out: Path) -> ReportResult:
 @contextmanager
 def dask_client(scheduler: str | None = None, *, jobs: int = 1):
     """A ``distributed.Client``: on the cluster at *scheduler* (or ``$DASK_SCHEDULER_ADDRESS``), else on a
-    ``LocalCluster`` of *jobs* single-threaded worker processes listening on 127.0.0.1; closed on exit."""
+    ``LocalCluster`` of *jobs* single-threaded worker processes listening on 127.0.0.1, whose notebook kernels get
+    ``cores // jobs`` numba threads each; closed on exit."""
     import logging
 
     from distributed import Client, LocalCluster
@@ -1296,8 +1297,11 @@ def dask_client(scheduler: str | None = None, *, jobs: int = 1):
         with client:
             yield client
         return
+    # the notebooks' numba kernels share the cores among the workers (Dask's nanny already pins BLAS/OpenMP to 1)
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
     with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                      dashboard_address=None, silence_logs=logging.ERROR,
+                      env={"NUMBA_NUM_THREADS": threads}) as cluster, Client(cluster) as client:
         yield client
 
 
