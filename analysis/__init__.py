@@ -12,14 +12,18 @@ Data flows one way; each stage is a module with a small public API (its own ``__
     analysis.crosstool.tool_agreement(compare_result) -> ToolAgreementResult  do two tools on one test agree?
     analysis.vocabulary  verdicts, the cell key, canonical test names across tools (one place each)
     analysis.report.run_report(campaign_dir) -> ReportResult   notebooks via papermill, HTML, tables, summary.pdf
+    analysis.report.run_reports(dirs, scheduler=|jobs=)   several campaigns as Dask distributed tasks
+    analysis.archive.add(dirs, archive) / query(archive, sql) / load_campaign(archive, name)   Parquet + DuckDB
+    analysis.history.history(archive, baseline=, candidate=, order_by=) -> HistoryResult   change points, verdicts
     analysis.stats   ratio_ci, permutation_test_ratio, welch_log, tost_ratio, adjust_pvalues, runs_needed
     analysis.plots   love_plot, drift_plot, cpu_mhz_plot, coverage_matrix_plot, forest_plot, ...
     analysis.simulate.simulate_campaign(out_dir, CampaignSpec(...), seed=0)     campaigns with a known truth
+    analysis.simulate.simulate_archive(out_dir, ArchiveSpec(...), seed=0)       many, with a planted change
     analysis.memo    content-keyed memos (load_campaign, compare, audit, fits) shared by a report's notebooks
     analysis.present verdict_summary(result), findings_summary(result) -> Summary: as_text/markdown/csv/json
 
-The command line (``pvfair ingest|report|collect|compare|audit``) is a thin layer over the same functions, and so are the
-notebooks in ``notebooks/``.
+The command line (``pvfair ingest|report|collect|compare|audit|archive|history``) is a thin layer over the
+same functions, and so are the notebooks in ``notebooks/``.
 """
 
 __version__ = "0.1.0"

@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "collect": ("analysis.collect", "run a benchmark plan: randomized interleaved runs with metadata, a raw campaign"),
     "compare": ("analysis.cli:compare", "print the verdict per cell (as notebook 04 computes it): text, markdown, csv, json"),
     "audit": ("analysis.cli:audit", "print the audit findings (as notebook 03 computes them): text, markdown, csv, json"),
+    "archive": ("analysis.archive", "many campaigns in one Parquet dataset: add, list, query (DuckDB SQL)"),
+    "history": ("analysis.history", "the verdict across an archive's versions, change points: HTML and summary.pdf"),
 }
 
 #: output formats of the read-only commands -> Summary method

@@ -10,8 +10,9 @@
 4. writes ``provenance.json``: parameters, package versions, git commit, sha256 of every raw input file.
 
 A failing notebook stops the campaign's batch with a :class:`ReportError` naming the notebook, the failing cell and
-its error; the partial executed notebook is kept. Several campaigns run in parallel (``--jobs``) and
-``reports/index.html`` links each.
+its error; the partial executed notebook is kept. Several campaigns run as tasks on a Dask distributed cluster
+(``--scheduler tcp://HOST:8786`` or ``DASK_SCHEDULER_ADDRESS``; ``--jobs N`` starts a ``LocalCluster`` of N
+workers), a failing campaign reported without stopping the others, and ``reports/index.html`` links each.
 
 The PDF route is nbconvert HTML (inputs excluded) rendered by WeasyPrint: pure Python plus the system's pango, so it
 needs neither a TeX installation (nbconvert's ``PDFExporter``) nor a headless-browser download (``WebPDFExporter``).
@@ -26,15 +27,18 @@ import argparse
 import ast
 import hashlib
 import html
+import io
 import json
+import os
 import platform
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -84,6 +88,9 @@ __all__ = [
     "export_pdf",
     "run_report",
     "run_reports",
+    "dask_client",
+    "PROGRESS_TOPIC",
+    "SCHEDULER_ENV",
     "cli_arguments",
     "cli_run",
 ]
@@ -1110,6 +1117,7 @@ def run_report(
     shared_kernel: bool = True,
     pdf: bool = True,
     progress: bool = True,
+    on_progress: Callable[[str], None] | None = None,
 ) -> ReportResult:
     """Run the report notebooks on one campaign and write ``<out_dir>/<campaign>/``.
 
@@ -1130,6 +1138,8 @@ def run_report(
         self-contained either way (each loads the campaign itself), so the results are the same.
     pdf : export the last notebook, without code, to ``summary.pdf``
     progress : show a tqdm progress bar
+    on_progress : called with each step's name (a notebook, then ``pdf``) when it is done (the Dask runner sends
+        it to the client's per-campaign progress bars)
 
     Raises
     ------
@@ -1194,6 +1204,8 @@ def run_report(
             seconds.append((name, time.perf_counter() - t0))
             executed.append(dst)
             html_files.append(export_html(dst, report_dir / f"{name}.html"))
+            if on_progress is not None:
+                on_progress(name)
     bar.close()
     pdf_path = None
     if pdf:
@@ -1204,6 +1216,8 @@ def run_report(
             write_prov("failed", error=f"PDF export failed: {exc}")
             raise ReportError(f"summary.pdf: PDF export of {executed[-1].name} failed: {exc}") from exc
         seconds.append(("pdf", time.perf_counter() - t0))
+        if on_progress is not None:
+            on_progress("pdf")
     write_prov("complete")
     tables = tuple(sorted(tables_dir.glob("*.csv")))
     return ReportResult(
@@ -1219,18 +1233,136 @@ def run_report(
     )
 
 
-def run_reports(
-    campaigns: Sequence[str | Path], *, jobs: int = 1, out_dir: str | Path = "reports", progress: bool = True,
-    **kwargs: Any,
-) -> tuple[ReportResult, ...]:  # fmt: skip
-    """Run :func:`run_report` on several campaigns, *jobs* at a time, then write ``<out_dir>/index.html``.
+#: the Dask topic a report task posts its progress to (one event per finished notebook and for the PDF)
+PROGRESS_TOPIC = "pvfair-report-progress"
+#: the environment variable naming a Dask scheduler when ``--scheduler`` is not given (Dask's own name)
+SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 
-    The campaigns run in threads: the analysis itself runs in each notebook's own kernel process, so the kernels
-    run truly in parallel, while the wrapper's share (waiting on kernels, HTML and PDF export) is small; threads
-    avoid re-importing the Jupyter stack in worker processes, which costs seconds per worker.
+
+def _report_task(root: str, out_dir: str, ship: bool, kwargs: Mapping[str, Any]) -> tuple[ReportResult, bytes]:
+    """One campaign's report, run on a Dask worker; its progress goes to :data:`PROGRESS_TOPIC`.
+
+    With *ship* the report is written to a temporary folder of the worker's and returned as a tar archive, for a
+    client that shares no filesystem with the workers; otherwise it is written to *out_dir* and nothing is sent.
+    """
+    from distributed import get_worker
+
+    name = Path(root).name
+    worker = get_worker()
+
+    def post(step: str) -> None:
+        worker.log_event(PROGRESS_TOPIC, {"campaign": name, "step": step})
+
+    if not ship:
+        return run_report(root, out_dir=out_dir, progress=False, on_progress=post, **kwargs), b""
+    with tempfile.TemporaryDirectory(prefix="pvfair-report-") as tmp:
+        result = run_report(root, out_dir=tmp, progress=False, on_progress=post, **kwargs)
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            tar.add(result.report_dir, arcname=name)
+        return result, buf.getvalue()
+
+
+def _unship(result: ReportResult, data: bytes, out: Path) -> ReportResult:
+    """Unpack a shipped report under *out* and point the result's paths there."""
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        tar.extractall(out, filter="data")
+    old, new = result.report_dir, out / result.campaign
+
+    def move(p: Path | None) -> Path | None:
+        return None if p is None else new / Path(p).relative_to(old)
+
+    return replace(result, report_dir=new, notebooks=tuple(map(move, result.notebooks)),
+                   html=tuple(map(move, result.html)), tables=tuple(map(move, result.tables)),
+                   pdf=move(result.pdf), provenance=move(result.provenance))
+
+
+@contextmanager
+def dask_client(scheduler: str | None = None, *, jobs: int = 1):
+    """A ``distributed.Client``: on the cluster at *scheduler* (or ``$DASK_SCHEDULER_ADDRESS``), else on a
+    ``LocalCluster`` of *jobs* single-threaded worker processes listening on 127.0.0.1, whose notebook kernels get
+    ``cores // jobs`` numba threads each; closed on exit."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    address = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if address:
+        try:
+            client = Client(address, timeout="30s")
+        except (OSError, TimeoutError) as exc:
+            raise ValueError(f"scheduler: cannot reach the Dask scheduler at {address!r}: {exc}") from exc
+        with client:
+            yield client
+        return
+    # the notebooks' numba kernels share the cores among the workers (Dask's nanny already pins BLAS/OpenMP to 1)
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None, silence_logs=logging.ERROR,
+                      env={"NUMBA_NUM_THREADS": threads}) as cluster, Client(cluster) as client:
+        yield client
+
+
+def _run_on_dask(client, roots: Sequence[Path], out: Path, ship: bool, kwargs: Mapping[str, Any],
+                 progress: bool, steps: int) -> tuple[dict[str, ReportResult], dict[str, str]]:
+    """Submit one task per campaign, follow each with its own progress bar, collect results and failures."""
+    from distributed import as_completed as dask_completed
+    from tqdm.auto import tqdm
+
+    bars = {r.name: tqdm(total=steps, desc=r.name, unit="step", position=i, disable=not progress, leave=True)
+            for i, r in enumerate(roots)}
+
+    def on_event(event) -> None:
+        msg = event[1] if isinstance(event, tuple) else event
+        bar = bars.get(msg.get("campaign"))
+        if bar is not None:
+            bar.set_postfix_str(msg.get("step", ""))
+            bar.update(1)
+
+    client.subscribe_topic(PROGRESS_TOPIC, on_event)
+    futures = {client.submit(_report_task, str(r), str(out), ship, dict(kwargs), pure=False,
+                             key=f"pvfair-report-{r.name}-{os.urandom(4).hex()}"): r.name for r in roots}
+    results: dict[str, ReportResult] = {}
+    errors: dict[str, str] = {}
+    try:
+        for fut in dask_completed(list(futures)):
+            name = futures[fut]
+            try:
+                result, data = fut.result()
+                results[name] = _unship(result, data, out) if ship else result
+            except Exception as exc:  # noqa: BLE001 - a failed campaign is reported; the others go on
+                errors[name] = str(exc) if isinstance(exc, ReportError) else f"{type(exc).__name__}: {exc}"
+                bars[name].set_postfix_str("failed")
+                if progress:
+                    tqdm.write(f"pvfair report: {name} failed: {errors[name]}", file=sys.stderr)
+    finally:
+        client.unsubscribe_topic(PROGRESS_TOPIC)
+        for bar in bars.values():
+            bar.close()
+    return results, errors
+
+
+def run_reports(
+    campaigns: Sequence[str | Path], *, jobs: int = 1, scheduler: str | None = None, ship: bool = False,
+    out_dir: str | Path = "reports", progress: bool = True, **kwargs: Any,
+) -> tuple[ReportResult, ...]:  # fmt: skip
+    """Run :func:`run_report` on several campaigns, each as a task on a Dask cluster, then write the index.
+
+    Parameters
+    ----------
+    campaigns : raw campaign folders (the workers must see them at the same paths)
+    jobs : without a scheduler, ``jobs > 1`` starts a ``distributed.LocalCluster`` of *jobs* worker processes
+        (no set-up needed); 1 runs the campaigns one after the other in this process
+    scheduler : address of a running Dask scheduler (``tcp://HOST:8786``); default ``$DASK_SCHEDULER_ADDRESS``
+    ship : workers write each report to a temporary folder of theirs and send it back, unpacked here under
+        *out_dir* (for workers that do not share this filesystem); False: they write to *out_dir* directly,
+        which must then be a path they share (``--out``)
+    out_dir : the reports folder
+    progress : a progress bar per campaign (one step per notebook, and the PDF)
 
     Every campaign is attempted; when any failed, a :class:`ReportError` lists each failure after the others
-    finished and the index was written (a failed campaign is listed there with status ``failed``).
+    finished and the index was written (a failed campaign is listed there with status ``failed``). The analysis
+    runs in each notebook's kernel process, so one single-threaded worker per campaign in flight is enough.
     """
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ValueError(f"jobs: expected a positive integer, got {jobs!r}")
@@ -1246,27 +1378,21 @@ def run_reports(
         roots[0], out_dir, kwargs.get("parameters"), kwargs.get("baseline"), kwargs.get("candidate"),
         kwargs.get("notebooks", NOTEBOOKS), kwargs.get("notebook_dir", NOTEBOOK_DIR),
     )  # fmt: skip
-    from tqdm.auto import tqdm
-
+    out = Path(out_dir).resolve()
+    address = scheduler or os.environ.get(SCHEDULER_ENV) or None
     results: dict[str, ReportResult] = {}
     errors: dict[str, str] = {}
-    if jobs == 1 or len(roots) == 1:
+    if address is None and (jobs == 1 or len(roots) == 1):
         for root in roots:
             try:
-                results[root.name] = run_report(root, out_dir=out_dir, progress=progress, **kwargs)
+                results[root.name] = run_report(root, out_dir=out, progress=progress, **kwargs)
             except ReportError as exc:
                 errors[root.name] = str(exc)
     else:
-        sub = {**kwargs, "out_dir": out_dir, "progress": False}
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(run_report, r, **sub): r.name for r in roots}
-            for fut in tqdm(as_completed(futures), total=len(futures), desc="campaigns", disable=not progress):
-                name = futures[fut]
-                try:
-                    results[name] = fut.result()
-                except ReportError as exc:
-                    errors[name] = str(exc)
-    write_index(out_dir)
+        steps = len(kwargs.get("notebooks", NOTEBOOKS)) + (1 if kwargs.get("pdf", True) else 0)
+        with dask_client(address, jobs=min(jobs, len(roots))) as client:
+            results, errors = _run_on_dask(client, roots, out, ship, kwargs, progress, steps)
+    write_index(out)
     if errors:
         lines = "\n".join(f"  {name}: {msg}" for name, msg in sorted(errors.items()))
         raise ReportError(f"{len(errors)} of {len(roots)} campaign reports failed:\n{lines}")
@@ -1286,8 +1412,15 @@ def cli_arguments(parser: argparse.ArgumentParser) -> None:
         help="notebook parameter, e.g. -p alpha=0.01 -p metrics=throughput_bps,latency_mean_s (repeatable); "
         "unknown names are refused",
     )  # fmt: skip
-    parser.add_argument("--out", default="reports", help="reports folder (default: reports)")
-    parser.add_argument("--jobs", type=int, default=1, help="campaigns reported in parallel (default: 1)")
+    parser.add_argument("--out", default=None,
+                        help="reports folder (default: reports); with --scheduler, a path the workers share: "
+                        "without it each worker sends its report back to this machine's reports/")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="campaigns reported in parallel on a local Dask cluster of N workers (default: 1)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help=f"Dask scheduler to run the campaigns on, e.g. tcp://HOST:8786 (default: ${SCHEDULER_ENV})")
+    parser.add_argument("--notebooks", default=None, metavar="NAMES",
+                        help=f"comma-separated notebooks to run, in order (default: {','.join(NOTEBOOKS)})")
     parser.add_argument("--no-pdf", action="store_true", help="skip the PDF export")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -1295,20 +1428,24 @@ def cli_arguments(parser: argparse.ArgumentParser) -> None:
 def cli_run(args: argparse.Namespace) -> int:
     """Run ``pvfair report``; exit status 0 on success, 1 when a notebook or export failed."""
     try:
+        remote = bool(args.scheduler or os.environ.get(SCHEDULER_ENV))
         results = run_reports(
             args.campaigns,
             jobs=args.jobs,
-            out_dir=args.out,
+            scheduler=args.scheduler,
+            ship=remote and args.out is None,
+            out_dir=args.out or "reports",
             parameters=_split_assignments(args.parameter),
             baseline=args.baseline,
             candidate=args.candidate,
             pdf=not args.no_pdf,
             progress=not args.quiet,
+            **({"notebooks": _to_list(args.notebooks)} if args.notebooks else {}),
         )
     except ReportError as exc:
         print(f"pvfair report: error: {exc}", file=sys.stderr)
         return 1
     for res in results:
         print(res.summary())
-    print(f"index: {Path(args.out) / 'index.html'}")
+    print(f"index: {Path(args.out or 'reports') / 'index.html'}")
     return 0

@@ -80,7 +80,7 @@ import io
 import math
 import pathlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -98,6 +98,9 @@ __all__ = [
     "BASE_RR_TPS",
     "LATENCY_SHAPE",
     "default_elasticity",
+    "ArchiveSpec",
+    "ARCHIVE_VERSIONS",
+    "simulate_archive",
 ]
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1048,3 +1051,96 @@ DEMO_SPEC = CampaignSpec(
     tools=("netperf",),
     broken_inputs=True,
 )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# a simulated archive: many campaigns over kernel versions, with a planted change at one version
+
+#: the kernel versions of the default simulated archive, 6.1.1 ... 6.1.40 (they sort as versions, not as text)
+ARCHIVE_VERSIONS: tuple[str, ...] = tuple(f"6.1.{i}" for i in range(1, 41))
+
+
+@dataclass(frozen=True)
+class ArchiveSpec:
+    """A lab's archive to simulate: *n_campaigns* campaigns spread evenly over *versions* (in that order).
+
+    Every campaign is :attr:`campaign` (the same cells, models and noise) with its own seed and its version in
+    the manifest column :attr:`order_key`. On the small-message cells (stream tests with messages of at most
+    :attr:`small_max_bytes`) the candidate/baseline ratio is :attr:`ratio_before` in the versions before
+    :attr:`change_at` and :attr:`ratio_after` from it on; every other cell is flat at 1.0.
+    """
+
+    n_campaigns: int = 200
+    versions: tuple[str, ...] = ARCHIVE_VERSIONS
+    change_at: str = "6.1.25"
+    ratio_before: float = 0.80
+    ratio_after: float = 1.00
+    small_max_bytes: int = 1024
+    order_key: str = "guest_kernel"
+    campaign: CampaignSpec = CampaignSpec(name="nightly", tests=("TCP_STREAM", "TCP_RR"),
+                                          stream_msg_sizes_bytes=(64, 1024, 16384), trials=5, cv=0.02)
+
+    def ratio_at(self, version: str, test: str, size: int) -> float:
+        """The true ratio of cell (test, size) in *version*."""
+        small = TESTS[test].kind == "stream" and size <= self.small_max_bytes
+        if not small:
+            return 1.0
+        return self.ratio_before if self.versions.index(version) < self.versions.index(self.change_at) else \
+            self.ratio_after
+
+    def version_of(self, i: int) -> str:
+        """The version of the *i*-th campaign (0-based): the campaigns are spread evenly, in version order."""
+        return self.versions[i * len(self.versions) // self.n_campaigns]
+
+
+def _simulate_archive_iv(out_dir, spec, seed) -> ArchiveSpec:
+    if not isinstance(spec, ArchiveSpec):
+        raise TypeError(f"spec: expected an ArchiveSpec, got {type(spec).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    if isinstance(spec.n_campaigns, bool) or not isinstance(spec.n_campaigns, int) or spec.n_campaigns < 1:
+        raise ValueError(f"spec.n_campaigns: expected a positive integer, got {spec.n_campaigns!r}")
+    if not spec.versions or len(set(spec.versions)) != len(spec.versions):
+        raise ValueError(f"spec.versions: expected distinct version strings, got {spec.versions!r}")
+    if spec.change_at not in spec.versions:
+        raise ValueError(f"spec.change_at: {spec.change_at!r} is not one of spec.versions")
+    if spec.n_campaigns < len(spec.versions):
+        raise ValueError(f"spec.n_campaigns: expected at least one campaign per version ({len(spec.versions)}), "
+                         f"got {spec.n_campaigns}")
+    for name in ("ratio_before", "ratio_after"):
+        x = getattr(spec, name)
+        if not (math.isfinite(x) and x > 0):
+            raise ValueError(f"spec.{name}: expected a positive number, got {x!r}")
+    p = pathlib.Path(out_dir)
+    if p.exists() and (not p.is_dir() or any(p.iterdir())):
+        raise ValueError(f"out_dir: expected a new or empty folder, {str(p)!r} already has content")
+    return spec
+
+
+def simulate_archive(out_dir, spec: ArchiveSpec = ArchiveSpec(), *, seed: int = 0) -> list[pathlib.Path]:
+    """Write the raw campaign folders of a simulated archive under *out_dir*; return them in version order.
+
+    Campaign *i* is ``<out_dir>/<campaign.name>-<version>-r<k>`` (*k* counts the campaigns of a version), written
+    by :func:`simulate_campaign` with seed ``seed * 1_000_003 + i`` and the version in the manifest column
+    ``spec.order_key``. ``<out_dir>/archive_truth.csv`` lists every campaign's version and true ratio per cell.
+    """
+    spec = _simulate_archive_iv(out_dir, spec, seed)
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cells = spec.campaign.cells()
+    folders, truth, per_version = [], [], {}
+    for i in range(spec.n_campaigns):
+        version = spec.version_of(i)
+        k = per_version[version] = per_version.get(version, 0) + 1
+        name = f"{_slug(spec.campaign.name)}-{version}-r{k}"
+        ratios = {(t, s): spec.ratio_at(version, t, s) for t, s in cells}
+        folder = simulate_campaign(out / name, replace(spec.campaign, name=name, true_ratio=ratios),
+                                   seed=seed * 1_000_003 + i)
+        manifest = pd.read_csv(folder / "manifest.csv", dtype=str, keep_default_na=False)
+        manifest.insert(len(manifest.columns), spec.order_key, version)
+        (folder / "manifest.csv").write_bytes(_csv_text(manifest).encode("utf-8"))
+        folders.append(folder)
+        truth += [{"campaign": name, spec.order_key: version, "test": t, "msg_size_bytes": s,
+                   "true_ratio": r} for (t, s), r in ratios.items()]
+    (out / "archive_truth.csv").write_bytes(_csv_text(pd.DataFrame(truth)).encode("utf-8"))
+    return folders
