@@ -7,12 +7,13 @@ Layout (``data/archive/`` by default), one partition folder per campaign::
                               measurements.parquet   ``campaign`` column: the partition folder carries it
                               intervals.parquet
                               rejects.parquet
+                              ignored.parquet        files that are not runs (path, reason)
 
 Each table is a hive-partitioned dataset over the files of that name, so any Parquet tool reads it:
 DuckDB ``read_parquet('<archive>/campaign=*/runs.parquet', hive_partitioning = true)``, pyarrow
 ``pyarrow.dataset.dataset(files, partitioning="hive", partition_base_dir=<archive>)``, Spark or polars likewise.
 :func:`connect` opens a DuckDB connection with one view per table (``campaigns, runs, measurements, intervals,
-rejects``); campaigns whose manifests carry different extra columns are unioned by name.
+rejects``, ``ignored``); campaigns whose manifests carry different extra columns are unioned by name.
 
 Writes (:func:`add`, :func:`add_campaign`):
 
@@ -82,7 +83,7 @@ __all__ = [
 #: where ``pvfair archive`` keeps the dataset unless ``--archive`` says otherwise
 DEFAULT_ARCHIVE = Path("data/archive")
 #: the archive's tables (one Parquet file each per campaign partition); ``campaigns`` is written last
-TABLES: tuple[str, ...] = ("runs", "measurements", "intervals", "rejects", "campaigns")
+TABLES: tuple[str, ...] = ("runs", "measurements", "intervals", "rejects", "ignored", "campaigns")
 _PARTITION = "campaign"
 _NAME_RE = re.compile(r"[A-Za-z0-9_+\-][A-Za-z0-9._+\-]*")
 #: run columns that vary per run by construction; never campaign-level ordering keys

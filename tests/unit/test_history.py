@@ -133,7 +133,7 @@ def test_a_campaign_without_the_models_is_a_note(store, tmp_path):
 
 def test_model_history_follows_one_model(store):
     cand = model_history(store, model=CAND, metric="throughput_bps")
-    assert set(cand.changes["cell"]) == {"TCP_STREAM 64 split"}
+    assert set(cand.changes["cell"]) == {"netperf TCP_STREAM 64 split"}
     assert cand.changes["version"].tolist() in (["6.1.7"], ["6.1.8"], ["6.1.9"])
     ratio = cand.changes["ratio_after"].item() / cand.changes["ratio_before"].item()
     assert ratio == pytest.approx(1.25, rel=0.05)
