@@ -62,7 +62,7 @@ import numpy as np
 from numba import njit, prange, uint64
 
 from . import _twins
-from ._twins import BLOCK, SPLIT_MAX, SUMS_MAX, make_states
+from ._twins import BLOCK, SPLIT_MAX, SUMS_MAX, make_states  # noqa: F401  (re-exported, one definition)
 
 __all__ = [
     "BLOCK",
