@@ -12,6 +12,7 @@ Data flows one way; each stage is a module with a small public API (its own ``__
     analysis.report.run_report(campaign_dir) -> ReportResult   notebooks via papermill, HTML, tables, summary.pdf
     analysis.stats   ratio_ci, permutation_test_ratio, welch_log, tost_ratio, adjust_pvalues, runs_needed
     analysis.plots   love_plot, drift_plot, cpu_mhz_plot, coverage_matrix_plot, forest_plot, ...
+    analysis.explore.cell_picker(result)                 JupyterLab: pick any cell, see its runs, plot and route
     analysis.simulate.simulate_campaign(out_dir, CampaignSpec(...), seed=0)     campaigns with a known truth
     analysis.memo    content-keyed memos (load_campaign, compare, audit, fits) shared by a report's notebooks
 

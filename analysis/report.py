@@ -1204,6 +1204,25 @@ del _pvfair_sys
 
 
 @contextmanager
+def _batch_env():
+    """Tell the kernels started meanwhile that this is a batch run (:data:`analysis.explore.BATCH_ENV`): the
+    notebooks then show their static figures only, no widgets (nobody is there to pick)."""
+    import os
+
+    from analysis.explore import BATCH_ENV
+
+    before = os.environ.get(BATCH_ENV)
+    os.environ[BATCH_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(BATCH_ENV, None)
+        else:
+            os.environ[BATCH_ENV] = before
+
+
+@contextmanager
 def _kernel(kernel_name: str, cwd: Path, shared: bool):
     """A started kernel manager shared by a report's notebooks (None when not *shared*); shut down on exit."""
     if not shared:
@@ -1296,7 +1315,7 @@ def run_report(
     executed: list[Path] = []
     html_files: list[Path] = []
     bar = tqdm(names, desc=root.name, unit="notebook", disable=not progress, leave=True)
-    with _kernel(kernel_name, nb_dir, shared_kernel) as km:
+    with _batch_env(), _kernel(kernel_name, nb_dir, shared_kernel) as km:
         for i, name in enumerate(bar):
             bar.set_postfix_str(name)
             src = nb_dir / f"{name}.ipynb"
