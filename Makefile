@@ -59,7 +59,7 @@ validity: $(STAMP)  ## full-size validity simulations; prints the coverage / err
 	PVFAIR_FULL=1 $(BIN)/python -m pytest -m validity -s $(PYTEST_ARGS)
 
 lab: kernel  ## register the pvfair kernel and start JupyterLab on notebooks/
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $$(test "$$(id -u)" = 0 && echo --allow-root)
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check analysis tests benchmarks scripts

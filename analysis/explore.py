@@ -64,7 +64,15 @@ def cell_route(result: CompareResult, row: int) -> pd.DataFrame:
     """How row *row*'s verdict was reached, one line per field present (``field``, ``value``)."""
     r = result.table.loc[row]
     fields = [c for c in _ROUTE_COLUMNS if c in r.index]
-    return pd.DataFrame({"field": fields, "value": [str(r[c]) for c in fields]})
+    return pd.DataFrame({"field": fields, "value": [_text(r[c]) for c in fields]})
+
+
+def _text(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 def cell_picker(result: CompareResult, *, initial: int | None = None) -> Any:
