@@ -539,7 +539,7 @@ def format_verdict_bullets_html(result, *, strongest: int = 3) -> str:
                      f"&mdash; {lead}{'; '.join(named)}{more}</li>")
     if len(ex):
         reasons = ex["reason"].astype(str).map(lambda r: re.split(r"[:(,;]", r, maxsplit=1)[0].strip()).value_counts()
-        by_reason = ", ".join(f"{esc(k)} {int(n)}" for k, n in reasons.items())
+        by_reason = ", ".join(f"{esc(k)} ({int(n)})" for k, n in reasons.items())
         items.append(f"<li><strong>not compared</strong>: {len(ex)} &mdash; {by_reason} "
                      "(every one in the table &ldquo;Cells not compared&rdquo;)</li>")
     adjusted = int((t.get("headline", pd.Series(dtype=str)) == "model-adjusted").sum())

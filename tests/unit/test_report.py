@@ -488,7 +488,7 @@ def test_verdict_bullets_count_every_verdict_and_name_the_strongest():
             "[+16.2,\u00a0+31.6]\u00a0%; 1 more in the verdict table</li>") in out
     # inconclusive: the cell closest to a verdict (fewest runs needed) named with its runs
     assert "TCP_STREAM 16384 B split +3.0\u00a0%" in out and "about 17 runs per model would settle it" in out
-    assert "<strong>not compared</strong>: 3 &mdash; too few runs 2, measured by venet only 1" in out
+    assert "<strong>not compared</strong>: 3 &mdash; too few runs (2), measured by venet only (1)" in out
     assert "1 error(s), 2 warning(s)" in out and "clock-adjusted</strong>: 1 of the 4" in out
     table = report.format_excluded_table(excluded, by=result.by)
     assert table["reason"].tolist()[0] == "measured by venet only (4 runs), none of virtio"  # sorted by cell

@@ -87,3 +87,24 @@ def test_small_report_compiles_nothing():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
     assert _lazy.COMPILE_NOTICE not in out.stderr
+
+
+def test_compile_announced_once_and_not_for_a_cached_kernel(monkeypatch, capsys, tmp_path):
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(_lazy, "_announced", [])
+    cold = SimpleNamespace(signatures=[], _cache=SimpleNamespace(
+        _cache_file=SimpleNamespace(_index_path=str(tmp_path / "missing.nbi"))))
+    _lazy._announce(cold)
+    _lazy._announce(cold)
+    assert capsys.readouterr().err.count(_lazy.COMPILE_NOTICE) == 1
+    monkeypatch.setattr(_lazy, "_announced", [])
+    (tmp_path / "present.nbi").write_bytes(b"")
+    cached = SimpleNamespace(signatures=[], _cache=SimpleNamespace(
+        _cache_file=SimpleNamespace(_index_path=str(tmp_path / "present.nbi"))))
+    _lazy._announce(cached)
+    _lazy._announce(SimpleNamespace(signatures=["float64[:]"]))  # compiled in this process already
+    assert capsys.readouterr().err == ""
+    # the real kernels expose the index path the check reads
+    index = _lazy.kernels().ratio_of_sums._cache._cache_file._index_path
+    assert index.endswith(".nbi")
