@@ -928,27 +928,30 @@ _BREAK_AFTER = re.compile(r"(?<=[A-Za-z0-9])([_./=,])(?=[A-Za-z])|(,)(?=\u00a0[+
 
 
 def _breakable(text_html: str) -> str:
-    """Add ``<wbr>`` break opportunities to the text (not the tags) of escaped HTML."""
+    """Add ``<wbr>`` break opportunities to the text (not the tags) of the table cells of escaped HTML.
+
+    A table of long metric, host or kernel names then wraps inside the printed page instead of running off its
+    edge; ``<wbr>`` is invisible and adds no character to the PDF's text.
+    """
     def text(m: re.Match) -> str:
         return _BREAK_AFTER.sub(lambda b: (b.group(1) or b.group(2)) + "<wbr>", m.group(0))
 
-    return re.sub(r"(?<=>)[^<]+", text, text_html)
+    def cell(m: re.Match) -> str:
+        return m.group(1) + re.sub(r"(?<=>)[^<]+|^[^<]+", text, m.group(2)) + m.group(3)
+
+    return re.sub(r"(<t[dh](?:\s[^>]*)?>)(.*?)(</t[dh]>)", cell, text_html, flags=re.DOTALL)
 
 
 def format_html_table(frame: pd.DataFrame, *, float_format: str = "{:.4g}", classes: str = "pvfair") -> str:
-    """*frame* as an HTML table with every cell escaped (strings from raw files included).
-
-    Long words get break opportunities (``<wbr>``, invisible and not text) after ``_ . / = ,`` before a letter,
-    so a table of long metric, host or kernel names wraps inside the page instead of running off its edge.
-    """
-    return _breakable(frame.to_html(
+    """*frame* as an HTML table with every cell escaped (strings from raw files included)."""
+    return frame.to_html(
         index=False,
         escape=True,
         na_rep="-",
         classes=classes,
         border=0,
         float_format=(lambda x: float_format.format(x)),
-    ))
+    )
 
 
 def format_notes_html(notes: Sequence[str], *, title: str | None = None) -> str:
@@ -1070,7 +1073,8 @@ def format_pdf_html(notebook: str | Path) -> str:
     Warnings on stderr are for the notebook's author (the HTML export keeps them), not for readers of the PDF.
 
     nbconvert's ``basic`` template (cells only, no JupyterLab theme: WeasyPrint lays it out several times faster)
-    inside a minimal document; :data:`_PRINT_CSS` styles it.
+    inside a minimal document; :data:`_PRINT_CSS` styles it. Table cells get break opportunities in long words
+    (:func:`_breakable`).
     """
     import nbformat
 
@@ -1079,6 +1083,7 @@ def format_pdf_html(notebook: str | Path) -> str:
         if cell.get("cell_type") == "code":
             cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("name") != "stderr"]
     body, _ = _html_exporter(exclude_input=True, template="basic").from_notebook_node(nb)
+    body = _breakable(body)
     title = html.escape(Path(notebook).stem)
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>\n'

@@ -496,9 +496,10 @@ def test_verdict_bullets_count_every_verdict_and_name_the_strongest():
     assert "&lt;b&gt;" in report.format_html_table(table) and "<b>" not in report.format_html_table(table)
 
 
-def test_html_tables_break_long_words_not_numbers():
+def test_pdf_tables_break_long_words_not_numbers():
     t = pd.DataFrame({"metric": ["transactions_per_s"], "host": ["kvm.example.lab"], "ci": ["[+7.2,\u00a0+20.9]\u00a0%"],
                       "clock": ["2400.5/1919"]})
-    out = report.format_html_table(t)
+    out = report._breakable("<p>not_a_cell</p>" + report.format_html_table(t))
+    assert "<p>not_a_cell</p>" in out and "<th>metric</th>" in out  # only the cells get break opportunities
     assert "transactions_<wbr>per_<wbr>s" in out and "kvm.<wbr>example.<wbr>lab" in out
     assert "[+7.2,<wbr>\u00a0+20.9]" in out and "2400.5/1919" in out
