@@ -25,8 +25,8 @@ __all__ = ["kernels", "run", "PARALLEL_MIN_WORK", "NUMPY_MAX_WORK", "COMPILE_NOT
 #: resampled elements below which a kernel runs single-threaded
 PARALLEL_MIN_WORK = 4_000_000
 
-#: resampled elements up to which a call takes the numpy twin of its kernel (a few tenths of a second in numpy;
-#: compiled it would save that, but the first compile costs a minute)
+#: resampled elements up to which a call takes the numpy twin of its kernel: at this size the twin takes a few
+#: seconds, the compiled kernel about a tenth of that, but its first compile costs about a minute
 NUMPY_MAX_WORK = 50_000_000
 
 #: what the first compile in a process says on stderr
