@@ -14,6 +14,7 @@ Figures (demo, n_resamples 9999; 2 CPUs shared with ~8 other jobs, load average 
 before (575b4d4: every kernel compiled)        132.3       48.5     2.73
 after (numpy twins for small cells), round 1    68.8       63.6     1.08
 after, round 2                                  65.7       76.4     0.86
+after, this script (load average 9.7)           90.7       76.6     1.18
 ==========================================  ==========  =========  =====
 
 Before, 04_compare took 99 s on the first run (numba compiling ``ratio_of_sums``, ``row_quantiles`` and their
