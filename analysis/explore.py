@@ -24,7 +24,7 @@ __all__ = ["BATCH_ENV", "interactive", "cell_options", "cell_runs", "cell_route"
 BATCH_ENV = "PVFAIR_BATCH"
 
 #: columns of a verdict row that say how its verdict was reached (those present are shown)
-_ROUTE_COLUMNS = ("verdict", "headline", "headline_reason", "route", "ci_route", "ci_method", "confidence_level",
+_ROUTE_COLUMNS = ("cell", "metric", "verdict", "headline", "headline_reason", "route", "ci_route", "ci_method", "confidence_level",
                   "pvalue_method", "pvalue_adjusted", "tost_pvalue", "runs_needed", "clock_reading")
 
 

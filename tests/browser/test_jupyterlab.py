@@ -184,14 +184,21 @@ def test_04_compare_runs_in_jupyterlab(lab):
             options = [o.replace("\xa0", " ") for o in picker.locator("option").all_inner_texts()]
             assert len(options) == rows  # one entry per compared cell and metric
             box = page.locator(".widget-vbox", has=picker)
-            route = box.locator("table").first
+            before = box.locator("table").first.inner_text()
             shown = picker.evaluate("s => s.selectedIndex")  # the showcase cell, as in the static section
-            assert f"verdict\t{options[shown].split(' · ')[-1]}" in route.inner_text()
+            _, metric, verdict = options[shown].split(" · ")
+            assert f"verdict\t{verdict}" in before and f"metric\t{metric}" in before
             other = (shown + 1) % rows
             picker.select_option(index=other)
-            want = f"verdict\t{options[other].split(' · ')[-1]}"
-            page.wait_for_function("([el, want]) => el.innerText.includes(want)", arg=[route.element_handle(), want],
-                                   timeout=30_000)
+            _, metric, verdict = options[other].split(" · ")
+            # the outputs are replaced, not edited: query the route table afresh until it shows the new cell
+            page.wait_for_function(
+                """([before, want]) => {
+                    const t = document.querySelector('.widget-vbox .jp-OutputArea-output table');
+                    return t && t.innerText !== before && want.every(w => t.innerText.includes(w));
+                }""",
+                arg=[before, [f"verdict\t{verdict}", f"metric\t{metric}"]], timeout=30_000,
+            )
             label = options[other].split(" · ")[0]
             box.locator(".jp-OutputArea-output img").first.wait_for(timeout=30_000)  # its estimation plot
             assert box.locator("h4", has_text="Runs").count() == 1
