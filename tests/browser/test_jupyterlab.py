@@ -204,12 +204,19 @@ def test_04_compare_runs_in_jupyterlab(lab):
             assert box.locator("h4", has_text="Runs").count() == 1
             assert label.split()[0] in box.inner_text()
 
-            box.scroll_into_view_if_needed()  # the picker with its route and plot: what the screenshot is for
+            picker.scroll_into_view_if_needed()  # the picker with its route and plot: what the screenshot is for
+            page.mouse.wheel(0, 150)
             shot = shots / "04_compare.png"
             page.screenshot(path=str(shot), full_page=False)
             print(f"\nscreenshot: {shot}")
             page.keyboard.press("Control+s")  # save, so the outputs can be read back
             page.wait_for_timeout(2000)
+        except Exception:
+            failed = shots / "04_compare-failed.png"
+            page.screenshot(path=str(failed))
+            print(f"\nscreenshot of the failure: {failed}\nend of the lab's log:\n"
+                  + lab["log"].read_text(encoding="utf-8", errors="replace")[-3000:])
+            raise
         finally:
             browser.close()
     nb = nbformat.read(str(lab["notebook"]), as_version=4)
