@@ -7,7 +7,7 @@ CAMPAIGN ?= data/raw/demo
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test report validity lab lint clean tools pdf-deps
+.PHONY: help venv test report validity lab lint clean tools pdf-deps poppler browser kernel
 
 help:  ## show this help
 	@echo "pvfair — make targets:"
@@ -41,7 +41,20 @@ pdf-deps:  ## install pango (Debian package) for the WeasyPrint PDF export, skip
 	  echo "installing pango (Debian package) for the PDF export"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }
 
-test: $(STAMP) tools pdf-deps  ## run the test suite (unit, reference, notebooks, reduced validity)
+poppler:  ## install poppler-utils (Debian package) for the rasterized PDF layout test, skipped when present
+	@command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || { \
+	  echo "installing poppler-utils (Debian package) for the PDF layout test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; }
+
+browser:  ## install chromium (Debian package) for the JupyterLab browser test, skipped when present
+	@test -x /usr/bin/chromium || { \
+	  echo "installing chromium (Debian package) for the JupyterLab browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+kernel: $(STAMP)  ## register the venv's Python as the "pvfair" Jupyter kernel (inside the venv, sys-prefix)
+	$(BIN)/python -m ipykernel install --sys-prefix --name pvfair --display-name "Python (pvfair)" >/dev/null
+
+test: $(STAMP) tools pdf-deps poppler browser kernel  ## run the test suite (unit, reference, notebooks, browser, reduced validity)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 report: $(STAMP) pdf-deps  ## ingest the demo campaign to data/processed/demo, then report -> reports/demo/summary.pdf
@@ -51,9 +64,8 @@ report: $(STAMP) pdf-deps  ## ingest the demo campaign to data/processed/demo, t
 validity: $(STAMP)  ## full-size validity simulations; prints the coverage / error-rate table
 	PVFAIR_FULL=1 $(BIN)/python -m pytest -m validity -s $(PYTEST_ARGS)
 
-lab: $(STAMP)  ## register the pvfair kernel and start JupyterLab on notebooks/
-	$(BIN)/python -m ipykernel install --sys-prefix --name pvfair --display-name "Python (pvfair)"
-	$(BIN)/jupyter lab notebooks/
+lab: kernel  ## register the pvfair kernel and start JupyterLab on notebooks/
+	$(BIN)/jupyter lab notebooks/ $$(test "$$(id -u)" = 0 && echo --allow-root)
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check analysis tests benchmarks scripts

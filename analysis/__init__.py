@@ -17,6 +17,7 @@ Data flows one way; each stage is a module with a small public API (its own ``__
     analysis.history.history(archive, baseline=, candidate=, order_by=) -> HistoryResult   change points, verdicts
     analysis.stats   ratio_ci, permutation_test_ratio, welch_log, tost_ratio, adjust_pvalues, runs_needed
     analysis.plots   love_plot, drift_plot, cpu_mhz_plot, coverage_matrix_plot, forest_plot, ...
+    analysis.explore.cell_picker(result)                 JupyterLab: pick any cell, see its runs, plot and route
     analysis.simulate.simulate_campaign(out_dir, CampaignSpec(...), seed=0)     campaigns with a known truth
     analysis.simulate.simulate_archive(out_dir, ArchiveSpec(...), seed=0)       many, with a planted change
     analysis.memo    content-keyed memos (load_campaign, compare, audit, fits) shared by a report's notebooks

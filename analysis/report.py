@@ -31,6 +31,7 @@ import io
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tarfile
@@ -71,6 +72,9 @@ __all__ = [
     "format_paragraph_html",
     "format_verdict_brief",
     "format_confounds_html",
+    "format_verdict_bullets_html",
+    "format_excluded_table",
+    "format_figure_html",
     "format_header_html",
     "ModelSetResult",
     "fit_models",
@@ -450,28 +454,136 @@ def format_verdict_brief(frame: pd.DataFrame, *, baseline: str, candidate: str, 
 
 
 def format_confounds_html(findings: pd.DataFrame, *, severities: Sequence[str] = ("error", "warn"),
-                          max_items: int = 3, max_detail: int = 64) -> str:
+                          max_items: int = 3) -> str:
     """The audit's errors and warnings as a short escaped list, one item per check: what, how many, examples.
 
-    The confounds named in one glance, for the summary's first page: per check, up to *max_items* findings'
-    distinct details, each cut to *max_detail* characters; the findings table gives every detail.
+    The confounds named in one glance, for the summary's first page: per check, up to *max_items* of its
+    findings' distinct details, each in full (a cut sentence can drop the number a reader needs); the count of
+    the others points to the findings table, which gives every detail.
     """
     f = findings[findings["severity"].isin(list(severities))]
     if f.empty:
         return f"<p>The audit found no {html.escape(' or '.join(severities))}.</p>"
-
-    def cut(text: str) -> str:
-        return text if len(text) <= max_detail else text[: max_detail - 1].rstrip() + "…"
-
     items = []
     for check, g in f.groupby("check", sort=False):
         what = _CHECK_NAMES.get(str(check), str(check))
-        details = list(dict.fromkeys(cut(str(d)) for d in g["detail"]))  # distinct, in order
-        shown = details[:max_items]
-        more = f"; {len(details) - max_items} more" if len(details) > max_items else ""
-        items.append(f"<li><strong>{html.escape(what)}</strong> ({len(g)}): "
-                     f"{html.escape(' | '.join(shown) + more)}</li>")
+        details = list(dict.fromkeys(str(d) for d in g["detail"]))  # distinct, in order
+        shown = "".join(f"<li>{html.escape(d)}</li>" for d in details[:max_items])
+        if len(details) > max_items:
+            shown += f"<li>and {len(details) - max_items} more (see the audit findings table)</li>"
+        items.append(f"<li><strong>{html.escape(what)}</strong> ({len(g)}):<ul>{shown}</ul></li>")
     return f'<ul class="pvfair-confounds">{"".join(items)}</ul>'
+
+
+def _cell_phrase(r: Mapping[str, Any], by: Sequence[str]) -> str:
+    """A cell in words: ``TCP_STREAM 256 B split``, with the metric when it is not the cell's main rate."""
+    parts = []
+    for k in by:
+        v = r.get(k)
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            continue
+        parts.append(f"{int(float(v))} B" if k == "msg_size_bytes" else str(v))
+    metric = r.get("metric")
+    if isinstance(metric, str) and metric not in ("throughput_bps", "transactions_per_s"):
+        parts.append(metric)
+    return " ".join(parts)
+
+
+def _strongest(sel: pd.DataFrame, verdict: str) -> pd.DataFrame:
+    """The cells that make a verdict's case best: the largest changes for faster / slower, the tightest intervals
+    for equivalent, the fewest runs needed for inconclusive."""
+    est = np.log(pd.to_numeric(sel["estimate"], errors="coerce"))
+    if verdict == "equivalent":
+        lo = np.log(pd.to_numeric(sel["ci_low"], errors="coerce")).abs()
+        hi = np.log(pd.to_numeric(sel["ci_high"], errors="coerce")).abs()
+        key = np.maximum(lo, hi)
+    elif verdict == "inconclusive":
+        key = pd.to_numeric(sel.get("runs_needed", pd.Series(np.nan, index=sel.index)), errors="coerce")
+    else:
+        key = -est.abs()
+    return sel.assign(_key=key.to_numpy()).sort_values("_key", kind="stable", na_position="last")
+
+
+def format_verdict_bullets_html(result, *, strongest: int = 3) -> str:
+    """The verdict summary as structured bullets (escaped HTML): one per verdict with its count and its strongest
+    cells named, the cells not compared counted by reason, the clock-adjusted verdicts and the audit's count.
+
+    Every cell is in the verdict table and every excluded cell in :func:`format_excluded_table`; the bullets
+    only name the few that carry each verdict, so the summary stays a summary whatever the campaign's size.
+
+    Parameters
+    ----------
+    result : analysis.compare.CompareResult
+    strongest : int
+        Cells named per verdict.
+    """
+    from analysis.compare import CORRECTIONS
+    from analysis.vocabulary import VERDICTS, verdict_label
+
+    t, ex, by = result.table, result.excluded, list(result.by)
+    esc = html.escape
+    head = (f"<strong>{esc(result.candidate)}</strong> vs <strong>{esc(result.baseline)}</strong> (baseline): "
+            f"{len(t)} comparison(s), {len(ex)} cell(s) not compared; ratio of {esc(result.statistic)}s, "
+            f"{esc(CORRECTIONS[result.correction].label)} at &alpha; = {result.alpha:g}, intervals at "
+            f"{100 * result.confidence_level:.3g} %, equivalence margin &plusmn;{100 * result.margin:g} %.")
+    items = []
+    for v in VERDICTS:
+        sel = t[t["verdict"] == v]
+        if sel.empty:
+            continue
+        top = _strongest(sel, v).head(strongest)
+        named = []
+        for _, r in top.iterrows():
+            phrase = f"{_cell_phrase(r, by)} {_pct_change(r['estimate'])} {_pct_interval(r['ci_low'], r['ci_high'])}"
+            if v == "inconclusive" and pd.notna(r.get("runs_needed")):
+                phrase += f", about {int(r['runs_needed'])} runs per model would settle it"
+            named.append(esc(phrase))
+        more = f"; {len(sel) - len(top)} more in the verdict table" if len(sel) > len(top) else ""
+        lead = "strongest: " if v != "inconclusive" else "closest to a verdict: "
+        items.append(f'<li><strong>{esc(verdict_label(v, result.margin))}</strong>: {len(sel)} of {len(t)} '
+                     f"&mdash; {lead}{'; '.join(named)}{more}</li>")
+    if len(ex):
+        reasons = ex["reason"].astype(str).map(lambda r: re.split(r"[:(,;]", r, maxsplit=1)[0].strip()).value_counts()
+        by_reason = ", ".join(f"{esc(k)} ({int(n)})" for k, n in reasons.items())
+        items.append(f"<li><strong>not compared</strong>: {len(ex)} &mdash; {by_reason} "
+                     "(every one in the table &ldquo;Cells not compared&rdquo;)</li>")
+    adjusted = int((t.get("headline", pd.Series(dtype=str)) == "model-adjusted").sum())
+    if adjusted:
+        items.append(f"<li><strong>clock-adjusted</strong>: {adjusted} of the {len(t)} verdicts rest on the "
+                     "regression effect at equal clock (the models ran at different CPU clocks); raw and per-GHz "
+                     "changes are shown beside them</li>")
+    if result.audit is not None:
+        counts = result.audit.findings["severity"].value_counts()
+        items.append(f"<li><strong>audit</strong>: {int(counts.get('error', 0))} error(s), "
+                     f"{int(counts.get('warn', 0))} warning(s); read them before quoting these numbers</li>")
+    return f'<p class="pvfair-verdict">{head}</p><ul class="pvfair-verdicts">{"".join(items)}</ul>'
+
+
+def format_excluded_table(excluded: pd.DataFrame, *, by: Sequence[str] = CELL_KEY) -> pd.DataFrame:
+    """The cells not compared, for reading: the cell keys, ``metric`` (``-`` when the whole cell), ``n (b/c)``
+    and the ``reason``, sorted by cell. All text."""
+    if excluded.empty:
+        return pd.DataFrame(columns=[*_cell_keys(excluded, by).columns, "metric", "n (b/c)", "reason"])
+    f = _sorted_cells(excluded, by)
+    out = _cell_keys(f, by)
+    out["metric"] = f.get("metric", pd.Series(pd.NA, index=f.index)).astype(object).fillna("-").astype(str)
+    nan = pd.Series(np.nan, index=f.index)
+    out["n (b/c)"] = [f"{int(a)}/{int(b)}" if pd.notna(a) and pd.notna(b) else "-"
+                      for a, b in zip(f.get("n_baseline", nan), f.get("n_candidate", nan), strict=True)]
+    out["reason"] = f["reason"].astype(str)
+    return out.astype(str)
+
+
+def format_figure_html(fig, *, dpi: int = 200, css_class: str = "pvfair-figure") -> str:
+    """*fig* as an inline PNG ``<img>`` that the PDF's print style sets at the full text width (figures made
+    :data:`analysis.plots.compare.PRINT_WIDTH_IN` wide keep their font sizes at print size)."""
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img class="{html.escape(css_class, quote=True)}" alt="figure" src="data:image/png;base64,{data}"/>'
 
 
 def format_paragraph_html(text: str) -> str:
@@ -815,6 +927,26 @@ def provenance(campaign_root: str | Path, parameters: Mapping[str, Any], **extra
 # ----------------------------------------------------------------------------------------------- HTML and PDF
 
 
+#: where a long cell may wrap: after ``_ . / = ,`` followed by a letter (``throughput_bps``, host and file names)
+#: and between the two bounds of an interval; never inside a number
+_BREAK_AFTER = re.compile(r"(?<=[A-Za-z0-9])([_./=,])(?=[A-Za-z])|(,)(?=\u00a0[+\-\u2212]?\d)")
+
+
+def _breakable(text_html: str) -> str:
+    """Add ``<wbr>`` break opportunities to the text (not the tags) of the table cells of escaped HTML.
+
+    A table of long metric, host or kernel names then wraps inside the printed page instead of running off its
+    edge; ``<wbr>`` is invisible and adds no character to the PDF's text.
+    """
+    def text(m: re.Match) -> str:
+        return _BREAK_AFTER.sub(lambda b: (b.group(1) or b.group(2)) + "<wbr>", m.group(0))
+
+    def cell(m: re.Match) -> str:
+        return m.group(1) + re.sub(r"(?<=>)[^<]+|^[^<]+", text, m.group(2)) + m.group(3)
+
+    return re.sub(r"(<t[dh](?:\s[^>]*)?>)(.*?)(</t[dh]>)", cell, text_html, flags=re.DOTALL)
+
+
 def format_html_table(frame: pd.DataFrame, *, float_format: str = "{:.4g}", classes: str = "pvfair") -> str:
     """*frame* as an HTML table with every cell escaped (strings from raw files included)."""
     return frame.to_html(
@@ -917,23 +1049,26 @@ _PRINT_CSS = """
         @bottom-center { content: "pvfair summary - page " counter(page) " of " counter(pages);
                          font-family: "DejaVu Sans", sans-serif; font-size: 8pt; color: #666; } }
 html, body { background: white !important; }
-body { font-family: "DejaVu Sans", sans-serif; font-size: 9pt; line-height: 1.35; padding: 0 !important; }
+body { font-family: "DejaVu Sans", sans-serif; font-size: 9pt; line-height: 1.35; margin: 0; padding: 0 !important; }
 .cell { margin: 0 0 4pt 0; }
 .prompt, .anchor-link, .input { display: none !important; }
 .output_subarea { max-width: 100%; overflow: visible; }
-h1 { font-size: 16pt; margin: 0 0 3pt 0; } h2 { font-size: 12pt; margin: 7pt 0 3pt 0; }
-h3 { font-size: 11pt; margin: 8pt 0 3pt 0; }
-table { border-collapse: collapse; font-size: 7.5pt; margin: 3pt 0 6pt 0; width: auto; max-width: 100%;
+h1 { font-size: 16pt; margin: 0 0 3pt 0; } h2 { font-size: 12pt; margin: 7pt 0 3pt 0; page-break-after: avoid; }
+h3 { font-size: 11pt; margin: 8pt 0 3pt 0; page-break-after: avoid; }
+table { border-collapse: collapse; font-size: 7.5pt; margin: 3pt 0 6pt 0; width: 100%; max-width: 100%;
         page-break-inside: auto; }
 tr { page-break-inside: avoid; }
-th, td { border-bottom: 0.5pt solid #bbb; padding: 1.5pt 4pt !important; text-align: left !important;
-         vertical-align: top; }
+th, td { border-bottom: 0.5pt solid #bbb; padding: 1.5pt 3pt !important; text-align: left !important;
+         vertical-align: top; overflow-wrap: break-word; hyphens: none; }
 thead th { background: #eee; }
 img { max-width: 100% !important; max-height: 86mm; width: auto; height: auto; page-break-inside: avoid; }
-ul.pvfair-confounds { margin: 2pt 0 4pt 0; padding-left: 14pt; font-size: 8.5pt; }
-p.pvfair-verdict { font-size: 9pt; }
-p.pvfair-header { margin: 0 0 2pt 0; font-size: 8.5pt; }
-pre { white-space: pre-wrap; font-size: 8pt; }
+img.pvfair-figure { width: 100% !important; max-height: none !important; }
+ul.pvfair-confounds, ul.pvfair-verdicts { margin: 2pt 0 4pt 0; padding-left: 14pt; font-size: 8.5pt; }
+ul.pvfair-confounds ul { margin: 0; padding-left: 12pt; }
+li { overflow-wrap: anywhere; }
+p.pvfair-verdict { font-size: 9pt; margin: 0 0 2pt 0; }
+p.pvfair-header { margin: 0 0 2pt 0; font-size: 8.5pt; overflow-wrap: anywhere; }
+pre { white-space: pre-wrap; font-size: 8pt; overflow-wrap: anywhere; }
 """
 
 
@@ -943,7 +1078,8 @@ def format_pdf_html(notebook: str | Path) -> str:
     Warnings on stderr are for the notebook's author (the HTML export keeps them), not for readers of the PDF.
 
     nbconvert's ``basic`` template (cells only, no JupyterLab theme: WeasyPrint lays it out several times faster)
-    inside a minimal document; :data:`_PRINT_CSS` styles it.
+    inside a minimal document; :data:`_PRINT_CSS` styles it. Table cells get break opportunities in long words
+    (:func:`_breakable`).
     """
     import nbformat
 
@@ -952,6 +1088,7 @@ def format_pdf_html(notebook: str | Path) -> str:
         if cell.get("cell_type") == "code":
             cell["outputs"] = [o for o in cell.get("outputs", []) if o.get("name") != "stderr"]
     body, _ = _html_exporter(exclude_input=True, template="basic").from_notebook_node(nb)
+    body = _breakable(body)
     title = html.escape(Path(notebook).stem)
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>\n'
@@ -1077,6 +1214,25 @@ del _pvfair_sys
 
 
 @contextmanager
+def _batch_env():
+    """Tell the kernels started meanwhile that this is a batch run (:data:`analysis.explore.BATCH_ENV`): the
+    notebooks then show their static figures only, no widgets (nobody is there to pick)."""
+    import os
+
+    from analysis.explore import BATCH_ENV
+
+    before = os.environ.get(BATCH_ENV)
+    os.environ[BATCH_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(BATCH_ENV, None)
+        else:
+            os.environ[BATCH_ENV] = before
+
+
+@contextmanager
 def _kernel(kernel_name: str, cwd: Path, shared: bool):
     """A started kernel manager shared by a report's notebooks (None when not *shared*); shut down on exit."""
     if not shared:
@@ -1172,7 +1328,7 @@ def run_report(
     executed: list[Path] = []
     html_files: list[Path] = []
     bar = tqdm(names, desc=root.name, unit="notebook", disable=not progress, leave=True)
-    with _kernel(kernel_name, nb_dir, shared_kernel) as km:
+    with _batch_env(), _kernel(kernel_name, nb_dir, shared_kernel) as km:
         for i, name in enumerate(bar):
             bar.set_postfix_str(name)
             src = nb_dir / f"{name}.ipynb"

@@ -19,7 +19,13 @@ from analysis.compare import CompareResult
 from analysis.model import ModelResult
 from analysis.vocabulary import VERDICT_COLORS
 
-__all__ = ["forest_plot", "metric_vs_size_plot", "estimation_plot", "model_diagnostics_plot", "VERDICT_COLORS"]
+__all__ = ["forest_plot", "metric_vs_size_plot", "estimation_plot", "model_diagnostics_plot", "VERDICT_COLORS",
+           "PRINT_WIDTH_IN", "MIN_PRINT_PT"]
+
+#: the summary PDF's text width (A4, 12 mm side margins: 186 mm); a figure this wide prints at its own font sizes
+PRINT_WIDTH_IN = 186 / 25.4
+#: smallest text, in points, the forest plot uses (so at the PDF's text width nothing prints below it)
+MIN_PRINT_PT = 8.5
 
 _MODEL_COLORS = ("#34495e", "#d35400")
 
@@ -76,7 +82,8 @@ def forest_plot(result: CompareResult, *, test=None, metric=None, show_raw: bool
     panels = [(name, t if name is None else t[t["test"] == name]) for name in tests]
     panels = [(n, p) for n, p in panels if len(p)]
     heights = [max(len(p), 1) for _, p in panels]
-    fig = Figure(figsize=(7.5, 0.42 * sum(heights) + 1.2 * len(panels) + 0.6), layout="constrained")
+    fig = Figure(figsize=(PRINT_WIDTH_IN, 0.36 * sum(heights) + 1.0 * len(panels) + 0.7), layout="constrained")
+    small = MIN_PRINT_PT
     axes = fig.subplots(len(panels), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
     lo_b, hi_b = 1 / (1 + result.margin), 1 + result.margin
     for ax, (name, p) in zip(axes, panels, strict=True):
@@ -93,17 +100,19 @@ def forest_plot(result: CompareResult, *, test=None, metric=None, show_raw: bool
                 if np.isfinite(r["per_ghz_estimate"]):
                     ax.plot(r["per_ghz_estimate"], y[i], "x", color="black", ms=6, zorder=4)
             ax.annotate(r["verdict"], (1.0, y[i]), xycoords=("axes fraction", "data"), xytext=(4, 0),
-                        textcoords="offset points", va="center", fontsize=8, color=color)
+                        textcoords="offset points", va="center", fontsize=small, color=color)
         ax.set_yticks(y, [_row_label(r, result.by) for _, r in p.iterrows()])
+        ax.tick_params(labelsize=small + 0.5)
         ax.set_title(f"{name}: {result.candidate} / {result.baseline}" if name else
-                     f"{result.candidate} / {result.baseline}", fontsize=10, loc="left")
+                     f"{result.candidate} / {result.baseline}", fontsize=small + 1.5, loc="left")
         ax.set_ylim(-0.7, len(p) - 0.3)
-    axes[-1].set_xlabel(f"ratio candidate / baseline (headline; {100 * result.confidence_level:.3g} % CI)")
+    axes[-1].set_xlabel(f"ratio candidate / baseline (headline; {100 * result.confidence_level:.3g} % CI)",
+                        fontsize=small + 0.5)
     handles = [Line2D([], [], ls="", marker="o", color=c, label=v) for v, c in VERDICT_COLORS.items()]
     if show_raw:
         handles.append(Line2D([], [], ls="", marker="o", mfc="none", mec="black", label="raw ratio"))
         handles.append(Line2D([], [], ls="", marker="x", color="black", label="per-GHz ratio"))
-    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=small, frameon=False)
     return fig
 
 

@@ -61,6 +61,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange, uint64
 
+from . import _twins
+from ._twins import BLOCK, SPLIT_MAX, SUMS_MAX, make_states  # noqa: F401  (re-exported, one definition)
+
 __all__ = [
     "BLOCK",
     "make_states",
@@ -77,22 +80,8 @@ __all__ = [
     "digits_per_half",
 ]
 
-#: replicates per work item (fixed, so results do not depend on the thread count)
-BLOCK = 128
-
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 _MASK32 = uint64(0xFFFFFFFF)
-
-#: largest n for which one 64-bit output is split into two 32-bit multiply-shift indices
-SPLIT_MAX = 1 << 16
-
-
-def make_states(rng: np.random.Generator, n_items: int) -> np.ndarray:
-    """Draw ``n_items`` independent xoshiro256** states (uint64[n_items, 4]) from ``rng``."""
-    states = rng.integers(0, np.iinfo(np.uint64).max, size=(n_items, 4), dtype=np.uint64, endpoint=True)
-    states[:, 0] |= np.uint64(1)  # never the all-zero state
-    return states
-
 
 @njit(inline="always")
 def _rotl(x, k):
@@ -117,17 +106,9 @@ def _index(r, n):
     return int(float(r >> uint64(11)) * _INV53 * n)
 
 
-@njit(cache=True)
-def digits_per_half(n):
-    """Indices drawn from each 32-bit half of a generator output for a sample of size ``n``: the largest
-    ``k <= 4`` with ``n**k <= SPLIT_MAX`` (so the bias stays below ``SPLIT_MAX / 2**32``), 0 above SPLIT_MAX (one
-    53-bit index per output)."""
-    if n > SPLIT_MAX:
-        return 0
-    k = 1
-    while k < 4 and n ** (k + 1) <= SPLIT_MAX:
-        k += 1
-    return k
+#: compiled versions of the numba-free helpers in :mod:`analysis.stats._twins` (one definition for both routes)
+digits_per_half = njit(cache=True)(_twins.digits_per_half)
+table_draws = njit(cache=True)(_twins.table_draws)
 
 
 @njit(cache=True, nogil=True)
@@ -333,20 +314,6 @@ def _streamed_pair(rb, rc, n, thr, tab, b0, b1, b2, b3, c0, c1, c2, c3):
             ac0 += rc[_index(q, n)]
         sc = ac0 + ac1
     return sb, sc, b0, b1, b2, b3, c0, c1, c2, c3
-
-
-#: largest table of m-draw sums used for small samples (entries; 16 KB, stays in L1)
-SUMS_MAX = 2048
-
-
-@njit(cache=True)
-def table_draws(n):
-    """Draws per table entry for a sample of size ``n``: the largest ``m <= 3`` with ``n**m <= SUMS_MAX``, or 1
-    (no table) when even ``n**2`` is too large."""
-    m = 1
-    while m < 3 and n ** (m + 1) <= SUMS_MAX:
-        m += 1
-    return m
 
 
 @njit(parallel=True, cache=True, nogil=True)

@@ -66,6 +66,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from . import _twins
 from ._lazy import kernels, run
 from ._results import BCaResult, ConfidenceInterval, RatioResult
 from ._validation import as_rng, as_sample, check_choice, check_n_resamples, check_unit_interval
@@ -107,8 +108,8 @@ def _loo_median(x: np.ndarray) -> np.ndarray:
 
 
 def _states(rng: np.random.Generator, cells: int, n_resamples: int) -> np.ndarray:
-    blocks = -(-n_resamples // kernels().BLOCK)
-    return kernels().make_states(rng, cells * blocks)
+    blocks = -(-n_resamples // _twins.BLOCK)
+    return _twins.make_states(rng, cells * blocks)
 
 
 def _boot_mean(x: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
@@ -696,10 +697,10 @@ def _stream_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
 def _draw_sums(x: np.ndarray) -> np.ndarray:
     """Tables of m-draw sums for small samples (one draw from the table is m draws from the sample; see
     :func:`analysis.stats._kernels.draw_sum_tables`), an empty (cells, 0) array when n is too large for one."""
-    m = kernels().table_draws(x.shape[1])
+    m = _twins.table_draws(x.shape[1])
     if m < 2:
         return np.empty((x.shape[0], 0))
-    return kernels().draw_sum_tables(x, m)
+    return run("draw_sum_tables", x.size * x.shape[1] ** (m - 1), x, m)
 
 
 def _fused_ratio(groups: _Groups, theta, log_scale: bool, n_resamples: int, rng) -> tuple[np.ndarray, _Moments]:

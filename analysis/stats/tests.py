@@ -14,7 +14,8 @@ import numpy as np
 from scipy import stats as _sps
 from scipy.special import stdtr
 
-from ._lazy import kernels, run
+from . import _twins
+from ._lazy import run
 from ._results import TestResult
 from ._validation import as_rng, as_sample, check_choice, check_n_resamples
 
@@ -76,7 +77,7 @@ def _null_median(pooled, k, n_resamples, rng, exact):
 
 
 def _states(rng, n_resamples):
-    return kernels().make_states(rng, -(-n_resamples // kernels().BLOCK))
+    return _twins.make_states(rng, -(-n_resamples // _twins.BLOCK))
 
 
 #: largest number of splits enumerated exactly (bounded memory: splits x n_b indices)

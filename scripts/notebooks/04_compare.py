@@ -34,6 +34,7 @@ output_dir: str = ""  # folder for the CSV tables written by this notebook; empt
 from IPython.display import HTML, display
 
 from analysis.compare import compare, headline_paragraph
+from analysis.explore import cell_picker, interactive
 from analysis.ingest import load_campaign
 from analysis.normalize import normalize
 from analysis.plots import estimation_plot, forest_plot, metric_vs_size_plot
@@ -110,6 +111,16 @@ for test in multi_size_tests(verdicts):
 
 # %%
 display(estimation_plot(result, showcase_row(verdicts)))
+
+# %% [markdown]
+# ## Any cell up close
+#
+# In JupyterLab, pick any compared cell to see its runs, its estimation plot and its route (the effect the
+# verdict rests on and why, the interval and the test). Batch reports (`pvfair report`) show the cell above only.
+
+# %%
+if interactive():
+    display(cell_picker(result, initial=showcase_row(verdicts)))
 
 # %% [markdown]
 # ## Cells not compared, and notes

@@ -22,7 +22,7 @@ warnings.filterwarnings("ignore")  # the PDF is for readers of the verdicts; the
 
 from IPython.display import HTML, display  # noqa: E402
 
-from analysis.compare import compare, headline_paragraph
+from analysis.compare import compare
 from analysis.ingest import load_campaign
 from analysis.normalize import normalize
 from analysis.plots import forest_plot
@@ -31,12 +31,13 @@ from analysis.report import (
     format_effects_table,
     format_findings_table,
     format_confounds_html,
+    format_excluded_table,
+    format_figure_html,
     format_header_html,
     format_html_table,
     format_notes_html,
     format_overview_table,
-    format_paragraph_html,
-    format_verdict_brief,
+    format_verdict_bullets_html,
     format_verdict_table,
     infer_models,
     resolve_campaign,
@@ -76,9 +77,7 @@ display(HTML(format_header_html(data.name, baseline, candidate, overview, settin
 # ## Verdict in brief
 
 # %%
-display(HTML(format_paragraph_html(format_verdict_brief(
-    verdicts, baseline=baseline, candidate=candidate, margin=margin, n_excluded=len(result.excluded)
-))))
+display(HTML(format_verdict_bullets_html(result)))
 
 # %% [markdown]
 # ## Confounds found by the audit
@@ -96,13 +95,18 @@ display(HTML(format_html_table(format_verdict_table(verdicts, by=result.by))))
 # ## Forest plot
 
 # %%
-display(forest_plot(result))
+display(HTML(format_figure_html(forest_plot(result))))  # at the full text width of the PDF
 
 # %% [markdown]
-# ## The verdict in words
+# ## Cells not compared
+#
+# Every cell or metric left out of the comparison, with the reason (the audit's findings say more).
 
 # %%
-display(HTML(format_paragraph_html(headline_paragraph(result))))
+if len(result.excluded):
+    display(HTML(format_html_table(format_excluded_table(result.excluded, by=result.by))))
+else:
+    display(HTML("<p>Every cell was compared.</p>"))
 
 # %% [markdown]
 # ## Audit findings

@@ -456,7 +456,50 @@ def test_verdict_brief_and_confounds():
          "detail": ["too few runs", "too few runs", f"host mix differs: {SCRIPT} " + "x" * 100, "odd"]}
     )  # fmt: skip
     html_list = report.format_confounds_html(findings)
-    assert "<strong>cells with too few runs</strong> (2): too few runs</li>" in html_list  # duplicates shown once
+    assert "<strong>cells with too few runs</strong> (2):<ul><li>too few runs</li></ul>" in html_list  # shown once
     assert "covariate imbalance between the models" in html_list and "outlier" not in html_list
-    assert "&lt;script&gt;" in html_list and "<script>" not in html_list and "…" in html_list
+    assert "&lt;script&gt;" in html_list and "<script>" not in html_list
+    assert "…" not in html_list and "x" * 100 in html_list  # every detail in full, never ellipsized
     assert report.format_confounds_html(findings.iloc[[3]]) == "<p>The audit found no error or warn.</p>"
+    many = pd.DataFrame({"severity": ["warn"] * 5, "check": ["drift"] * 5, "detail": [f"d{i}" for i in range(5)]})
+    listed = report.format_confounds_html(many, max_items=3)
+    assert "<li>d2</li>" in listed and "d3" not in listed and "and 2 more (see the audit findings table)" in listed
+
+
+def test_verdict_bullets_count_every_verdict_and_name_the_strongest():
+    from types import SimpleNamespace
+
+    frame = _verdict_frame()
+    frame.loc[3] = frame.loc[1]
+    frame.loc[3, ["msg_size_bytes", "estimate", "ci_low", "ci_high"]] = [1024, 1.08, 1.02, 1.15]
+    excluded = pd.DataFrame({"test": ["TCP_STREAM", "UDP_RR", "TCP_RR"], "msg_size_bytes": [256, 1, 1],
+                             "pinning": ["same-core"] * 3, "metric": [np.nan] * 3,
+                             "n_baseline": [2, 3, 0], "n_candidate": [5, 3, 4],
+                             "reason": ["too few runs: 2 of virtio, 5 of venet", "too few runs: 3 of each <b>",
+                                        "measured by venet only (4 runs), none of virtio"]})  # fmt: skip
+    findings = pd.DataFrame({"severity": ["error", "warn", "warn"], "check": ["a", "b", "c"], "detail": list("xyz")})
+    result = SimpleNamespace(table=frame, excluded=excluded, by=("test", "msg_size_bytes", "pinning"),
+                             baseline="virtio", candidate="venet", statistic="mean", correction="holm", alpha=0.05,
+                             confidence_level=0.99, margin=0.05, audit=SimpleNamespace(findings=findings))
+    out = report.format_verdict_bullets_html(result, strongest=1)
+    assert "4 comparison(s), 3 cell(s) not compared" in out
+    # faster: 2 cells, the larger change named first and alone; the other counted
+    assert ("<strong>faster</strong>: 2 of 4 &mdash; strongest: TCP_STREAM 64 B split +23.7\u00a0% "
+            "[+16.2,\u00a0+31.6]\u00a0%; 1 more in the verdict table</li>") in out
+    # inconclusive: the cell closest to a verdict (fewest runs needed) named with its runs
+    assert "TCP_STREAM 16384 B split +3.0\u00a0%" in out and "about 17 runs per model would settle it" in out
+    assert "<strong>not compared</strong>: 3 &mdash; too few runs (2), measured by venet only (1)" in out
+    assert "1 error(s), 2 warning(s)" in out and "clock-adjusted</strong>: 1 of the 4" in out
+    table = report.format_excluded_table(excluded, by=result.by)
+    assert table["reason"].tolist()[0] == "measured by venet only (4 runs), none of virtio"  # sorted by cell
+    assert table["n (b/c)"].tolist() == ["0/4", "2/5", "3/3"] and (table["metric"] == "-").all()
+    assert "&lt;b&gt;" in report.format_html_table(table) and "<b>" not in report.format_html_table(table)
+
+
+def test_pdf_tables_break_long_words_not_numbers():
+    t = pd.DataFrame({"metric": ["transactions_per_s"], "host": ["kvm.example.lab"], "ci": ["[+7.2,\u00a0+20.9]\u00a0%"],
+                      "clock": ["2400.5/1919"]})
+    out = report._breakable("<p>not_a_cell</p>" + report.format_html_table(t))
+    assert "<p>not_a_cell</p>" in out and "<th>metric</th>" in out  # only the cells get break opportunities
+    assert "transactions_<wbr>per_<wbr>s" in out and "kvm.<wbr>example.<wbr>lab" in out
+    assert "[+7.2,<wbr>\u00a0+20.9]" in out and "2400.5/1919" in out
