@@ -1161,6 +1161,23 @@ def cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the schedule and exit; nothing is run")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: when stderr is a terminal)")
+    _until_settled_arguments(parser)
+
+
+def _until_settled_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``pvfair collect --until-settled`` (:mod:`analysis.settle`)."""
+    g = parser.add_argument_group("until settled", "run in rounds; stop each cell once its sequential verdict "
+                                  "(alpha spending, analysis.sequential) is reached")
+    g.add_argument("--until-settled", action="store_true",
+                   help="look after --min-trials rounds and every --look-every rounds; settled cells stop")
+    g.add_argument("--min-trials", type=int, default=3, metavar="N", help="rounds before the first look (3)")
+    g.add_argument("--max-trials", type=int, default=None, metavar="N",
+                   help="rounds at most (default: the plan's trials)")
+    g.add_argument("--look-every", type=int, default=1, metavar="K", help="rounds between looks (1)")
+    g.add_argument("--spending", choices=("obrien-fleming", "pocock"), default="obrien-fleming",
+                   help="alpha-spending function (Lan-DeMets O'Brien-Fleming type by default)")
+    g.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate of faster/slower (0.05)")
+    g.add_argument("--margin", type=float, default=0.05, help="equivalence margin (0.05 = within +/-5 %%)")
 
 
 #: set by the SIGTERM handler; the run loop checks it too, because Python swallows an exception raised by a
@@ -1171,6 +1188,16 @@ _TERMINATE = threading.Event()
 def _sigterm(signum: int, frame: Any) -> None:  # pragma: no cover - exercised by the kill test's SIGTERM path
     _TERMINATE.set()
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _until_settled(args: argparse.Namespace, plan: Plan, progress: bool) -> Any:
+    from analysis.sequential import SequentialDesign
+    from analysis.settle import collect_until_settled
+
+    design = SequentialDesign(min_trials=args.min_trials, max_trials=args.max_trials or plan.trials,
+                              look_every=args.look_every, alpha=args.alpha, margin=args.margin,
+                              spending=args.spending)
+    return collect_until_settled(plan, args.out, design=design, resume=args.resume, progress=progress)
 
 
 def cli_run(args: argparse.Namespace) -> int:
@@ -1186,7 +1213,8 @@ def cli_run(args: argparse.Namespace) -> int:
     _TERMINATE.clear()
     previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
-        result = collect(plan, args.out, resume=args.resume, progress=progress)
+        result = _until_settled(args, plan, progress) if args.until_settled else \
+            collect(plan, args.out, resume=args.resume, progress=progress)
     except CollectError as exc:
         print(f"pvfair collect: error: {exc}", file=sys.stderr)
         return 1
