@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-from analysis.sequential import SequentialDesign, decide, look_thresholds
-from analysis.stats.sequential import sequential_boundaries, t_critical
+from analysis.sequential import SequentialDesign, decide
+from analysis.stats.sequential import exact_t_boundaries, sequential_boundaries, t_critical
 
 __all__ = ["SimulationResult", "simulate_sequential", "fixed_runs_for_power"]
 
@@ -58,13 +58,14 @@ def _thresholds(design: SequentialDesign, m: int, naive: bool, route: str, df: n
     a2 = design.alpha_per_comparison(m)
     if naive:
         return t_critical(sps.norm.isf(a2 / 2), df), t_critical(sps.norm.isf(design.alpha), df)
-    fr = [n / design.max_trials for n in rounds[:k + 1]]
-    sizes = [(n, n) for n in rounds[:k + 1]]
-    if route == "paired-log-t":
-        z2, t2, z1, t1 = look_thresholds(route, sizes, fr, float(df.flat[0]), a2, design.alpha, design.spending)
+    fr = [n / design.max_trials for n in rounds]
+    if route == "paired-log-t" and k > 0:  # the whole sequence at once: a look's boundary ignores later looks
+        sizes = [(n, n) for n in rounds]
+        t2 = exact_t_boundaries(sizes, fr, a2, spending=design.spending, sides=2)[k]
+        t1 = exact_t_boundaries(sizes, fr, design.alpha, spending=design.spending, sides=1)[k]
         return np.full(df.shape, t2), np.full(df.shape, t1)
-    z2 = sequential_boundaries(fr, a2, spending=design.spending, sides=2)[-1]
-    z1 = sequential_boundaries(fr, design.alpha, spending=design.spending, sides=1)[-1]
+    z2 = sequential_boundaries(fr, a2, spending=design.spending, sides=2)[k]
+    z1 = sequential_boundaries(fr, design.alpha, spending=design.spending, sides=1)[k]
     return t_critical(z2, df), t_critical(z1, df)
 
 

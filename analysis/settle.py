@@ -209,6 +209,7 @@ def collect_until_settled(plan: col.Plan | str | Path, out: str | Path, *, desig
                 "tool_versions": col._tool_versions(plan), "invocations": []}
     meta["invocations"].append(invocation)
     col._atomic_write(out / col.CAMPAIGN_FILE, col._json_bytes(meta))
+    col._atomic_write(out / SEQUENTIAL_FILE, col._json_bytes(state))  # the design is fixed from the start
     by_cell = {(r.test, str(r.msg_size_bytes), r.pinning): _cell_name(r.test, r.msg_size_bytes, r.pinning)
                for r in schedule}
     executed: list[dict[str, Any]] = []

@@ -199,11 +199,19 @@ _N_PATHS = 200_000  # simulated null paths per exact small-sample boundary
 _MIN_EVENTS = 50  # below this many crossings an increment is too small to simulate: the z mapping is used
 
 
-def _null_t_paths(sizes: tuple[tuple[int, int], ...], paired: bool, rng: np.random.Generator) -> np.ndarray:
-    """t statistics of null paths at each look: rows paths, columns looks."""
+def _null_t_paths(sizes: tuple[tuple[int, int], ...], paired: bool, seed: int) -> np.ndarray:
+    """t statistics of null paths at each look: rows paths, columns looks.
+
+    Run ``i`` of each path is drawn from its own stream ``default_rng([seed, model, i])``, so the paths of a
+    sequence's first looks do not depend on how many looks follow: a look's boundary is the same whether it is
+    computed at that look or with the whole sequence known.
+    """
+    def runs(model: int, n: int) -> np.ndarray:
+        return np.stack([np.random.default_rng([seed, model, i]).standard_normal(_N_PATHS) for i in range(n)], 1)
+
     nb_max, nc_max = max(s[0] for s in sizes), max(s[1] for s in sizes)
-    b = rng.standard_normal((_N_PATHS, nb_max), dtype=np.float32)
-    c = b if paired else rng.standard_normal((_N_PATHS, nc_max), dtype=np.float32)
+    b = runs(0, nb_max)
+    c = None if paired else runs(1, nc_max)
     out = np.empty((_N_PATHS, len(sizes)))
     for k, (nb, nc) in enumerate(sizes):
         if paired:
@@ -243,7 +251,7 @@ def _exact_cached(sizes, fractions, alpha, spending, sides, paired) -> tuple[flo
     if len(sizes) == 1:
         return tuple(out)
     inc = np.diff(np.r_[0.0, spent(alpha, fractions, spending)])
-    stats = _null_t_paths(sizes, paired, np.random.default_rng(20091105))
+    stats = _null_t_paths(sizes, paired, 20091105)
     stats = np.abs(stats) if sides == 2 else stats
     alive = stats[:, 0] < out[0]
     for k in range(1, len(sizes)):
