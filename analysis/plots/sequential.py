@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from analysis.vocabulary import VERDICT_COLORS, VERDICTS
 
@@ -65,6 +66,9 @@ def looks_plot(looks: pd.DataFrame, *, margin: float = 0.05, ncols: int = 3) -> 
                                                                                    strict=True)]
         ax.scatter(x, est, c=colors, edgecolors="0.2", s=40, zorder=3)
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlim(x.min() - 0.6, x.max() + 0.6)
         ax.set_title(f"{cell}\n{metric}", fontsize=9)
         ax.set_xlabel("round (runs per model)")
         ax.set_xticks(x)
