@@ -277,7 +277,7 @@ def sequential_look(stats: pd.DataFrame, design: SequentialDesign, *, look: int,
             continue
         fracs = [*tested["fraction"].astype(float), frac]
         paired = st["route"] == "paired-log-t" and (tested["route"] == "paired-log-t").all()
-        sizes = [*zip(tested["n_baseline"].astype(int), tested["n_candidate"].astype(int)),
+        sizes = [*zip(tested["n_baseline"].astype(int), tested["n_candidate"].astype(int), strict=True),
                  (int(st["n_baseline"]), int(st["n_candidate"]))]
         z2, t2, z1, t1 = look_thresholds("paired-log-t" if paired else "welch-log-t", sizes, fracs, st["df"], a2,
                                          design.alpha, design.spending)

@@ -177,7 +177,7 @@ def sequential_boundaries(fractions: Sequence[float], alpha: float, *, spending:
         if target <= 1e-15:
             out[k] = _NEVER  # nothing to spend: a boundary no statistic reaches
         else:
-            f = lambda c, k=k: rec.exit_probability(c, t[k]) - target  # noqa: E731
+            f = lambda c, k=k, target=target: rec.exit_probability(c, t[k]) - target  # noqa: E731
             out[k] = optimize.brentq(f, 0.0, _NEVER, xtol=1e-9) if f(0.0) > 0 > f(_NEVER) else 0.0
         rec.advance(out[k], t[k])
     return out

@@ -114,3 +114,12 @@ def test_design_validation_and_look_rounds():
             SequentialDesign(**kwargs)
     with pytest.raises(ValueError, match="baseline/candidate: model 'zz' not in the campaign"):
         look_statistics(_campaign({("T", 1): {"a": B, "b": C}}), "zz", "b")
+
+
+@pytest.mark.parametrize("module", ["analysis.stats.sequential", "analysis.sequential"])
+def test_doctests(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
