@@ -87,16 +87,21 @@ def test_two_fold_difference_settles_at_the_first_look():
     assert got[("pocock", 12, CELLS, "welch-log-t")] >= 0.90
 
 
-def test_expected_runs_against_the_fixed_design_of_equal_power():
+@pytest.mark.parametrize("spending", ["obrien-fleming", "pocock"])
+def test_expected_runs_against_the_fixed_design_of_equal_power(spending):
     route = "paired-log-t"
-    small = simulate_sequential(DESIGN, campaigns=CAMPAIGNS, cells=CELLS, ratio=1.08, cv=CV, route=route, rng=8)
+    design = SequentialDesign(min_trials=3, max_trials=12, alpha=ALPHA, spending=spending)
+    small = simulate_sequential(design, campaigns=CAMPAIGNS, cells=CELLS, ratio=1.08, cv=CV, route=route, rng=8)
     fixed = fixed_runs_for_power(small.power, ratio=1.08, cv=CV, alpha=ALPHA / CELLS, route=route)
-    print(f"\nfixed design of equal power ({small.power:.2f} at 8 %, CV 5 %, {CELLS} cells): {fixed} runs per model")
+    print(f"\n{spending}: fixed design of equal power ({small.power:.2f} at 8 %, CV 5 %, {CELLS} cells): {fixed} "
+          "runs per model")
     saved = {}
     for label, ratio in (("2x", 2.0), ("8 %", 1.08), ("none", 1.0)):
-        r = small if ratio == 1.08 else simulate_sequential(DESIGN, campaigns=CAMPAIGNS, cells=CELLS, ratio=ratio,
+        r = small if ratio == 1.08 else simulate_sequential(design, campaigns=CAMPAIGNS, cells=CELLS, ratio=ratio,
                                                              cv=CV, route=route, rng=9)
         saved[label] = 1 - r.expected_runs / fixed
         print(f"  {label}: expected runs {r.expected_runs:.2f} per model per cell vs {fixed} fixed: "
               f"{100 * saved[label]:.0f} % saved (power {r.power:.2f}, equivalent {r.equivalent:.2f})")
-    assert saved["2x"] > 0.4 and saved["8 %"] > 0
+    assert saved["2x"] > 0.4
+    if spending == "obrien-fleming":  # Pocock pays for its early stops with a lower power at small effects
+        assert saved["8 %"] > 0
