@@ -128,7 +128,8 @@ class _Recursion:
             dens = sps.norm.pdf(grid / math.sqrt(info)) / math.sqrt(info)
         else:
             sd = math.sqrt(info - self.info)
-            dens = (sps.norm.pdf((grid[:, None] - self.grid[None, :]) / sd) / sd) @ self.weight
+            u = (grid[:, None] - self.grid[None, :]) / sd
+            dens = (np.exp(-0.5 * u * u) @ self.weight) / (sd * math.sqrt(2 * math.pi))
         self.grid, self.weight, self.info = grid, dens * _simpson(_GRID) * h, info
 
 
@@ -170,9 +171,15 @@ def sequential_boundaries(fractions: Sequence[float], alpha: float, *, spending:
     [3.92, 2.774, 2.298, 2.043]
     """
     t, sides = _fractions_iv(fractions), _sides_iv(sides)
+    spent(alpha, t[:1], spending)  # validates alpha and spending
+    return np.array(_boundaries_cached(tuple(t), float(alpha), spending, sides))
+
+
+@functools.lru_cache(maxsize=1024)
+def _boundaries_cached(t: tuple[float, ...], alpha: float, spending: str, sides: int) -> tuple[float, ...]:
     cum = spent(alpha, t, spending)
-    rec, out = _Recursion(sides), np.empty(t.size)
-    for k in range(t.size):
+    rec, out = _Recursion(sides), np.empty(len(t))
+    for k in range(len(t)):
         target = cum[k] - (cum[k - 1] if k else 0.0)
         if target <= 1e-15:
             out[k] = _NEVER  # nothing to spend: a boundary no statistic reaches
@@ -180,7 +187,7 @@ def sequential_boundaries(fractions: Sequence[float], alpha: float, *, spending:
             f = lambda c, k=k, target=target: rec.exit_probability(c, t[k]) - target  # noqa: E731
             out[k] = optimize.brentq(f, 0.0, _NEVER, xtol=1e-9) if f(0.0) > 0 > f(_NEVER) else 0.0
         rec.advance(out[k], t[k])
-    return out
+    return tuple(float(c) for c in out)
 
 
 def t_critical(z_bounds: Sequence[float] | float, df: Sequence[float] | float) -> np.ndarray:
