@@ -57,6 +57,9 @@ A killed campaign resumes with ``--resume``: runs in the manifest are kept, file
 removed and the run is redone, nothing is duplicated. A failing run (non-zero exit, timeout, tool error) is
 recorded like any other (raw output kept, ``status`` column), ingest lists it as a reject, and the campaign goes
 on.
+
+``--until-settled [--min-trials 3] [--max-trials N] [--look-every K]`` runs the plan in rounds and stops each cell
+once its sequential verdict is reached (:mod:`analysis.settle`, :mod:`analysis.sequential`).
 """
 
 from __future__ import annotations
@@ -1219,8 +1222,12 @@ def cli_run(args: argparse.Namespace) -> int:
         print(f"pvfair collect: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"pvfair collect: interrupted; continue with: pvfair collect {args.plan} --out {args.out} --resume",
-              file=sys.stderr)
+        again = f"{args.plan} --out {args.out}"
+        if args.until_settled:
+            again += (f" --until-settled --min-trials {args.min_trials} --max-trials {args.max_trials or plan.trials}"
+                      f" --look-every {args.look_every} --spending {args.spending} --alpha {args.alpha:g}"
+                      f" --margin {args.margin:g}")
+        print(f"pvfair collect: interrupted; continue with: pvfair collect {again} --resume", file=sys.stderr)
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
