@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -52,7 +52,7 @@ from analysis.stats.sequential import SPENDING, exact_t_boundaries, sequential_b
 from analysis.vocabulary import CELL_KEY
 
 __all__ = ["SequentialDesign", "look_statistics", "sequential_look", "settled_cells", "decide", "look_thresholds",
-           "SequentialResult", "LOOK_COLUMNS",
+           "LOOK_COLUMNS",
            "ROUTES", "LOOKS_FILE", "SEQUENTIAL_FILE"]
 
 #: files a sequential collection writes in the campaign folder (``metadata*``: ingest ignores them)
@@ -303,21 +303,3 @@ def settled_cells(looks: pd.DataFrame, stats: pd.DataFrame, by: Sequence[str] = 
         cell = tuple(str(r[c]) for c in by)
         out[cell] = out.get(cell, True) and (*cell, str(r["metric"])) in done
     return {c for c, ok in out.items() if ok}
-
-
-@dataclass(frozen=True)
-class SequentialResult:
-    """A sequence of looks: the design, every look's rows, and per cell the look at which it settled."""
-
-    design: SequentialDesign
-    looks: pd.DataFrame
-    m: int
-    by: tuple[str, ...] = field(default=CELL_KEY)
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per cell x metric: the last look's decision (``settled_round``: NaN if it never settled)."""
-        if self.looks.empty:
-            return self.looks.copy()
-        last = self.looks.groupby([*self.by, "metric"], sort=False, dropna=False).tail(1).copy()
-        last["settled_round"] = np.where(last["settled"].astype(bool), last["round"], np.nan)
-        return last.reset_index(drop=True)
