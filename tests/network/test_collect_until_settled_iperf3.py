@@ -1,7 +1,7 @@
 """collect --until-settled for real: iperf3 on loopback in two network namespaces.
 
 * a clearly slower model (loopback MTU 1500 without GSO/TSO against MTU 65536 with them), two message sizes:
-  both cells are "slower" at the first look and stop at the minimum rounds;
+  both cells are "slower" and stop at the minimum rounds (on a loaded machine one of them may need a fourth);
 * two identical models (both namespaces MTU 65536 with GSO): the cell runs on until it is equivalent or reaches
   the maximum, and is never called faster or slower;
 * both folders ingest and compare as any other campaign (the looks are metadata files).
@@ -70,13 +70,19 @@ def test_clear_cells_stop_at_the_minimum_rounds(netns_iperf3, tmp_path):
     out = tmp_path / "clear"
     res = _run(plan, out, design, tag)
     assert res.collect.failed == (), res.summary()
-    assert set(res.settled_round.values()) == {3}, res.summary()
+    # at the first look (3 paired rounds: a t with 2 df) a loaded machine's noise can hold one cell for a round
+    rounds = res.settled_round.values()
+    assert 3 in rounds and all(r is not None and r <= 4 for r in rounds), res.summary()
     looks = read_looks(out)
-    assert (looks["verdict"] == "slower").all() and (looks["round"] == 3).all(), looks
-    assert (looks["rci_high"] < 1).all()
+    final = looks.groupby("cell").tail(1)
+    assert (final["verdict"] == "slower").all() and (final["rci_high"] < 1).all(), looks
+    assert not looks["verdict"].isin(["faster", "equivalent"]).any(), looks
     campaign = ingest_campaign(out)
-    assert campaign.summary["ingested"] == 12 and campaign.summary["seen"] == 12, campaign.rejects
-    assert sorted(campaign.runs["trial"].astype(int).tolist()) == sorted([1, 2, 3] * 4)
+    n_runs = 2 * sum(rounds)
+    assert campaign.summary["ingested"] == campaign.summary["seen"] == n_runs, campaign.rejects
+    for size, rnd in zip(campaign.runs.groupby("msg_size_bytes")["trial"].max().index,
+                         campaign.runs.groupby("msg_size_bytes")["trial"].max(), strict=True):
+        assert rnd == res.settled_round[f"IPERF3_TCP m{size} {next(iter(plan.pinnings))}"]
 
     from analysis.compare import compare
 
