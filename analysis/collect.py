@@ -68,6 +68,7 @@ import argparse
 import contextlib
 import csv
 import ctypes
+import dataclasses
 import hashlib
 import html
 import io
@@ -1193,14 +1194,17 @@ def _sigterm(signum: int, frame: Any) -> None:  # pragma: no cover - exercised b
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _until_settled(args: argparse.Namespace, plan: Plan, progress: bool) -> Any:
+def _design(args: argparse.Namespace, plan: Plan) -> Any:
     from analysis.sequential import SequentialDesign
+
+    return SequentialDesign(min_trials=args.min_trials, max_trials=args.max_trials or plan.trials,
+                            look_every=args.look_every, alpha=args.alpha, margin=args.margin, spending=args.spending)
+
+
+def _until_settled(args: argparse.Namespace, plan: Plan, progress: bool) -> Any:
     from analysis.settle import collect_until_settled
 
-    design = SequentialDesign(min_trials=args.min_trials, max_trials=args.max_trials or plan.trials,
-                              look_every=args.look_every, alpha=args.alpha, margin=args.margin,
-                              spending=args.spending)
-    return collect_until_settled(plan, args.out, design=design, resume=args.resume, progress=progress)
+    return collect_until_settled(plan, args.out, design=_design(args, plan), resume=args.resume, progress=progress)
 
 
 def cli_run(args: argparse.Namespace) -> int:
@@ -1208,7 +1212,11 @@ def cli_run(args: argparse.Namespace) -> int:
     CollectError or interruption, 2 on invalid input (via :func:`analysis.cli.main`)."""
     plan = load_plan(args.plan)
     if args.dry_run:
-        print(format_schedule(plan))
+        if args.until_settled:  # the schedule up to the maximum; settled cells leave it as the looks decide
+            print(f"until settled: looks after rounds {_design(args, plan).look_rounds}; the most runs this can take:")
+            print(format_schedule(dataclasses.replace(plan, trials=_design(args, plan).max_trials)))
+        else:
+            print(format_schedule(plan))
         return 0
     if not args.out:
         raise ValueError("--out: expected the campaign folder to write (data/raw/<campaign>), or --dry-run")

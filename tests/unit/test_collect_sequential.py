@@ -161,3 +161,7 @@ def test_cli_until_settled(plan_path, tmp_path, monkeypatch, capsys):
     assert cli_main(["collect", str(plan_path), "--out", str(tmp_path / "d"), "--until-settled", "--min-trials",
                      "5", "--max-trials", "4"]) == 2
     assert "max_trials: expected at least min_trials (5)" in capsys.readouterr().err
+    assert cli_main(["collect", str(plan_path), "--dry-run", "--until-settled", "--max-trials", "8",
+                     "--look-every", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "looks after rounds (3, 5, 7, 8)" in text and "runs = 9 blocks (1 warm-up, 8 trials)" in text
