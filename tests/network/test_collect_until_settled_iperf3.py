@@ -6,7 +6,8 @@
   the maximum, and is never called faster or slower;
 * both folders ingest and compare as any other campaign (the looks are metadata files).
 
-Needs root and ``ip netns`` (CI has them; skipped otherwise); runs are 1 s, a few seconds per round.
+Needs root and ``ip netns`` (CI has them; skipped otherwise); runs are 1-2 s, a few seconds per round. On a
+heavily loaded machine the loopback rates get noisy enough that a clear cell can need more rounds than asserted.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ def _model(ns: str, mtu: int, gso: bool, role: str) -> dict:
             "teardown": [f"ip netns delete {ns}"]}
 
 
-def _plan(name: str, models: dict, sizes: list[int], trials: int) -> col.Plan:
+def _plan(name: str, models: dict, sizes: list[int], trials: int, duration_s: int = 1) -> col.Plan:
     split = {"split": {"client": "1", "server": "0"}} if (col.os.cpu_count() or 1) >= 2 else {"none": {}}
-    data = {"name": name, "duration_s": 1, "trials": trials, "warmup": 0, "sizes": sizes,
+    data = {"name": name, "duration_s": duration_s, "trials": trials, "warmup": 0, "sizes": sizes,
             "ordering": {"method": "blocked-random", "seed": 20091105}, "pause_s": 0, "timeout_s": 15,
             "server_wait_s": 5, "tools": {"iperf3": {"tests": ["IPERF3_TCP"]}}, "pinning": split, "models": models}
     return col.parse_plan(data, source=f"{name}.yaml")
@@ -65,7 +66,7 @@ def test_clear_cells_stop_at_the_minimum_rounds(netns_iperf3, tmp_path):
     tag = netns_iperf3
     models = {"lo-gso-64k": _model(f"{tag}a", 65536, True, "baseline"),
               "lo-nogso-1500": _model(f"{tag}b", 1500, False, "candidate")}
-    plan = _plan("settle-clear", models, [131072, 262144], trials=6)
+    plan = _plan("settle-clear", models, [131072, 262144], trials=6, duration_s=2)  # 2 s: load spikes average out
     design = SequentialDesign(min_trials=3, max_trials=6, spending="pocock")
     out = tmp_path / "clear"
     res = _run(plan, out, design, tag)
