@@ -3,6 +3,8 @@
 Data flows one way; each stage is a module with a small public API (its own ``__all__``)::
 
     analysis.collect.collect(plan, out_dir)              run a fair, interleaved campaign -> data/raw/<name>
+    analysis.settle.collect_until_settled(plan, out_dir, design=SequentialDesign())  rounds until each cell settles
+    analysis.sequential   look_statistics, sequential_look: alpha-spending verdicts at each look (stats.sequential)
     analysis.parsers.parse_file(path, tool=None)          one raw netperf/iperf3/iperf2/sockperf file -> ParsedRun
     analysis.ingest.load_campaign(path) -> Campaign      runs, measurements, intervals, rejects (tidy, SI units)
     analysis.normalize.normalize(campaign) -> Campaign   + per-GHz rates, packets/s, cycles per byte/transaction

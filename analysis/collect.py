@@ -57,6 +57,9 @@ A killed campaign resumes with ``--resume``: runs in the manifest are kept, file
 removed and the run is redone, nothing is duplicated. A failing run (non-zero exit, timeout, tool error) is
 recorded like any other (raw output kept, ``status`` column), ingest lists it as a reject, and the campaign goes
 on.
+
+``--until-settled [--min-trials 3] [--max-trials N] [--look-every K]`` runs the plan in rounds and stops each cell
+once its sequential verdict is reached (:mod:`analysis.settle`, :mod:`analysis.sequential`).
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ import argparse
 import contextlib
 import csv
 import ctypes
+import dataclasses
 import hashlib
 import html
 import io
@@ -1179,6 +1183,23 @@ def cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the schedule and exit; nothing is run")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: when stderr is a terminal)")
+    _until_settled_arguments(parser)
+
+
+def _until_settled_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``pvfair collect --until-settled`` (:mod:`analysis.settle`)."""
+    g = parser.add_argument_group("until settled", "run in rounds; stop each cell once its sequential verdict "
+                                  "(alpha spending, analysis.sequential) is reached")
+    g.add_argument("--until-settled", action="store_true",
+                   help="look after --min-trials rounds and every --look-every rounds; settled cells stop")
+    g.add_argument("--min-trials", type=int, default=3, metavar="N", help="rounds before the first look (3)")
+    g.add_argument("--max-trials", type=int, default=None, metavar="N",
+                   help="rounds at most (default: the plan's trials)")
+    g.add_argument("--look-every", type=int, default=1, metavar="K", help="rounds between looks (1)")
+    g.add_argument("--spending", choices=("obrien-fleming", "pocock"), default="obrien-fleming",
+                   help="alpha-spending function (Lan-DeMets O'Brien-Fleming type by default)")
+    g.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate of faster/slower (0.05)")
+    g.add_argument("--margin", type=float, default=0.05, help="equivalence margin (0.05 = within +/-5 %%)")
 
 
 #: set by the SIGTERM handler; the run loop checks it too, because Python swallows an exception raised by a
@@ -1191,12 +1212,29 @@ def _sigterm(signum: int, frame: Any) -> None:  # pragma: no cover - exercised b
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def _design(args: argparse.Namespace, plan: Plan) -> Any:
+    from analysis.sequential import SequentialDesign
+
+    return SequentialDesign(min_trials=args.min_trials, max_trials=args.max_trials or plan.trials,
+                            look_every=args.look_every, alpha=args.alpha, margin=args.margin, spending=args.spending)
+
+
+def _until_settled(args: argparse.Namespace, plan: Plan, progress: bool) -> Any:
+    from analysis.settle import collect_until_settled
+
+    return collect_until_settled(plan, args.out, design=_design(args, plan), resume=args.resume, progress=progress)
+
+
 def cli_run(args: argparse.Namespace) -> int:
     """``pvfair collect``: exit 0 when every run finished (failed runs are recorded, not fatal), 1 on a
     CollectError or interruption, 2 on invalid input (via :func:`analysis.cli.main`)."""
     plan = load_plan(args.plan)
     if args.dry_run:
-        print(format_schedule(plan))
+        if args.until_settled:  # the schedule up to the maximum; settled cells leave it as the looks decide
+            print(f"until settled: looks after rounds {_design(args, plan).look_rounds}; the most runs this can take:")
+            print(format_schedule(dataclasses.replace(plan, trials=_design(args, plan).max_trials)))
+        else:
+            print(format_schedule(plan))
         return 0
     if not args.out:
         raise ValueError("--out: expected the campaign folder to write (data/raw/<campaign>), or --dry-run")
@@ -1204,13 +1242,18 @@ def cli_run(args: argparse.Namespace) -> int:
     _TERMINATE.clear()
     previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
-        result = collect(plan, args.out, resume=args.resume, progress=progress)
+        result = _until_settled(args, plan, progress) if args.until_settled else \
+            collect(plan, args.out, resume=args.resume, progress=progress)
     except CollectError as exc:
         print(f"pvfair collect: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"pvfair collect: interrupted; continue with: pvfair collect {args.plan} --out {args.out} --resume",
-              file=sys.stderr)
+        again = f"{args.plan} --out {args.out}"
+        if args.until_settled:
+            again += (f" --until-settled --min-trials {args.min_trials} --max-trials {args.max_trials or plan.trials}"
+                      f" --look-every {args.look_every} --spending {args.spending} --alpha {args.alpha:g}"
+                      f" --margin {args.margin:g}")
+        print(f"pvfair collect: interrupted; continue with: pvfair collect {again} --resume", file=sys.stderr)
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -129,6 +129,26 @@ if interactive():
 display(HTML(format_html_table(result.excluded)))
 display(HTML(format_notes_html(list(result.notes), title="Notes")))
 
+# %% [markdown]
+# ## Looks and stopping
+#
+# Campaigns made with `pvfair collect --until-settled` were analysed after every few rounds, and each cell stopped
+# once its sequential verdict was reached (alpha spending: the error rate holds over all the looks). Per cell: the
+# estimate and its interval at each look's boundary (a cell is faster or slower when that interval leaves 1,
+# equivalent when the thin TOST interval lies inside the shaded margin); the coloured marker is the look at which
+# it settled. Campaigns collected with a fixed number of runs have no looks.
+
+# %%
+from analysis.plots import looks_plot, looks_table
+from analysis.settle import read_looks
+
+looks = read_looks(campaign_path)
+if looks is None:
+    print("no looks recorded: this campaign was collected with a fixed number of runs")
+else:
+    display(HTML(format_html_table(looks_table(looks))))
+    display(looks_plot(looks))
+
 # %%
 written = save_tables(output_dir, verdicts=verdicts, excluded_cells=result.excluded)
 print("\n".join(f"wrote {p}" for p in written) or "output_dir not set: no tables written")

@@ -1,0 +1,107 @@
+"""Validity of collect-until-settled's sequential verdicts (analysis.sequential), by simulation with known truth.
+
+Campaigns of 6 cells, lognormal runs at CV 5 %, looks after rounds 3, 4, ..., 12 (analysis.sequential_sim):
+
+* A/A: the family-wise rate of any faster/slower verdict with alpha spending stays at alpha (+ Monte-Carlo slack),
+  for the paired route (rounds pair the models: df = n - 1 = 2 at the first look) and the Welch route; naive
+  re-testing at every look (the fixed-sample test repeated) is printed beside it and shown to inflate;
+* small df: single cells at alpha = 0.05 with first looks at n = 3, 5, 8 and round drift: the rate holds;
+* false equivalence: a true ratio at the margin (1.05) is called equivalent in at most alpha of the cells;
+* a 2x difference settles at the first look (Pocock, and O'Brien-Fleming with a short maximum);
+* expected runs per model against the fixed design of equal power, for 2x, 8 % and no difference.
+
+Reduced size in ``make test`` (200 campaigns); ``PVFAIR_FULL=1`` (``make validity``) runs 4000 and prints the
+table quoted in README's "Collect until settled".
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from analysis.sequential import SequentialDesign
+from analysis.sequential_sim import fixed_runs_for_power, simulate_sequential
+from tests.conftest import FULL
+
+pytestmark = pytest.mark.validity
+
+ALPHA, CV, CELLS = 0.05, 0.05, 6
+CAMPAIGNS = 4000 if FULL else 200
+DESIGN = SequentialDesign(min_trials=3, max_trials=12, alpha=ALPHA)
+ROUTES = ("paired-log-t", "welch-log-t")
+
+
+def _slack(p: float, n: int) -> float:
+    """Three binomial standard errors: a procedure at the nominal rate fails with probability ~0.1 %."""
+    return 3 * math.sqrt(p * (1 - p) / n)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_aa_familywise_rate_held_and_naive_inflates(route):
+    seq = simulate_sequential(DESIGN, campaigns=CAMPAIGNS, cells=CELLS, ratio=1.0, cv=CV, route=route, rng=11)
+    naive = simulate_sequential(DESIGN, campaigns=CAMPAIGNS, cells=CELLS, ratio=1.0, cv=CV, route=route,
+                                naive=True, rng=11)
+    print(f"\nA/A {route}, {CELLS} cells, looks 3..12, {CAMPAIGNS} campaigns: family-wise false faster/slower "
+          f"sequential {seq.familywise_rate:.3f} vs naive re-testing {naive.familywise_rate:.3f}; "
+          f"cells stopped as equivalent {seq.equivalent:.2f}, mean runs {seq.expected_runs:.1f}")
+    assert seq.familywise_rate <= ALPHA + _slack(ALPHA, CAMPAIGNS)
+    assert naive.familywise_rate > seq.familywise_rate and naive.familywise_rate > ALPHA + _slack(ALPHA, CAMPAIGNS)
+
+
+@pytest.mark.parametrize(("min_trials", "spending"), [(3, "obrien-fleming"), (5, "obrien-fleming"),
+                                                     (8, "obrien-fleming"), (3, "pocock")])
+def test_small_df_single_cells_hold_the_level_with_drift(min_trials, spending):
+    design = SequentialDesign(min_trials=min_trials, max_trials=12, alpha=ALPHA, spending=spending)
+    n = CAMPAIGNS * 5
+    for route in ROUTES:
+        res = simulate_sequential(design, campaigns=n, cells=1, ratio=1.0, cv=CV, route=route, drift_cv=0.03,
+                                  rng=min_trials)
+        print(f"\nsingle cell {route} {spending} looks {min_trials}..12: error {res.familywise_rate:.4f}")
+        assert res.familywise_rate <= ALPHA + _slack(ALPHA, n)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_false_equivalence_at_the_margin(route):
+    n = CAMPAIGNS * 5
+    res = simulate_sequential(DESIGN, campaigns=n, cells=1, ratio=1.05, cv=CV, route=route, rng=5)
+    print(f"\ntrue ratio 1.05 (= margin) {route}: called equivalent in {res.equivalent:.4f} of cells")
+    assert res.equivalent <= ALPHA + _slack(ALPHA, n)
+
+
+def test_two_fold_difference_settles_at_the_first_look():
+    rows = []
+    for spending, max_trials, cells in (("pocock", 12, 1), ("pocock", 12, CELLS), ("obrien-fleming", 5, 1),
+                                        ("obrien-fleming", 12, 1), ("obrien-fleming", 12, CELLS)):
+        design = SequentialDesign(min_trials=3, max_trials=max_trials, spending=spending)
+        for route in ROUTES:
+            r = simulate_sequential(design, campaigns=max(CAMPAIGNS // cells, 100), cells=cells, ratio=2.0, cv=CV,
+                                    route=route, rng=2)
+            rows.append((spending, max_trials, cells, route, r.first_look_settled))
+    print("\n2x at CV 5 %, first look after 3 rounds: share of cells settled")
+    for row in rows:
+        print("  {} max {} cells {} {}: {:.3f}".format(*row))
+    got = {row[:4]: row[4] for row in rows}
+    assert got[("pocock", 12, 1, "paired-log-t")] >= 0.95 and got[("pocock", 12, 1, "welch-log-t")] >= 0.95
+    assert got[("obrien-fleming", 5, 1, "paired-log-t")] >= 0.95 and got[("obrien-fleming", 5, 1, "welch-log-t")] >= 0.95
+    assert got[("pocock", 12, CELLS, "welch-log-t")] >= 0.90
+
+
+@pytest.mark.parametrize("spending", ["obrien-fleming", "pocock"])
+def test_expected_runs_against_the_fixed_design_of_equal_power(spending):
+    route = "paired-log-t"
+    design = SequentialDesign(min_trials=3, max_trials=12, alpha=ALPHA, spending=spending)
+    small = simulate_sequential(design, campaigns=CAMPAIGNS, cells=CELLS, ratio=1.08, cv=CV, route=route, rng=8)
+    fixed = fixed_runs_for_power(small.power, ratio=1.08, cv=CV, alpha=ALPHA / CELLS, route=route)
+    print(f"\n{spending}: fixed design of equal power ({small.power:.2f} at 8 %, CV 5 %, {CELLS} cells): {fixed} "
+          "runs per model")
+    saved = {}
+    for label, ratio in (("2x", 2.0), ("8 %", 1.08), ("none", 1.0)):
+        r = small if ratio == 1.08 else simulate_sequential(design, campaigns=CAMPAIGNS, cells=CELLS, ratio=ratio,
+                                                             cv=CV, route=route, rng=9)
+        saved[label] = 1 - r.expected_runs / fixed
+        print(f"  {label}: expected runs {r.expected_runs:.2f} per model per cell vs {fixed} fixed: "
+              f"{100 * saved[label]:.0f} % saved (power {r.power:.2f}, equivalent {r.equivalent:.2f})")
+    assert saved["2x"] > 0.4
+    if spending == "obrien-fleming":  # Pocock pays for its early stops with a lower power at small effects
+        assert saved["8 %"] > 0
