@@ -213,7 +213,7 @@ def setup_notebook(*, dpi: int = 80) -> None:
     except ImportError:  # pragma: no cover - IPython comes with ipykernel, a dependency
         return
     shell = get_ipython()
-    if shell is None:
+    if shell is None or getattr(shell, "kernel", None) is None:  # not a notebook kernel (a plain shell, a test)
         return
     shell.run_line_magic("matplotlib", "inline")
     from functools import partial

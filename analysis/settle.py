@@ -47,7 +47,9 @@ from analysis.sequential import (
     look_statistics,
     sequential_look,
 )
-from analysis.vocabulary import CELL_KEY
+
+#: a plan names its cells by the tool's own test (``tool_test`` of the ingested runs), size and pinning
+PLAN_KEY: tuple[str, ...] = ("tool_test", "msg_size_bytes", "pinning")
 
 __all__ = ["collect_until_settled", "SettleResult", "read_looks"]
 
@@ -132,20 +134,21 @@ def _state_iv(out: Path, design: SequentialDesign, resume: bool) -> dict[str, An
 def _take_look(out: Path, state: dict, looks: pd.DataFrame, rnd: int, design: SequentialDesign,
                by_cell: dict[tuple, str]) -> pd.DataFrame:
     campaign = ingest_campaign(out)
-    stats = look_statistics(campaign, state["baseline"], state["candidate"])
-    stats = stats[[tuple(str(r[c]) for c in CELL_KEY) in by_cell for _, r in stats.iterrows()]]
+    stats = look_statistics(campaign, state["baseline"], state["candidate"], by=PLAN_KEY)
+    stats = stats[[tuple(str(r[c]) for c in PLAN_KEY) in by_cell for _, r in stats.iterrows()]]
     if state["m"] is None:
         state["m"] = max(len(stats), 1)
     k = len(state["looks"]) + 1
-    rows = sequential_look(stats, design, look=k, round=rnd, m=state["m"], previous=looks if len(looks) else None)
-    rows.insert(len(CELL_KEY), "cell", [_cell_name(*(r[c] for c in CELL_KEY)) for _, r in rows.iterrows()])
+    rows = sequential_look(stats, design, look=k, round=rnd, m=state["m"], previous=looks if len(looks) else None,
+                           by=PLAN_KEY)
+    rows.insert(len(PLAN_KEY), "cell", [_cell_name(*(r[c] for c in PLAN_KEY)) for _, r in rows.iterrows()])
     looks = pd.concat([looks, rows], ignore_index=True) if len(looks) else rows
     done = looks[looks["settled"].astype(bool)]
     settled_now = []
     for key, name in by_cell.items():
         if name in state["settled"]:
             continue
-        metrics = stats[[tuple(str(r[c]) for c in CELL_KEY) == key for _, r in stats.iterrows()]]["metric"]
+        metrics = stats[[tuple(str(r[c]) for c in PLAN_KEY) == key for _, r in stats.iterrows()]]["metric"]
         mine = done[done["cell"] == name]
         if len(metrics) and set(metrics) <= set(mine["metric"]):
             state["settled"][name] = rnd
@@ -176,11 +179,11 @@ def collect_until_settled(plan: col.Plan | str | Path, out: str | Path, *, desig
     col._check_environment(plan)
     out.mkdir(parents=True, exist_ok=True)
     state = _state_iv(out, design, resume) or {
-        "design": design.to_dict(), "baseline": baseline, "candidate": candidate, "m": None, "by": list(CELL_KEY),
+        "design": design.to_dict(), "baseline": baseline, "candidate": candidate, "m": None, "by": list(PLAN_KEY),
         "looks": [], "settled": {}, "rule": "analysis.sequential (Lan-DeMets alpha spending on t statistics of "
                                             "the log metric)"}
     looks = read_looks(out) if resume else None
-    looks = looks if looks is not None else pd.DataFrame(columns=[*CELL_KEY, "cell", *LOOK_COLUMNS])
+    looks = looks if looks is not None else pd.DataFrame(columns=[*PLAN_KEY, "cell", *LOOK_COLUMNS])
     by_index = {r.order_index: r for r in schedule}
     rows = [r for r in rows if r.get("order_index", "").isdigit() and int(r["order_index"]) in by_index
             and by_index[int(r["order_index"])].file == r.get("file")]

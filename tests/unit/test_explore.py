@@ -29,7 +29,7 @@ def test_every_compared_cell_is_offered_with_its_runs_and_route(result):
     options = cell_options(result)
     assert [i for _, i in options] == list(t.index)
     label, row = options[0]
-    assert label.startswith("TCP_STREAM ") and t.loc[row, "verdict"] in label
+    assert label.startswith("netperf TCP_STREAM ") and t.loc[row, "verdict"] in label
     runs = cell_runs(result, row)
     assert runs["pv_model"].value_counts().to_dict() == {result.baseline: t.loc[row, "n_baseline"],
                                                          result.candidate: t.loc[row, "n_candidate"]}

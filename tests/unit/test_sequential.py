@@ -23,12 +23,12 @@ def _campaign(values: dict[tuple[str, int], dict[str, list[float]]], *, paired: 
         for model, vals in models.items():
             for i, v in enumerate(vals):
                 rid = f"{test}-{size}-{model}-{i}"
-                runs.append({"run_id": rid, "pv_model": model, "test": test, "msg_size_bytes": size,
+                runs.append({"run_id": rid, "pv_model": model, "tool": "iperf3", "test": test, "msg_size_bytes": size,
                              "pinning": "split", "trial": i + 1 if paired else pd.NA, "warmup": False})
                 meas.append({"run_id": rid, "metric": "throughput_bps", "value": v})
             if warmup is not None:
                 rid = f"{test}-{size}-{model}-w"
-                runs.append({"run_id": rid, "pv_model": model, "test": test, "msg_size_bytes": size,
+                runs.append({"run_id": rid, "pv_model": model, "tool": "iperf3", "test": test, "msg_size_bytes": size,
                              "pinning": "split", "trial": 0, "warmup": True})
                 meas.append({"run_id": rid, "metric": "throughput_bps", "value": warmup})
     return Campaign(name="t", runs=pd.DataFrame(runs), measurements=pd.DataFrame(meas),
@@ -93,7 +93,7 @@ def test_settled_metrics_are_not_tested_again_and_no_new_runs_is_said():
     first = sequential_look(st, design, look=1, round=3, m=2)
     assert first.set_index("msg_size_bytes").loc[2, "verdict"] == "inconclusive"
     assert first.set_index("msg_size_bytes").loc[1, "verdict"] == "slower"
-    assert settled_cells(first, st) == {("T", "1", "split")}
+    assert settled_cells(first, st) == {("iperf3", "T", "1", "split")}
     second = sequential_look(st, design, look=2, round=4, m=2, previous=first)
     assert set(second["msg_size_bytes"]) == set(first.loc[~first["settled"], "msg_size_bytes"])
     assert second["note"].str.contains("no new runs since the last look").all()
