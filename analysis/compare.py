@@ -512,8 +512,13 @@ def _compare(campaign, baseline, candidate, correction, statistic, exclude_outli
             value_rows.append(g[[*by, "cell", "run_id", "pv_model", "value", "per_ghz_value", "cpu_ghz"]]
                               .assign(metric=metric))
     if not cells:
-        raise ValueError(f"campaign: no cell has at least 2 runs of both {baseline!r} and {candidate!r} for "
-                         f"{list(metrics)} (excluded: {len(excluded_rows)})")
+        notes.append(f"no cell has at least 2 runs of both {baseline!r} and {candidate!r} for {list(metrics)}: "
+                     f"nothing was compared; every exclusion ({len(excluded_rows)}) is listed with its reason")
+        return CompareResult(
+            table=_empty_table(runs, by), excluded=_excluded_frame(excluded_rows, by), baseline=baseline,
+            candidate=candidate, by=by, metrics=metrics, statistic=statistic, correction=correction,
+            margin=margin, alpha=alpha, confidence_level=1 - alpha, audit=aud, models={},
+            values=_empty_values(runs, by), distributions={}, notes=tuple(notes))
 
     # natural order: by the cell keys (numbers as numbers), then the metric's place in the request
     cells.sort(key=lambda c: (*[(pd.isna(v), "" if pd.isna(v) else v) for v in c["keys"]],
@@ -637,11 +642,9 @@ def _compare(campaign, baseline, candidate, correction, statistic, exclude_outli
         })
     table = pd.DataFrame(rows)
     table["runs_needed"] = table["runs_needed"].astype("Int64")
-    excl_cols = [*by, "cell", "metric", "n_baseline", "n_candidate", "reason"]
-    excluded = pd.DataFrame(excluded_rows, columns=excl_cols) if excluded_rows else pd.DataFrame(columns=excl_cols)
     return CompareResult(
         table=table,
-        excluded=excluded.reset_index(drop=True),
+        excluded=_excluded_frame(excluded_rows, by),
         baseline=baseline,
         candidate=candidate,
         by=by,
@@ -657,6 +660,46 @@ def _compare(campaign, baseline, candidate, correction, statistic, exclude_outli
         distributions=distributions,
         notes=tuple(notes),
     )
+
+
+#: the verdict table's columns after the ``by`` keys, with their dtypes (an empty table has them too)
+_TABLE_DTYPES: dict[str, str] = {
+    "cell": "object", "metric": "object", "direction": "object", "n_baseline": "int64", "n_candidate": "int64",
+    "estimate": "float64", "ci_low": "float64", "ci_high": "float64", "confidence_level": "float64",
+    "pvalue": "float64", "pvalue_method": "object", "pvalue_adjusted": "float64", "tost_pvalue": "float64",
+    "verdict": "object", "runs_needed": "Int64", "headline": "object", "headline_reason": "object",
+    "raw_estimate": "float64", "raw_ci_low": "float64", "raw_ci_high": "float64",
+    "per_ghz_estimate": "float64", "per_ghz_ci_low": "float64", "per_ghz_ci_high": "float64",
+    "model_estimate": "float64", "model_ci_low": "float64", "model_ci_high": "float64",
+    "clock_elasticity": "float64", "clock_reading": "object",
+    "clock_mhz_baseline": "float64", "clock_mhz_candidate": "float64",
+}
+
+
+def _key_dtypes(runs: pd.DataFrame, by: Sequence[str]) -> dict[str, Any]:
+    """The dtype each ``by`` key gets in a table built from per-cell Python values (as the verdict table is)."""
+    return {k: pd.Series(runs[k].iloc[:1].tolist()).dtype if len(runs) else np.dtype(object) for k in by}
+
+
+def _typed_empty(dtypes: dict[str, Any]) -> pd.DataFrame:
+    text = pd.Series(["x"]).dtype  # pandas' inferred text dtype, as a table built from rows of str gets
+    return pd.DataFrame({k: pd.Series(dtype=text if d == "object" else d) for k, d in dtypes.items()})
+
+
+def _empty_table(runs: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """A verdict table with no rows: every column present, with the dtypes a filled table has."""
+    return _typed_empty(_key_dtypes(runs, by) | _TABLE_DTYPES)
+
+
+def _empty_values(runs: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    return _typed_empty({k: runs[k].dtype for k in by} | {
+        "cell": "object", "run_id": "object", "pv_model": "object", "value": "float64", "per_ghz_value": "float64",
+        "cpu_ghz": "float64", "metric": "object"})
+
+
+def _excluded_frame(rows: list[dict], by: Sequence[str]) -> pd.DataFrame:
+    cols = [*by, "cell", "metric", "n_baseline", "n_candidate", "reason"]
+    return (pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame(columns=cols)).reset_index(drop=True)
 
 
 def _model_tost(e: pd.Series, lo_b: float, hi_b: float) -> float:
@@ -725,8 +768,12 @@ def headline_paragraph(result: CompareResult) -> str:
         name = {"equivalent": f"equivalent within +/-{100 * result.margin:g} %",
                 "inconclusive": "the evidence is inconclusive"}.get(v, v)
         groups.append(f"{name} in {len(sel)}: " + "; ".join(items))
-    parts.append(f"{result.candidate} is " + ", ".join(groups[:1]) + (". " if len(groups) == 1 else "; ")
-                 + "; ".join(groups[1:]) + ("." if len(groups) > 1 else ""))
+    if groups:
+        parts.append(f"{result.candidate} is " + ", ".join(groups[:1]) + (". " if len(groups) == 1 else "; ")
+                     + "; ".join(groups[1:]) + ("." if len(groups) > 1 else ""))
+    else:
+        parts.append("No cell could be compared: none has at least 2 runs of both models left after the audit's "
+                     "exclusions (each is listed below with its reason).")
     adj = t[t["headline"] == "model-adjusted"]
     if len(adj):
         el = adj.drop_duplicates(["metric", *[k for k in ("test", "msg_size_bytes") if k in by]])
@@ -779,7 +826,7 @@ def format_compare(result: CompareResult) -> str:
         "per_GHz": t["per_ghz_estimate"].map(lambda x: "" if not np.isfinite(x) else f"{x:.4f}"),
         "runs_needed": t["runs_needed"].map(lambda x: "" if pd.isna(x) else str(int(x))),
     })
-    widths = {c: max(len(c), *(len(str(v)) for v in tab[c])) for c in tab.columns}
+    widths = {c: max([len(c), *(len(str(v)) for v in tab[c])]) for c in tab.columns}
     out.append("  ".join(c.ljust(widths[c]) for c in tab.columns))
     for _, r in tab.iterrows():
         out.append("  ".join(str(r[c]).ljust(widths[c]) for c in tab.columns))

@@ -234,7 +234,7 @@ def test_bad_campaign():
         compare(pd.DataFrame(), baseline=BASE, candidate=CAND)
 
 
-def test_no_default_metric_and_no_matched_cell(demo_campaign):
+def test_no_default_metric_and_no_matched_cell(demo_campaign, demo):
     from analysis.ingest import Campaign
 
     only_util = demo_campaign.measurements[demo_campaign.measurements["metric"] == "local_cpu_util_pct"]
@@ -249,5 +249,14 @@ def test_no_default_metric_and_no_matched_cell(demo_campaign):
     runs = demo_campaign.runs[(demo_campaign.runs["msg_size_bytes"] == 65536) | (demo_campaign.runs["test"] == "UDP_RR")
                               & (demo_campaign.runs["pinning"] == "same-core")]
     camp = Campaign("u", runs, demo_campaign.measurements, demo_campaign.intervals, demo_campaign.rejects)
-    with pytest.raises(ValueError, match=r"campaign: no cell has at least 2 runs of both"):
-        compare(camp, baseline=BASE, candidate=CAND, n_resamples=199)
+    r = compare(camp, baseline=BASE, candidate=CAND, n_resamples=199, rng=1)
+    assert r.table.empty and list(r.table.columns) == list(demo.table.columns)
+    assert r.table.dtypes.to_dict() == demo.table.dtypes.to_dict()
+    assert r.counts().sum() == 0 and r.values.empty
+    # every cell is explained: 65536 B measured by one model, UDP_RR same-core too thin
+    assert len(r.excluded) >= 2 and r.excluded["reason"].str.len().gt(0).all()
+    assert set(r.excluded["cell"]) == set(r.audit.excluded_cells["cell"]) | set(r.excluded["cell"])
+    assert r.excluded["reason"].str.contains("measured by").any()
+    text = " ".join(r.summary().split())
+    assert "No cell could be compared" in text and "Not compared (" in text
+    assert any("nothing was compared" in n for n in r.notes)
