@@ -111,8 +111,9 @@ class ModelResult:
     notes : tuple of str
         Reductions, skipped tests, convergence problems.
     not_fitted : DataFrame
-        One row per test of the metric that has no fit: ``test, reason`` (one model only, no message size both
-        models ran, a fit that failed).
+        One row per test of the metric without a usable model effect: ``test, reason`` (one model only, no
+        message size both models ran, a fit that failed, or a fit in which the model is aliased at every size,
+        e.g. with the pinning when each model ran at one pinning only).
     groups : str or None
         The column used for the random intercept, if any.
     frame : DataFrame
@@ -850,6 +851,10 @@ def fit_model(
             try:
                 parts[t] = _fit_one_memo(sub, test=t, formula=formula, baseline=baseline, candidate=candidate,
                                          groups=groups, level=level, notes=notes)
+                empty = parts[t]["effects"]["reason"]
+                if (empty != "").all():
+                    not_fitted.append((t, "fitted, but no model effect is estimable at any size: "
+                                       + "; ".join(dict.fromkeys(empty))))
                 continue
             except (ValueError, np.linalg.LinAlgError, patsy.PatsyError) as exc:
                 why = f"the fit failed ({type(exc).__name__}: {exc})"

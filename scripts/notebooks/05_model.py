@@ -31,6 +31,7 @@ from analysis.report import (
     fit_models,
     format_html_table,
     format_notes_html,
+    format_paragraph_html,
     infer_models,
     resolve_campaign,
     save_tables,
@@ -42,6 +43,19 @@ campaign_path = resolve_campaign(campaign)
 data = normalize(load_campaign(campaign_path))
 baseline, candidate = infer_models(data, baseline, candidate)
 models = fit_models(data, baseline=baseline, candidate=candidate, metrics=metrics, confidence_level=1 - alpha)
+
+# %% [markdown]
+# ## What was fitted
+#
+# Every metric and test either has a fit below or is listed here with the reason it has none (measured by one model
+# only, no message size both models ran, a fit that failed).
+
+# %%
+not_fitted = models.not_fitted
+fitted_list = ", ".join(models.results) or "none"
+display(HTML(format_paragraph_html(f"Fitted: {fitted_list}. Not fitted: {len(not_fitted)} metric/test pair(s).")))
+if len(not_fitted):
+    display(HTML(format_html_table(not_fitted)))
 
 # %% [markdown]
 # ## Model effects and clock elasticities
@@ -78,5 +92,6 @@ written = save_tables(
     model_effects=effects,
     model_raw_vs_adjusted=models.raw_vs_adjusted,
     model_diagnostics=models.diagnostics,
+    model_not_fitted=not_fitted,
 )
 print("\n".join(f"wrote {p}" for p in written) or "output_dir not set: no tables written")

@@ -26,8 +26,10 @@ from analysis.compare import compare, headline_paragraph
 from analysis.ingest import load_campaign
 from analysis.normalize import normalize
 from analysis.plots import forest_plot
+from analysis.rerun import format_plan_html, no_comparison_paragraph, rerun_plan
 from analysis.report import (
     campaign_overview,
+    fit_models,
     format_effects_table,
     format_findings_table,
     format_confounds_html,
@@ -76,9 +78,13 @@ display(HTML(format_header_html(data.name, baseline, candidate, overview, settin
 # ## Verdict in brief
 
 # %%
-display(HTML(format_paragraph_html(format_verdict_brief(
-    verdicts, baseline=baseline, candidate=candidate, margin=margin, n_excluded=len(result.excluded)
-))))
+plan = rerun_plan(data, baseline=baseline, candidate=candidate, by=result.by, excluded=result.excluded)
+if len(verdicts):
+    display(HTML(format_paragraph_html(format_verdict_brief(
+        verdicts, baseline=baseline, candidate=candidate, margin=margin, n_excluded=len(result.excluded)
+    ))))
+else:
+    display(HTML(format_paragraph_html(no_comparison_paragraph(plan))))
 
 # %% [markdown]
 # ## Confounds found by the audit
@@ -96,7 +102,10 @@ display(HTML(format_html_table(format_verdict_table(verdicts, by=result.by))))
 # ## Forest plot
 
 # %%
-display(forest_plot(result))
+if len(verdicts):
+    display(forest_plot(result))
+else:
+    display(HTML(format_paragraph_html("No cell could be compared: nothing to plot.")))
 
 # %% [markdown]
 # ## The verdict in words
@@ -120,6 +129,14 @@ display(HTML(format_findings_table(result.audit.findings, severities=("error", "
 
 # %%
 display(HTML(format_html_table(format_effects_table(verdicts, by=result.by))))
+models = fit_models(data, baseline=baseline, candidate=candidate, metrics=metrics, confidence_level=1 - alpha)
+not_fitted = models.not_fitted
+display(HTML(format_paragraph_html(
+    "Regression models fitted: " + (", ".join(models.results) or "none") + "; not fitted: "
+    + (f"{len(not_fitted)} metric/test pair(s), listed with the reason." if len(not_fitted) else "none.")
+)))
+if len(not_fitted):
+    display(HTML(format_html_table(not_fitted)))
 
 # %% [markdown]
 # ## The campaign
@@ -153,4 +170,14 @@ display(HTML(format_html_table(format_overview_table(overview))))
 
 # %%
 display(HTML(format_notes_html(list(result.notes), title="Notes from this comparison")))
-written = save_tables(output_dir, summary_verdicts=format_verdict_table(verdicts, by=result.by))
+written = save_tables(output_dir, summary_verdicts=format_verdict_table(verdicts, by=result.by),
+                      summary_rerun_plan=plan.to_frame())
+
+# %% [markdown]
+# ## What to run next
+#
+# The cells left out or confounded, and the runs that would make them comparable: how many runs of which model, at
+# which pinning and CPU clock.
+
+# %%
+display(HTML(format_plan_html(plan)))

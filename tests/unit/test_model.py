@@ -326,7 +326,8 @@ def test_table_errors_and_one_model_tests():
     split = Campaign("u", runs, camp.measurements, camp.intervals, camp.rejects)
     with pytest.raises(ValueError, match=r"metric: no test has 'throughput_bps' runs of both"):
         fit_model(split, metric="throughput_bps", baseline=BASE, candidate=CAND)
-    with pytest.raises(ValueError, match=r"test: none of \['UDP_STREAM'\] can be modelled for 'throughput_bps': UDP_STREAM: runs of virtio-net\+vhost only"):
+    with pytest.raises(ValueError, match=r"test: none of \['UDP_STREAM'\] can be modelled for 'throughput_bps': "
+                                         r"UDP_STREAM: runs of virtio-net\+vhost only"):
         fit_model(split, metric="throughput_bps", baseline=BASE, candidate=CAND, test="UDP_STREAM")
     extra = camp.runs[camp.runs["pv_model"] == BASE]
     runs2 = pd.concat([camp.runs, extra.assign(run_id="x/" + extra["run_id"], test="TCP_MAERTS")], ignore_index=True)
