@@ -396,11 +396,12 @@ def _estimable(L: np.ndarray, X: np.ndarray) -> bool:
 def _lincomb(L, params, cov, *, df: float | None, level: float, cov_floor=None) -> dict[str, float]:
     """Estimate, standard error, CI and p-value of the contrast ``L @ params``; with *cov_floor* the standard
     error is the larger of the two covariances' (robust vs conventional, Angrist & Pischke 2009, sec. 8.1)."""
-    est = float(L @ params)
-    var = float(L @ cov @ L)
+    with np.errstate(invalid="ignore", over="ignore"):  # a covariance that does not exist is NaN: checked below
+        est = float(L @ params)
+        var = float(L @ cov @ L)
+        floor_var = float(L @ cov_floor @ L) if cov_floor is not None else np.nan
     se = float(np.sqrt(var)) if var >= 0 else (0.0 if np.isfinite(var) else np.nan)
     if cov_floor is not None:
-        floor_var = float(L @ cov_floor @ L)
         if np.isfinite(floor_var) and floor_var > 0 and np.isfinite(se):
             se = max(se, float(np.sqrt(floor_var)))
     dist = sps.t(df) if df is not None and np.isfinite(df) and df > 0 else sps.norm()
@@ -620,7 +621,9 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
         est_name, est_params, est_cov, est_df = ols_name, params, cov, ols.df_resid
         # HC3 alone undercovers with a handful of runs per cell (z spread ~1.15 in simulation): the effects use
         # the larger of the HC3 and the conventional standard error
-        floor = np.asarray(ols.normalized_cov_params) * float(ols.scale)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # no residual df: the scale is inf, ignored there
+            floor = np.asarray(ols.normalized_cov_params) * float(ols.scale)
         gvar = np.nan
 
     # raw (model and size only) for raw vs adjusted
@@ -716,16 +719,20 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SingularMatrixWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
             bp_lm, bp_p, _, _ = het_breuschpagan(np.asarray(ols.resid), X)
     except (ValueError, np.linalg.LinAlgError):
         bp_lm, bp_p = np.nan, np.nan
     order = np.argsort(-np.nan_to_num(cooks, nan=0.0))
     named = [frame["run_id"].iloc[i] for i in order if influential[i]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # R² of a frame with no spread: NaN, not a warning
+        r2, r2_raw = float(ols.rsquared), float(raw.rsquared)
     diag = {
         "test": test,
         "n": n,
-        "r_squared": float(ols.rsquared),
-        "r_squared_raw": float(raw.rsquared),
+        "r_squared": r2,
+        "r_squared_raw": r2_raw,
         "breusch_pagan_lm": float(bp_lm),
         "breusch_pagan_pvalue": float(bp_p),
         "cooks_threshold": threshold,

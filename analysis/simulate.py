@@ -45,7 +45,8 @@ Run plan
 --------
 Cells are (test, message size); RR tests use 1-byte requests and responses. Without ``pinning_mix`` each model runs
 every cell ``trials`` times at every pinning; with ``pinning_mix`` each model runs every cell ``trials`` times and
-the pinnings are apportioned by its shares (largest remainder). ``low_clock=(model, fraction, MHz)`` puts
+the pinnings are apportioned by its shares (largest remainder; ``pinning_draw="per-run"`` draws each run's pinning
+with those probabilities instead). ``low_clock=(model, fraction, MHz)`` puts
 ``round(fraction * n)`` of that model's ``n`` runs of each cell at the low clock (chosen at random), the rest at
 ``nominal_mhz``. ``order="interleaved"`` shuffles all runs of trial 1, then of trial 2, ... (randomized, blocked per
 trial); ``order="blocked"`` runs every baseline run (trial-blocked, shuffled within trial) before every candidate
@@ -118,6 +119,9 @@ class CampaignSpec:
     low_clock : (model, fraction of its runs per cell, MHz), as under an ondemand governor; None -> no confound
     pinning_effect : pinning -> multiplier on rates (missing pinnings -> 1.0)
     pinning_mix : model -> {pinning: share of its runs}; None -> every pinning for every model (balanced)
+    pinning_draw : with ``pinning_mix``, ``"apportioned"`` (the shares by largest remainder, per cell) or
+        ``"per-run"`` (each run's pinning drawn independently with those probabilities, as an operator who pins
+        when they remember)
     one_model_cells : (model, test, msg_size_bytes) cells run by that model only
     drift_per_run : model -> change of log(rate) per run of that model, in run order (e.g. {"venet": -0.002})
     order : ``"interleaved"`` or ``"blocked"`` (see the module docstring)
@@ -142,6 +146,7 @@ class CampaignSpec:
     low_clock: tuple[str, float, float] | None = None
     pinning_effect: Mapping[str, float] = field(default_factory=dict)
     pinning_mix: Mapping[str, Mapping[str, float]] | None = None
+    pinning_draw: str = "apportioned"
     one_model_cells: tuple[tuple[str, str, int], ...] = ()
     drift_per_run: Mapping[str, float] = field(default_factory=dict)
     order: str = "interleaved"
@@ -285,6 +290,11 @@ def _plan(spec: CampaignSpec, rng: np.random.Generator) -> list[_Run]:
                 if spec.pinning_mix is None:
                     pins = [p for p in spec.pinnings for _ in range(spec.trials)]
                     trials = [k + 1 for _ in spec.pinnings for k in range(spec.trials)]
+                elif spec.pinning_draw == "per-run":
+                    shares = np.array([float(spec.pinning_mix[model].get(p, 0.0)) for p in spec.pinnings])
+                    pins = [spec.pinnings[i] for i in rng.choice(len(spec.pinnings), size=spec.trials,
+                                                                 p=shares / shares.sum())]
+                    trials = list(range(1, spec.trials + 1))
                 else:
                     counts = _apportion(spec.trials, spec.pinning_mix[model], spec.pinnings)
                     pins = [p for p in spec.pinnings for _ in range(counts[p])]
@@ -767,6 +777,8 @@ def _simulate_campaign_iv(out_dir, spec, seed) -> CampaignSpec:
                                  f"expected one of {spec.pinnings}")
             if any(s < 0 for s in shares.values()) or abs(sum(shares.values()) - 1.0) > 1e-9:
                 raise ValueError(f"spec.pinning_mix[{m!r}]: shares must be >= 0 and sum to 1, got {dict(shares)}")
+    if spec.pinning_draw not in ("apportioned", "per-run"):
+        raise ValueError(f"spec.pinning_draw: expected 'apportioned' or 'per-run', got {spec.pinning_draw!r}")
     for entry in spec.one_model_cells:
         if len(entry) != 3 or entry[0] not in models or (entry[1], int(entry[2])) not in cells:
             raise ValueError(f"spec.one_model_cells: expected (model, test, msg_size_bytes) with a spec model and "
