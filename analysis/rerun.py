@@ -128,8 +128,14 @@ def _disjoint_clocks(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _mhz(values: np.ndarray) -> float:
+    """The clock to name: the median reading, as the 100 MHz step (P-states are set in such steps) when it lies
+    within the reading jitter of one (2398.4 -> 2400), else to the MHz."""
     v = values[np.isfinite(values)]
-    return float(np.round(np.median(v))) if len(v) else np.nan
+    if not len(v):
+        return np.nan
+    med = float(np.median(v))
+    step = round(med / 100.0) * 100.0
+    return step if step > 0 and abs(med / step - 1) <= _CLOCK_TOLERANCE else float(round(med))
 
 
 def _pinning_confound(runs: pd.DataFrame, baseline: str, candidate: str, by: tuple[str, ...]) -> str:
@@ -159,7 +165,7 @@ def _clock_confound(runs: pd.DataFrame, baseline: str, candidate: str) -> str:
     if not _disjoint_clocks(mhz[is_b], mhz[~is_b]):
         return ""
     return (f"{baseline} ran at {_mhz(mhz[is_b]):.0f} MHz and {candidate} at {_mhz(mhz[~is_b]):.0f} MHz "
-            "(medians; the ranges do not overlap): the clock cannot be told apart from the PV model")
+            "(median readings; the ranges do not overlap): the clock cannot be told apart from the PV model")
 
 
 def _cell_rows(label, keys, g, baseline, candidate, by, target) -> tuple[list[dict], bool]:
