@@ -168,20 +168,33 @@ def _clock_confound(runs: pd.DataFrame, baseline: str, candidate: str) -> str:
             "(median readings; the ranges do not overlap): the clock cannot be told apart from the PV model")
 
 
-def _cell_rows(label, keys, g, baseline, candidate, by, target) -> tuple[list[dict], bool]:
-    """The plan rows of one cell, and whether its two models ran at non-overlapping clocks."""
-    mhz = _clock_mhz(g)
-    is_b = (g["pv_model"] == baseline).to_numpy()
+def _sort_key(values: Any) -> tuple:
+    values = values if isinstance(values, tuple) else (values,)
+    return tuple((pd.isna(v), "" if pd.isna(v) else str(v) if isinstance(v, str) else v) for v in values)
+
+
+def _mode(values: np.ndarray) -> Any:
+    """The most frequent value (first in sorted order on a tie), NA for none."""
+    if not len(values):
+        return pd.NA
+    uniq, counts = np.unique(values, return_counts=True)
+    return uniq[int(np.argmax(counts))]
+
+
+def _cell_rows(label, keys, is_b, mhz, pins, baseline, candidate, by, target) -> tuple[list[dict], bool]:
+    """The plan rows of one cell (its runs as arrays: baseline flag, clock, pinning with '' for none, or None),
+    and whether its two models ran at non-overlapping clocks."""
     n = {baseline: int(is_b.sum()), candidate: int((~is_b).sum())}
-    clocks = {baseline: mhz[is_b].to_numpy(), candidate: mhz[~is_b].to_numpy()}
-    pins = {m: g.loc[g["pv_model"] == m, "pinning"].dropna().astype(str) if "pinning" in g else pd.Series([])
-            for m in (baseline, candidate)}
+    clocks = {baseline: mhz[is_b], candidate: mhz[~is_b]}
+    pinned = None if pins is None else {m: p[p != ""] for m, p in ((baseline, pins[is_b]), (candidate, pins[~is_b]))}
     rows = []
     goal = max(target, *n.values())
     clock_confounded = _disjoint_clocks(clocks[baseline], clocks[candidate])
     for m, other in ((baseline, candidate), (candidate, baseline)):
-        pinning = keys.get("pinning") if "pinning" in by else (pins[other].mode().iloc[0] if len(pins[other]) else
-                                                              (pins[m].mode().iloc[0] if len(pins[m]) else pd.NA))
+        if "pinning" in by:
+            pinning = keys["pinning"]
+        else:
+            pinning = pd.NA if pinned is None else _mode(pinned[other]) if len(pinned[other]) else _mode(pinned[m])
         if n[m] == 0:
             confound, reason = "one-model cells", f"measured by {other} only"
             add, at = goal, _mhz(clocks[other])
@@ -233,12 +246,18 @@ def rerun_plan(
     runs = campaign.runs[campaign.runs["pv_model"].isin([baseline, candidate])]
     wanted = None if excluded is None else set(excluded["cell"].dropna().astype(str))
     rows = []
-    groups = runs.groupby(list(by), dropna=False, sort=True) if by else [((), runs)]
-    for values, g in groups:
+    is_b = (runs["pv_model"] == baseline).to_numpy(dtype=bool)
+    mhz = _clock_mhz(runs).to_numpy(dtype="float64", na_value=np.nan)
+    pins = None
+    if "pinning" in runs and runs["pinning"].notna().any():
+        pins = np.array(["" if pd.isna(v) else str(v) for v in runs["pinning"]], dtype=object)
+    groups = runs.groupby(list(by), dropna=False, sort=True).indices if by else {(): np.arange(len(runs))}
+    for values, idx in sorted(groups.items(), key=lambda kv: _sort_key(kv[0])):
         values = values if isinstance(values, tuple) else (values,)
         keys = dict(zip(by, values, strict=True))
         label = cell_label(by, values)
-        cell_rows, clock_confounded = _cell_rows(label, keys, g, baseline, candidate, by, target)
+        cell_rows, clock_confounded = _cell_rows(label, keys, is_b[idx], mhz[idx],
+                                                 None if pins is None else pins[idx], baseline, candidate, by, target)
         if wanted is None or label in wanted or clock_confounded:
             rows += cell_rows
     confounds = []

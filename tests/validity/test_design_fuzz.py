@@ -79,10 +79,12 @@ def _one_model_cells(rng, cells: list[tuple[str, int]]) -> tuple[tuple[str, str,
 def random_design(seed: int) -> tuple[CampaignSpec, dict]:
     """A random, valid CampaignSpec (few cells, so 200 of them stay fast) and a description of what was drawn."""
     rng = np.random.default_rng([20091105, seed])
-    tests = tuple(sorted(str(t) for t in rng.choice(list(TESTS), size=int(rng.integers(1, 3)), replace=False)))
-    sizes = tuple(sorted(int(s) for s in rng.choice(SIZES, size=int(rng.integers(1, 4)), replace=False)))
-    pinnings = PINNINGS[: int(rng.choice([1, 2, 2, 3]))]
-    tools = ["netperf"] if rng.random() < 0.6 else [str(t) for t in rng.choice(list(TOOLS), size=2, replace=False)]
+    n_tests = int(rng.choice([1, 2], p=[0.6, 0.4]))
+    tests = tuple(sorted(str(t) for t in rng.choice(list(TESTS), size=n_tests, replace=False)))
+    sizes = tuple(sorted(int(s) for s in rng.choice(SIZES, size=int(rng.choice([1, 2, 3], p=[0.3, 0.5, 0.2])),
+                                                    replace=False)))
+    pinnings = PINNINGS[: int(rng.choice([1, 2, 3], p=[0.3, 0.55, 0.15]))]
+    tools = ["netperf"] if rng.random() < 0.7 else [str(t) for t in rng.choice(list(TOOLS), size=2, replace=False)]
     if not any(TOOLS[t].supports(x) for t in tools for x in tests):
         tools.append("netperf")
     mix, draw, mix_kind = _pinning_mix(rng, pinnings)
@@ -90,7 +92,7 @@ def random_design(seed: int) -> tuple[CampaignSpec, dict]:
     if rng.random() < 0.5:
         clock = (str(rng.choice([BASE, CAND])), float(rng.choice([0.25, 0.5, 0.5, 1.0])), 1600.0)
     spec0 = CampaignSpec(tests=tests, stream_msg_sizes_bytes=sizes)
-    sessions = int(rng.choice([1, 1, 2, 3]))
+    sessions = int(rng.choice([1, 2, 3], p=[0.65, 0.2, 0.15]))
     spec = CampaignSpec(
         name=f"fuzz{seed}",
         tests=tests,
