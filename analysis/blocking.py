@@ -15,10 +15,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["ROUND_COLUMNS", "round_column", "complete_rounds"]
+__all__ = ["ROUND_COLUMNS", "PAIRED_MIN_ROUNDS", "round_column", "complete_rounds"]
 
 #: run columns that name a round, in order of preference (an explicit block first)
 ROUND_COLUMNS: tuple[str, ...] = ("block", "trial")
+#: rounds from which compare's paired t decides a blocked cell. Below it the paired t's n - 1 df cost more than
+#: pairing gains unless drift is large (at 3 rounds its two-sided 0.05/18 quantile is 19, against 6.6 for a
+#: 3-vs-3 t on 4 df)
+PAIRED_MIN_ROUNDS = 5
 
 
 def round_column(runs: pd.DataFrame) -> str | None:

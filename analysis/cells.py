@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
+from analysis.blocking import PAIRED_MIN_ROUNDS
 from analysis.stats import (
     LogTResult,
     VariancePrior,
@@ -37,9 +38,6 @@ from analysis.stats import (
 
 __all__ = ["Cell", "Evidence", "BASES", "PAIRED_MIN_ROUNDS", "BOOTSTRAP_MIN_RUNS", "Priors"]
 
-#: rounds from which the paired t decides a blocked cell. Below it the paired t's n - 1 df cost more than pairing
-#: gains unless drift is large (at 3 rounds its two-sided 0.05/18 quantile is 19, against 6.6 for 3 vs 3 unpaired)
-PAIRED_MIN_ROUNDS = 5
 #: runs per model from which the bootstrap BCa decides (its coverage is validated at n >= 10, tests/validity)
 BOOTSTRAP_MIN_RUNS = 10
 

@@ -24,8 +24,30 @@ Which effect the verdict rests on (the *headline*) is chosen per cell, and said,
   between 0 and 1 the clock-corrected effect lies between the raw and the per-GHz ratio, so a verdict from the
   union holds whichever the regime; it says so in ``headline_reason``.
 
+Which interval and test decide (the *route*, column ``route``) is chosen per cell and sample by one rule
+(:mod:`analysis.cells`), validated in ``tests/validity/test_small_sample_validity.py``:
+
+1. **paired t (log)**, on the within-round log ratios ``log(c_i / b_i)``, when the runs come in complete rounds
+   (:mod:`analysis.blocking`: a ``block`` or ``trial`` column, one run of each model per round, rounds in run
+   order) and there are at least :data:`~analysis.blocking.PAIRED_MIN_ROUNDS` rounds (column ``paired``);
+2. **bootstrap BCa** with the permutation test's p-value when both models have at least
+   :data:`~analysis.cells.BOOTSTRAP_MIN_RUNS` runs (where its coverage is validated);
+3. otherwise **Welch t (log)**, each model's log variance moderated across the report's cells (Smyth 2004; only
+   ever upward), reported as ``moderated Welch t (log)`` where the prior lends degrees of freedom.
+
+The t routes estimate the ratio of geometric means (``statistic`` applies to the bootstrap route) and their
+interval, p-value and TOST come from one t distribution. The exact permutation test cannot go below
+``2 / C(n_b + n_c, n_b)`` (0.1 at 3 vs 3), so it never decides a small cell; column ``permutation_min_pvalue``
+and a note say where it could not reach the adjusted level. The regression's effect (basis ``model-adjusted``)
+has its own route, ``model Wald``; an effect whose standard error or p-value is not finite counts as not
+estimable and the cell falls back to the bracket. Column ``basis`` names the strategy that made the headline
+(``raw``, ``per-GHz``, ``model-adjusted``, ``bracket``; ``headline`` shows a bracket as ``raw``).
+
+A faster/slower verdict needs the multiplicity-adjusted p-value below ``alpha`` and the simultaneous CI to
+exclude 1; ``runs_needed`` is always above the runs an inconclusive cell has, at the simultaneous level.
+
 Cells the audit excluded (one model only, too few runs) are listed with the reason in ``excluded``, not dropped
-silently. Multiplicity: p-values are adjusted across every compared cell and metric (:data:`CORRECTIONS`), and
+silently; a 2-vs-2 cell's reason says what such a cell can and cannot show. Multiplicity: p-values are adjusted across every compared cell and metric (:data:`CORRECTIONS`), and
 every CI is shown at the matching simultaneous level (Bonferroni for Holm; the false-coverage-rate level
 ``1 - R alpha / m`` of Benjamini & Yekutieli (2005) for BH, with R the number of BH discoveries).
 """
@@ -234,7 +256,10 @@ class CompareResult:
         (inconclusive cells), ``headline`` (``raw`` | ``per-GHz`` | ``model-adjusted``), ``headline_reason``,
         ``raw_estimate``, ``raw_ci_low``, ``raw_ci_high``, ``per_ghz_estimate``, ``per_ghz_ci_low``,
         ``per_ghz_ci_high``, ``model_estimate``, ``model_ci_low``, ``model_ci_high``, ``clock_elasticity``,
-        ``clock_reading``, ``clock_mhz_baseline``, ``clock_mhz_candidate``. The per-GHz ratio of a rate is that of
+        ``clock_reading``, ``clock_mhz_baseline``, ``clock_mhz_candidate``, ``route`` (the interval/test that
+        decided: "bootstrap BCa", "Welch t (log)", "moderated Welch t (log)", "paired t (log)", "model Wald", ...),
+        ``basis`` (``raw`` | ``per-GHz`` | ``model-adjusted`` | ``bracket``), ``paired`` (bool: within-round
+        pairs), ``permutation_min_pvalue`` (smallest p an exact permutation test of these runs can give). The per-GHz ratio of a rate is that of
         rate / GHz (:data:`analysis.normalize.PER_GHZ`); of a time (latency), that of time x GHz (cycles).
         """
         return self.table.copy()
