@@ -18,6 +18,7 @@ which is the *j*-th run of *m* in run order and belongs to session *b* of *m*::
               + drift[m] * (j - mean_j)                              # time drift, centred on the model's mid-run
               + u[m, b]                                              # session (boot) level, u ~ N(0, session_sd^2)
               + e,  e ~ N(0, cv^2)                                   # run-to-run noise
+              [+ log(factor) with probability share]                 # contamination: a second, slower mode
 
 *rate* is the throughput in bits/s for stream tests and the transaction rate for request/response (RR) tests.
 The drift term is centred on the middle of the model's run sequence, so a cell measured evenly across the
@@ -130,6 +131,9 @@ class CampaignSpec:
     broken_inputs : add a truncated netperf file, an iperf3 JSON with "error" and a manifest row whose file is
         missing (manifest rows present for all three)
     cpu_util_pct : mean CPU utilization the tools report; n_cpus : CPUs behind it
+    contamination : (share, factor): each run independently, with probability *share*, comes from a second mode
+        whose rate is *factor* times the first (e.g. ``(0.1, 0.8)``: 10 % of runs 20 % lower, a run that lost its
+        CPU or hit a slow path); None -> one mode. Drawn after the run's other draws, only when set.
     """
 
     name: str = "sim"
@@ -156,6 +160,7 @@ class CampaignSpec:
     broken_inputs: bool = False
     cpu_util_pct: float = 50.0
     n_cpus: int = 2
+    contamination: tuple[float, float] | None = None
 
     @property
     def models(self) -> tuple[str, str]:
@@ -800,6 +805,11 @@ def _simulate_campaign_iv(out_dir, spec, seed) -> CampaignSpec:
         raise ValueError(f"spec.tools: expected distinct names from {sorted(TOOLS)}, got {spec.tools!r}")
     if not any(TOOLS[tool].supports(t) for tool in spec.tools for t in spec.tests):
         raise ValueError(f"spec.tools: none of {spec.tools} measures any of the tests {spec.tests}")
+    if spec.contamination is not None:
+        ok = len(spec.contamination) == 2 and 0 <= spec.contamination[0] <= 1 and spec.contamination[1] > 0
+        if not ok:
+            raise ValueError(f"spec.contamination: expected (share in [0, 1], positive factor), "
+                             f"got {spec.contamination!r}")
     if not (0 < spec.cpu_util_pct <= 100):
         raise ValueError(f"spec.cpu_util_pct: expected a percentage in (0, 100], got {spec.cpu_util_pct!r}")
     if isinstance(spec.n_cpus, bool) or not isinstance(spec.n_cpus, (int, np.integer)) or spec.n_cpus < 1:
@@ -836,6 +846,8 @@ def _simulate(spec: CampaignSpec, seed: int) -> tuple[pd.DataFrame, list[dict]]:
         noise, u_loc, u_rem, mhz_b, mhz_a, elapsed = rng.standard_normal(6)
         iv = rng.standard_normal(RUN_SECONDS)
         rate = math.exp(log_rate + spec.cv * noise)
+        if spec.contamination is not None and rng.random() < spec.contamination[0]:
+            rate *= spec.contamination[1]
         local_util = min(100.0, spec.cpu_util_pct * math.exp(CPU_UTIL_CV * u_loc))
         remote_util = min(100.0, spec.cpu_util_pct * math.exp(CPU_UTIL_CV * u_rem))
         kind = TESTS[r.test].kind
