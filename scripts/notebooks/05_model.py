@@ -4,8 +4,9 @@
 #
 # Dividing by GHz assumes the work is CPU-bound. Instead of trusting that, a regression is fitted per test on the
 # **log** of the metric, with the PV model, the message size, the log of the CPU clock (its slope may differ by
-# message size) and the pinning as terms, with heteroscedasticity-robust (HC3) standard errors; when the campaign
-# has several sessions, boots or hosts, a mixed model adds a random intercept for them.
+# message size) and the pinning as terms, with heteroscedasticity-robust (HC3) standard errors (HC1 in a test where
+# a run has leverage 1, e.g. the only run at its pinning: HC3 does not exist there, and the notes say so); when the
+# campaign has several sessions, boots or hosts, a mixed model adds a random intercept for them.
 #
 # - the **model effect** per message size is the ratio candidate / baseline at equal clock and pinning;
 # - the **clock elasticity** is the % change of the metric per % change of the clock: about 1 means CPU-bound (a
