@@ -83,7 +83,8 @@ class ModelResult:
     formulas : dict
         test -> the formula actually fitted (after any reduction).
     effects : DataFrame
-        One row per test and message size: ``estimator`` (``OLS-HC3`` or ``MixedLM``), ``log_effect``,
+        One row per test and message size: ``estimator`` (``OLS-HC3``, ``OLS-HC1`` where a run has leverage
+        1, or ``MixedLM``), ``log_effect``,
         ``standard_error``, ``estimate`` (ratio candidate/baseline), ``ci_low``, ``ci_high``, ``pvalue``, ``df``
         (degrees of freedom of the t quantiles; inf: normal), ``clock_adjusted`` (the clock elasticity was estimated at that size), ``clock_confounded`` (clock and
         model cannot be told apart at that size), ``n_baseline``, ``n_candidate``, ``reason`` (why the effect
@@ -421,7 +422,9 @@ def _usable_contrast(L, X, params, cov, *, df, level, cov_floor=None, both_model
         return None, "not estimable: aliased with other terms of the design"
     r = _lincomb(L, params, cov, df=df, level=level, cov_floor=cov_floor)
     if not (np.isfinite(r["standard_error"]) and r["standard_error"] > 0 and np.isfinite(r["log_effect"])):
-        return None, "no standard error: the runs leave no residual degrees of freedom for it"
+        if df is not None and not df >= 1:
+            return None, "no standard error: the runs leave no residual degrees of freedom for it"
+        return None, "no standard error: the runs fit the model exactly (zero residual spread), so no interval exists"
     return r, ""
 
 
@@ -460,6 +463,7 @@ def clock_reading(ci_low: float, ci_high: float) -> str:
     if ci_high < _ELASTICITY_SPLIT:
         return "wire-bound"
     return "unclear"
+
 
 #: a run whose leverage is this close to 1 is fitted exactly by a term of its own (HC2/HC3 divide by 1 - h)
 _LEVERAGE_ONE = 1e-8
@@ -696,11 +700,11 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
             }
         )
 
-    # ANOVA (type II, HC3-robust F tests); falls back to classical type I where type II cannot be formed
+    # ANOVA (type II, F tests robust as the fit's errors); falls back to classical type I where type II cannot be formed
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            an = anova_lm(ols, typ=2, robust="hc3")
+            an = anova_lm(ols, typ=2, robust=cov_type.lower() if cov_type.startswith("HC") else None)
     except (ValueError, np.linalg.LinAlgError, KeyError) as exc:
         notes.append(f"{test}: type-II ANOVA not available ({exc}); type-I table shown")
         an = anova_lm(ols, typ=1)
