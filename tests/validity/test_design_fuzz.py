@@ -149,6 +149,7 @@ def run_pipeline(root, *, seed: int) -> dict:
     cases = short[["cell", "metric", "n_baseline", "n_candidate", "runs_needed"]].itertuples(index=False)
     return {"compared": len(table), "excluded": len(res.excluded), "fitted": len(models.results),
             "not_fitted": len(models.not_fitted), "plan_runs": plan.total_runs,
+            "hc1_fallback": any("leverage 1" in n for n in models.notes),
             "short_runs_needed": [f"{c} {m}: {nb}/{nc} runs, runs_needed {k}" for c, m, nb, nc, k in cases]}
 
 
@@ -176,11 +177,13 @@ def test_random_designs_never_raise(fuzz):
 
 
 def test_fuzz_reaches_the_unfair_cases(fuzz):
-    """The designs include what the fuzz is for: nothing compared, models not fitted, plans to rerun."""
+    """The designs include what the fuzz is for: nothing compared, models not fitted, plans to rerun, fits with a
+    leverage-1 run."""
     stats, _ = fuzz
     assert (stats["compared"] == 0).sum() >= 5 and (stats["compared"] > 0).mean() > 0.3
     assert (stats["not_fitted"] > 0).sum() >= 5 and (stats["plan_runs"] > 0).mean() > 0.5
     assert set(stats["mix"]) == {"balanced", "confounded", "skewed", "per-run"}
+    assert stats["hc1_fallback"].sum() >= 3  # runs with leverage 1, where HC3 does not exist
 
 
 def test_inconclusive_cells_ask_for_more_runs_than_they_have(fuzz):
