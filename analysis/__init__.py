@@ -9,6 +9,7 @@ Data flows one way; each stage is a module with a small public API (its own ``__
     analysis.audit.audit(campaign) -> AuditResult        balance, coverage, drift, order, Simpson, outliers ...
     analysis.compare.compare(campaign, baseline=, candidate=) -> CompareResult   verdict per cell and metric
     analysis.model.fit_model(campaign, metric=, baseline=, candidate=) -> ModelResult  OLS/MixedLM on log metric
+    analysis.rerun.rerun_plan(campaign, baseline=, candidate=, excluded=) -> RerunPlanResult  what to run next
     analysis.report.run_report(campaign_dir) -> ReportResult   notebooks via papermill, HTML, tables, summary.pdf
     analysis.stats   ratio_ci, permutation_test_ratio, welch_log, tost_ratio, adjust_pvalues, runs_needed
     analysis.plots   love_plot, drift_plot, cpu_mhz_plot, coverage_matrix_plot, forest_plot, ...
