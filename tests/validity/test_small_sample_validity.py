@@ -35,7 +35,7 @@ from tests.conftest import FULL
 
 pytestmark = pytest.mark.validity
 
-REPORTS = 1000 if FULL else 60
+REPORTS = 600 if FULL else 60
 N_CELLS = 14
 ALPHA = 0.05
 
@@ -161,7 +161,7 @@ def power_table(reps: int, cv: float = 0.05, seed: int = 99) -> pd.DataFrame:
 
 
 def test_power_by_runs_and_effect():
-    reps = 400 if FULL else 30
+    reps = 300 if FULL else 30
     table = power_table(reps)
     print(f"\npower (one of {N_CELLS} cells slower by the effect, CV 5 %, Holm, {reps} reports per entry)\n"
           f"{(100 * table).round(0).to_string()}")
