@@ -94,7 +94,9 @@ def test_rounds_with_drift_paired_narrower_and_aa_clean(tmp_path_factory):
     print(f"\nrounds with drift: paired / unpaired interval width, median over cells and {seeds} campaigns "
           f"{np.median(ratio):.2f}; A/A campaigns with a faster/slower verdict: {bad}")
     assert np.median(ratio) < 0.8
-    assert bad <= _max_errors(seeds)
+    # a 5 % procedure over 20 campaigns: bounded by the binomial at 99.9 % in both tiers (the rate itself is
+    # measured over 600 reports in test_small_sample_validity)
+    assert bad <= int(stats.binom.ppf(0.999, seeds, 0.05))
 
 
 SKEWED_2009 = CampaignSpec(
@@ -109,11 +111,13 @@ def test_2009_design_never_raises_and_rarely_errs(tmp_path_factory):
     seeds = 50 if FULL else 3
     wrong, compared = 0, 0
     for seed in range(seeds):
+        # cells per test and size: pinning is left to the regression (with pinning in the cell key every cell
+        # of this design has a model with 1-2 runs, and nothing is compared)
         r = compare(_campaign(tmp_path_factory, SKEWED_2009, 400 + seed), baseline=BASE, candidate=CAND,
-                    n_resamples=N_RESAMPLES, rng=seed)
+                    by=("test", "msg_size_bytes"), n_resamples=N_RESAMPLES, rng=seed)
         t = r.to_frame()
         compared += len(t)
-        assert _honest(t)
+        assert len(t) == 4 and _honest(t)
         assert t["pvalue"].notna().all() and t["pvalue_adjusted"].between(0, 1).all()
         wrong += bool(t["verdict"].isin(CALLS).any())
     print(f"\n2009-style design: {seeds} campaigns, {compared} compared cells, no exception; campaigns with a wrong "
