@@ -943,8 +943,8 @@ def _check_blocked(ctx: _Ctx) -> list[dict]:
         return [_finding("info", "blocked", "campaign",
                          f"the design is not blocked: runs carry a {col} column but no cell has complete rounds "
                          f"(exactly one run of each model per {col}, the rounds one after another in run order)",
-                         f"interleave the models in rounds of one run each (pvfair collect does), or record the "
-                         f"real rounds in a block column")]
+                         "interleave the models in rounds of one run each (pvfair collect does), or record the "
+                         "real rounds in a block column")]
     rest = [c["audit_cell"].iloc[0] for c, ok in zip(cells, done, strict=True) if not ok]
     detail = (f"the design is blocked by {col}: {k} of {len(cells)} cell(s) have complete rounds (one run of each "
               f"model per round, rounds in run order); compare pairs their runs within rounds (paired t on the log "

@@ -62,6 +62,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from patsy import PatsyError
 
 from analysis.audit import AuditResult, audit, cell_label
 from analysis.blocking import complete_rounds, round_column
@@ -282,7 +283,8 @@ class CompareResult:
     def _repr_html_(self) -> str:
         para = html.escape(headline_paragraph(self))
         cols = [*self.by, "metric", "n_baseline", "n_candidate", "estimate", "ci_low", "ci_high",
-                "pvalue_adjusted", "tost_pvalue", "verdict", "headline", "raw_estimate", "per_ghz_estimate"]
+                "pvalue_adjusted", "tost_pvalue", "verdict", "headline", "route", "paired", "raw_estimate",
+                "per_ghz_estimate"]
         t = self.table.reindex(columns=cols)
         head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
         rows = "".join(
@@ -594,7 +596,7 @@ def _attach_models(camp, aud, cells, metrics, baseline, candidate, headline, not
     for metric in sorted(needs):
         try:
             models[metric] = fit_model(mcamp, metric=metric, baseline=baseline, candidate=candidate)
-        except ValueError as exc:
+        except _FIT_ERRORS as exc:  # a valid but unlucky campaign: said in the notes, the cells fall back
             notes.append(f"{metric}: the regression model could not be fitted ({exc})")
     out = []
     for c in cells:
@@ -612,6 +614,10 @@ def _attach_models(camp, aud, cells, metrics, baseline, candidate, headline, not
             missing = "the regression model could not estimate the clock elasticity here"
         out.append(replace(c, model_effect=eff, elasticity=ela, model_missing=missing))
     return models, out
+
+
+#: what a regression fit may raise on a valid campaign (a singular design, a level lost by one model)
+_FIT_ERRORS = (ValueError, np.linalg.LinAlgError, PatsyError)
 
 
 def _priors(cells: list[Cell]) -> Priors:
@@ -856,6 +862,7 @@ def format_compare(result: CompareResult) -> str:
         "p_TOST": t["tost_pvalue"].map(lambda x: f"{x:.3g}"),
         "verdict": t["verdict"],
         "headline": t["headline"],
+        "route": t["route"],
         "raw": t["raw_estimate"].map(lambda x: f"{x:.4f}"),
         "per_GHz": t["per_ghz_estimate"].map(lambda x: "" if not np.isfinite(x) else f"{x:.4f}"),
         "runs_needed": t["runs_needed"].map(lambda x: "" if pd.isna(x) else str(int(x))),

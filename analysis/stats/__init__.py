@@ -28,7 +28,14 @@ from .bootstrap import bca_interval, ratio_ci, ratio_ci_batch
 from .equivalence import equivalence_bounds, tost_ratio
 from .multiplicity import adjust_pvalues, simultaneous_confidence_level
 from .power import runs_needed
-from .small_sample import LogTResult, VariancePrior, log_t, moderated_variances, paired_log_t, permutation_min_pvalue
+from .small_sample import (
+    LogTResult,
+    VariancePrior,
+    log_t,
+    moderated_variances,
+    paired_log_t,
+    permutation_min_pvalue,
+)
 from .tests import mann_whitney, permutation_test_ratio, welch_log
 
 __all__ = [

@@ -288,7 +288,7 @@ def test_three_runs_per_model_take_the_t_route_and_can_reach_alpha(three_runs):
 
 
 def test_blocked_design_is_paired_and_an_unblocked_one_is_not(tmp_path_factory):
-    spec = CampaignSpec(name="rounds", tests=("TCP_RR",), trials=6, drift_per_run={BASE: 0.01, CAND: 0.01})
+    spec = CampaignSpec(name="rounds", tests=("TCP_RR",), trials=6, drift_per_run={BASE: 0.002, CAND: 0.002})
     paired = compare(_simulate(tmp_path_factory, spec, 4), baseline=BASE, candidate=CAND, **FAST)
     blocked = CampaignSpec(**{**spec.__dict__, "name": "blk", "order": "blocked"})
     unpaired = compare(_simulate(tmp_path_factory, blocked, 4), baseline=BASE, candidate=CAND, **FAST)

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from analysis.stats import log_t, moderated_variances, paired_log_t, permutation_min_pvalue, permutation_test_ratio
+from analysis.stats import (
+    log_t,
+    moderated_variances,
+    paired_log_t,
+    permutation_min_pvalue,
+    permutation_test_ratio,
+)
 from analysis.stats.small_sample import VariancePrior
 
 pytestmark = pytest.mark.unit
