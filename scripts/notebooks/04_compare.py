@@ -37,7 +37,6 @@ from analysis.compare import compare, headline_paragraph
 from analysis.ingest import load_campaign
 from analysis.normalize import normalize
 from analysis.plots import estimation_plot, forest_plot, metric_vs_size_plot
-from analysis.rerun import format_plan_html, rerun_plan
 from analysis.report import (
     format_html_table,
     format_notes_html,
@@ -50,6 +49,7 @@ from analysis.report import (
     setup_notebook,
     showcase_row,
 )
+from analysis.rerun import format_plan_html, rerun_plan
 
 setup_notebook()
 campaign_path = resolve_campaign(campaign)

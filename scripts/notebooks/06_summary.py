@@ -26,7 +26,6 @@ from analysis.compare import compare, headline_paragraph
 from analysis.ingest import load_campaign
 from analysis.normalize import normalize
 from analysis.plots import forest_plot
-from analysis.rerun import format_plan_html, no_comparison_paragraph, rerun_plan
 from analysis.report import (
     campaign_overview,
     fit_models,
@@ -45,6 +44,7 @@ from analysis.report import (
     save_tables,
     setup_notebook,
 )
+from analysis.rerun import format_plan_html, no_comparison_paragraph, rerun_plan
 
 setup_notebook(dpi=110)  # print quality for the PDF
 campaign_path = resolve_campaign(campaign)
