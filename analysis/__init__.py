@@ -10,6 +10,8 @@ Data flows one way; each stage is a module with a small public API (its own ``__
     analysis.normalize.normalize(campaign) -> Campaign   + per-GHz rates, packets/s, cycles per byte/transaction
     analysis.audit.audit(campaign) -> AuditResult        balance, coverage, drift, order, Simpson, outliers ...
     analysis.compare.compare(campaign, baseline=, candidate=) -> CompareResult   verdict per cell and metric
+    analysis.cells   Cell, the route rule and one strategy per headline basis (what compare decides with)
+    analysis.blocking.complete_rounds(cell, ...)          which runs pair up in rounds (audit and compare)
     analysis.model.fit_model(campaign, metric=, baseline=, candidate=) -> ModelResult  OLS/MixedLM on log metric
     analysis.crosstool.tool_agreement(compare_result) -> ToolAgreementResult  do two tools on one test agree?
     analysis.vocabulary  verdicts, the cell key, canonical test names across tools (one place each)
@@ -17,7 +19,9 @@ Data flows one way; each stage is a module with a small public API (its own ``__
     analysis.report.run_reports(dirs, scheduler=|jobs=)   several campaigns as Dask distributed tasks
     analysis.archive.add(dirs, archive) / query(archive, sql) / load_campaign(archive, name)   Parquet + DuckDB
     analysis.history.history(archive, baseline=, candidate=, order_by=) -> HistoryResult   change points, verdicts
-    analysis.stats   ratio_ci, permutation_test_ratio, welch_log, tost_ratio, adjust_pvalues, runs_needed
+    analysis.rerun.rerun_plan(campaign, baseline=, candidate=, excluded=) -> RerunPlanResult  what to run next
+    analysis.stats   ratio_ci, permutation_test_ratio, welch_log, log_t, paired_log_t, tost_ratio, adjust_pvalues,
+                     runs_needed, moderated_variances, permutation_min_pvalue
     analysis.plots   love_plot, drift_plot, cpu_mhz_plot, coverage_matrix_plot, forest_plot, ...
     analysis.explore.cell_picker(result)                 JupyterLab: pick any cell, see its runs, plot and route
     analysis.simulate.simulate_campaign(out_dir, CampaignSpec(...), seed=0)     campaigns with a known truth

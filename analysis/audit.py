@@ -47,6 +47,8 @@ Checks and thresholds (module constants, so a report can quote them):
 * ``rejects``: one finding per reject reason, listing the files (warn).
 * ``ignored``: files in the campaign folder that are not runs (README, logs, ``.pvfairignore`` matches), listed with
   their count (info; they are not rejects).
+* ``blocked``: whether the design is blocked, i.e. which cells' runs come in complete rounds of one run of each
+  model (:mod:`analysis.blocking`; info), which compare pairs.
 
 Outliers and warm-up runs are reported, never dropped silently. Runs *declared* warm-up (the manifest's ``warmup``
 column, as ``pvfair collect`` writes its warm-up blocks) are excluded by default (``exclude_warmup=True``;
@@ -964,6 +966,36 @@ _REJECT_ADVICE: dict[str, str] = {
     "excluded_in_manifest": "nothing to do if the exclusion is deliberate: the manifest excludes the run",
 }
 
+def _check_blocked(ctx: _Ctx) -> list[dict]:
+    """Whether the design is blocked: cells whose runs come in complete rounds (:mod:`analysis.blocking`)."""
+    from analysis.blocking import PAIRED_MIN_ROUNDS, complete_rounds, round_column
+
+    col = round_column(ctx.runs)
+    cells = [g.reset_index(drop=True) for _, g in ctx.runs.groupby("audit_cell", sort=True)]
+    if col is None:
+        return [_finding("info", "blocked", "campaign", "the design is not blocked: no run carries a round "
+                         "(a block or trial column), so compare uses the unpaired route in every cell",
+                         "run both models in randomized rounds, one run of each per round (pvfair collect does): "
+                         "pairing within rounds removes drift and machine-state noise")]
+    done = [complete_rounds(g, baseline=ctx.baseline, candidate=ctx.candidate, column=col,
+                            order="audit_order") is not None for g in cells]
+    k = int(sum(done))
+    if k == 0:
+        return [_finding("info", "blocked", "campaign",
+                         f"the design is not blocked: runs carry a {col} column but no cell has complete rounds "
+                         f"(exactly one run of each model per {col}, the rounds one after another in run order)",
+                         "interleave the models in rounds of one run each (pvfair collect does), or record the "
+                         "real rounds in a block column")]
+    rest = [c["audit_cell"].iloc[0] for c, ok in zip(cells, done, strict=True) if not ok]
+    detail = (f"the design is blocked by {col}: {k} of {len(cells)} cell(s) have complete rounds (one run of each "
+              f"model per round, rounds in run order); compare pairs their runs within rounds (paired t on the log "
+              f"ratios) where a cell has at least {PAIRED_MIN_ROUNDS} rounds")
+    if rest:
+        detail += f"; not blocked: {_list(rest)}"
+    return [_finding("info", "blocked", "campaign", detail, "nothing to do" if not rest else
+                     "complete the rounds of the cells listed (one run of each model per round)")]
+
+
 #: check name -> function(ctx) -> findings, run in this order
 CHECKS: dict[str, Callable[[_Ctx], list[dict]]] = {
     "rejects": _check_rejects,
@@ -979,6 +1011,7 @@ CHECKS: dict[str, Callable[[_Ctx], list[dict]]] = {
     "settings": _check_settings,
     "confidence": _check_confidence,
     "cpu_mhz_change": _check_cpu_mhz_change,
+    "blocked": _check_blocked,
 }
 
 

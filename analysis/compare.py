@@ -24,8 +24,30 @@ Which effect the verdict rests on (the *headline*) is chosen per cell, and said,
   between 0 and 1 the clock-corrected effect lies between the raw and the per-GHz ratio, so a verdict from the
   union holds whichever the regime; it says so in ``headline_reason``.
 
+Which interval and test decide (the *route*, column ``route``) is chosen per cell and sample by one rule
+(:mod:`analysis.cells`), validated in ``tests/validity/test_small_sample_validity.py``:
+
+1. **paired t (log)**, on the within-round log ratios ``log(c_i / b_i)``, when the runs come in complete rounds
+   (:mod:`analysis.blocking`: a ``block`` or ``trial`` column, one run of each model per round, rounds in run
+   order) and there are at least :data:`~analysis.blocking.PAIRED_MIN_ROUNDS` rounds (column ``paired``);
+2. **bootstrap BCa** with the permutation test's p-value when both models have at least
+   :data:`~analysis.cells.BOOTSTRAP_MIN_RUNS` runs (where its coverage is validated);
+3. otherwise **Welch t (log)**, each model's log variance moderated across the report's cells (Smyth 2004; only
+   ever upward), reported as ``moderated Welch t (log)`` where the prior lends degrees of freedom.
+
+The t routes estimate the ratio of geometric means (``statistic`` applies to the bootstrap route) and their
+interval, p-value and TOST come from one t distribution. The exact permutation test cannot go below
+``2 / C(n_b + n_c, n_b)`` (0.1 at 3 vs 3), so it never decides a small cell; column ``permutation_min_pvalue``
+and a note say where it could not reach the adjusted level. The regression's effect (basis ``model-adjusted``)
+has its own route, ``model Wald``; an effect whose standard error or p-value is not finite counts as not
+estimable and the cell falls back to the bracket. Column ``basis`` names the strategy that made the headline
+(``raw``, ``per-GHz``, ``model-adjusted``, ``bracket``; ``headline`` shows a bracket as ``raw``).
+
+A faster/slower verdict needs the multiplicity-adjusted p-value below ``alpha`` and the simultaneous CI to
+exclude 1; ``runs_needed`` is always above the runs an inconclusive cell has, at the simultaneous level.
+
 Cells the audit excluded (one model only, too few runs) are listed with the reason in ``excluded``, not dropped
-silently. Multiplicity: p-values are adjusted across every compared cell and metric (:data:`CORRECTIONS`), and
+silently; a 2-vs-2 cell's reason says what such a cell can and cannot show. Multiplicity: p-values are adjusted across every compared cell and metric (:data:`CORRECTIONS`), and
 every CI is shown at the matching simultaneous level (Bonferroni for Holm; the false-coverage-rate level
 ``1 - R alpha / m`` of Benjamini & Yekutieli (2005) for BH, with R the number of BH discoveries).
 """
@@ -35,14 +57,25 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+from patsy import PatsyError
 
 from analysis.audit import AuditResult, audit, cell_label
+from analysis.blocking import complete_rounds, round_column
+from analysis.cells import (
+    BASES,
+    BOOTSTRAP_MIN_RUNS,
+    Basis,
+    Cell,
+    Evidence,
+    Priors,
+    model_interval,
+    route_evidence,
+)
 from analysis.ingest import Campaign
 from analysis.memo import Memo, content_key, memoized
 from analysis.model import ModelResult, fit_model
@@ -51,10 +84,9 @@ from analysis.schema import METRICS
 from analysis.stats import (
     adjust_pvalues,
     equivalence_bounds,
-    permutation_test_ratio,
-    ratio_ci_batch,
+    moderated_variances,
+    permutation_min_pvalue,
     runs_needed,
-    tost_ratio,
 )
 from analysis.vocabulary import CELL_KEY, VERDICTS
 
@@ -109,42 +141,42 @@ CORRECTIONS: dict[str, _Correction] = {
 }
 
 
-def _choose_auto(cell: dict) -> tuple[str, str]:
+def _choose_auto(cell: Cell) -> tuple[str, str]:
     """The headline for one cell: raw when the clocks match, else the model-adjusted effect where estimable."""
-    cb, cc = cell["clock_mhz_baseline"], cell["clock_mhz_candidate"]
+    cb, cc = cell.clock_mhz_baseline, cell.clock_mhz_candidate
     if not (np.isfinite(cb) and np.isfinite(cc)):
         return "raw", "the CPU clock is not recorded for every run, so the raw ratio is used (no normalization)"
     if abs(cc / cb - 1) <= CLOCK_TOLERANCE:
         return "raw", f"both models ran at the same CPU clock ({cb:.0f} MHz), so the raw ratio needs no normalization"
     clocks = f"the models ran at different CPU clocks (mean {cb:.0f} MHz baseline, {cc:.0f} MHz candidate)"
-    if cell["model_available"]:
-        e = cell["elasticity"]
+    if cell.model_available:
+        e = cell.elasticity
         return "model-adjusted", (
             f"{clocks}; the regression model estimates the clock elasticity at this size as {e['elasticity']:.2f} "
             f"[{e['ci_low']:.2f}, {e['ci_high']:.2f}] ({e['reading']}), so the verdict uses the clock-adjusted "
             "model effect, not a per-GHz division"
         )
-    if cell["per_ghz_available"]:
+    if cell.per_ghz_available:
         return "bracket", (
-            f"{clocks} and {cell['model_missing']}; for any elasticity in [0, 1] the true effect lies between the "
+            f"{clocks} and {cell.model_missing}; for any elasticity in [0, 1] the true effect lies between the "
             "raw and the per-GHz ratio, so the verdict uses a CI spanning both"
         )
     return "raw", f"{clocks} and no clock adjustment is possible for this metric: the raw ratio is confounded"
 
 
-def _choose(name: str) -> Callable[[dict], tuple[str, str]]:
-    def choose(cell: dict) -> tuple[str, str]:
-        if name == "per-GHz" and not cell["per_ghz_available"]:
+def _choose(name: str) -> Callable[[Cell], tuple[str, str]]:
+    def choose(cell: Cell) -> tuple[str, str]:
+        if name == "per-GHz" and not cell.per_ghz_available:
             return "raw", "no per-GHz form of this metric: raw ratio"
-        if name == "model-adjusted" and not cell["model_available"]:
+        if name == "model-adjusted" and not cell.model_available:
             return "raw", "the model could not estimate a clock-adjusted effect here: raw ratio"
         return name, f"{name} effect requested"
 
     return choose
 
 
-#: headline option -> chooser(cell) -> (effect used, reason)
-HEADLINES: dict[str, Callable[[dict], tuple[str, str]]] = {
+#: headline option -> chooser(cell) -> (basis used, reason); the basis names a strategy of analysis.cells.BASES
+HEADLINES: dict[str, Callable[[Cell], tuple[str, str]]] = {
     "auto": _choose_auto,
     "raw": _choose("raw"),
     "per-GHz": _choose("per-GHz"),
@@ -225,7 +257,10 @@ class CompareResult:
         (inconclusive cells), ``headline`` (``raw`` | ``per-GHz`` | ``model-adjusted``), ``headline_reason``,
         ``raw_estimate``, ``raw_ci_low``, ``raw_ci_high``, ``per_ghz_estimate``, ``per_ghz_ci_low``,
         ``per_ghz_ci_high``, ``model_estimate``, ``model_ci_low``, ``model_ci_high``, ``clock_elasticity``,
-        ``clock_reading``, ``clock_mhz_baseline``, ``clock_mhz_candidate``. The per-GHz ratio of a rate is that of
+        ``clock_reading``, ``clock_mhz_baseline``, ``clock_mhz_candidate``, ``route`` (the interval/test that
+        decided: "bootstrap BCa", "Welch t (log)", "moderated Welch t (log)", "paired t (log)", "model Wald", ...),
+        ``basis`` (``raw`` | ``per-GHz`` | ``model-adjusted`` | ``bracket``), ``paired`` (bool: within-round
+        pairs), ``permutation_min_pvalue`` (smallest p an exact permutation test of these runs can give). The per-GHz ratio of a rate is that of
         rate / GHz (:data:`analysis.normalize.PER_GHZ`); of a time (latency), that of time x GHz (cycles).
         """
         return self.table.copy()
@@ -248,7 +283,8 @@ class CompareResult:
     def _repr_html_(self) -> str:
         para = html.escape(headline_paragraph(self))
         cols = [*self.by, "metric", "n_baseline", "n_candidate", "estimate", "ci_low", "ci_high",
-                "pvalue_adjusted", "tost_pvalue", "verdict", "headline", "raw_estimate", "per_ghz_estimate"]
+                "pvalue_adjusted", "tost_pvalue", "verdict", "headline", "route", "paired", "raw_estimate",
+                "per_ghz_estimate"]
         t = self.table.reindex(columns=cols)
         head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
         rows = "".join(
@@ -465,17 +501,53 @@ def _compare(campaign, baseline, candidate, correction, statistic, exclude_outli
     runs["run_id"] = runs["run_id"].astype(str)
     runs["cell"] = [cell_label(by, v) for v in runs[list(by)].itertuples(index=False, name=None)]
     runs["cpu_ghz"] = pd.to_numeric(runs["cpu_ghz"], errors="coerce").astype("float64")
-    excluded_cells = aud.excluded_cells
-    excluded_labels = dict(zip(excluded_cells["cell"], excluded_cells["reason"], strict=True))
-    excluded_rows: list[dict] = []
-    for _, r in excluded_cells.iterrows():
-        excluded_rows.append({**{k: r[k] for k in by}, "cell": r["cell"], "metric": pd.NA,
-                              "n_baseline": r["n_baseline"], "n_candidate": r["n_candidate"],
-                              "reason": r["reason"]})
-
+    excluded_rows = [_audit_exclusion(r, by) for _, r in aud.excluded_cells.iterrows()]
     meas = camp.measurements[camp.measurements["run_id"].isin(runs["run_id"])]
-    # --- gather the cells ------------------------------------------------------------------------------------
-    cells: list[dict] = []
+    cells, value_rows = _gather(runs, meas, metrics, by, baseline, candidate, set(aud.excluded_cells["cell"]),
+                                excluded_rows)
+    if not cells:
+        notes.append(f"no cell has at least 2 runs of both {baseline!r} and {candidate!r} for {list(metrics)}: "
+                     f"nothing was compared; every exclusion ({len(excluded_rows)}) is listed with its reason")
+        return CompareResult(
+            table=_empty_table(runs, by), excluded=_excluded_frame(excluded_rows, by), baseline=baseline,
+            candidate=candidate, by=by, metrics=metrics, statistic=statistic, correction=correction,
+            margin=margin, alpha=alpha, confidence_level=1 - alpha, audit=aud, models={},
+            values=_empty_values(runs, by), distributions={}, notes=tuple(notes))
+    # natural order: by the cell keys (numbers as numbers), then the metric's place in the request
+    cells.sort(key=lambda c: (*[(pd.isna(v), "" if pd.isna(v) else v) for v in c.keys],
+                              metrics.index(c.metric)))
+    models, cells = _attach_models(camp, aud, cells, metrics, baseline, candidate, headline, notes)
+    rows, distributions, level = _decide(cells, by, statistic=statistic, correction=correction, margin=margin,
+                                         alpha=alpha, n_resamples=n_resamples, gen=gen, headline=headline,
+                                         notes=notes)
+    table = pd.DataFrame(rows)
+    table["runs_needed"] = table["runs_needed"].astype("Int64")
+    return CompareResult(
+        table=table, excluded=_excluded_frame(excluded_rows, by), baseline=baseline, candidate=candidate, by=by,
+        metrics=metrics, statistic=statistic, correction=correction, margin=margin, alpha=alpha,
+        confidence_level=level, audit=aud, models=models, values=pd.concat(value_rows, ignore_index=True),
+        distributions=distributions, notes=tuple(notes))
+
+
+def _audit_exclusion(r: pd.Series, by: Sequence[str]) -> dict:
+    """An audit-excluded cell as a row of ``excluded``; a 2-vs-2 cell says plainly what it could and could not show."""
+    reason = str(r["reason"])
+    nb, nc = int(r["n_baseline"]), int(r["n_candidate"])
+    if min(nb, nc) == 2:
+        reason += (f"; at {nb} vs {nc} runs a model's spread rests on one degree of freedom, so a difference is "
+                   "callable only if it is many times the run-to-run spread, equivalence cannot be shown, and a "
+                   "single odd run cannot be told from a real effect: no verdict is given, and a third run of "
+                   "each model makes the cell comparable")
+    return {**{k: r[k] for k in by}, "cell": r["cell"], "metric": pd.NA, "n_baseline": nb, "n_candidate": nc,
+            "reason": reason}
+
+
+def _gather(runs, meas, metrics, by, baseline, candidate, excluded_labels, excluded_rows
+            ) -> tuple[list[Cell], list[pd.DataFrame]]:
+    """The comparable cells (>= 2 runs of each model with the metric), runs ordered by round where paired."""
+    rcol = round_column(runs)
+    order = "order_index" if "order_index" in runs.columns else None
+    cells: list[Cell] = []
     value_rows: list[pd.DataFrame] = []
     for metric in metrics:
         m = meas[meas["metric"] == metric]
@@ -488,206 +560,217 @@ def _compare(campaign, baseline, candidate, correction, statistic, exclude_outli
         for label, g in d.groupby("cell", sort=True):
             if label in excluded_labels:
                 continue
-            keys = g.iloc[0][list(by)].tolist()
+            keys = tuple(g.iloc[0][list(by)].tolist())
             gb, gc = g[g["pv_model"] == baseline], g[g["pv_model"] == candidate]
             if len(gb) < 2 or len(gc) < 2:
                 excluded_rows.append({**dict(zip(by, keys, strict=True)), "cell": label, "metric": metric,
                                       "n_baseline": len(gb), "n_candidate": len(gc),
                                       "reason": f"fewer than 2 runs of a model with {metric}"})
                 continue
+            pairs = complete_rounds(g.reset_index(drop=True), baseline=baseline, candidate=candidate, column=rcol,
+                                    order=order)
+            if pairs is not None:
+                gg = g.reset_index(drop=True)
+                gb, gc = gg.iloc[pairs[0]], gg.iloc[pairs[1]]
             pg_ok = ghz_vals is not None and bool(np.all(np.isfinite(g["per_ghz_value"]) & (g["per_ghz_value"] > 0)))
             tests = g["test"].dropna().unique() if "test" in g else []
             sizes = g["msg_size_bytes"].dropna().unique() if "msg_size_bytes" in g else []
-            cells.append({
-                "keys": keys, "cell": label, "metric": metric, "direction": METRICS[metric].direction,
-                "b": gb["value"].to_numpy(float), "c": gc["value"].to_numpy(float),
-                "b_ghz": gb["per_ghz_value"].to_numpy(float) if pg_ok else None,
-                "c_ghz": gc["per_ghz_value"].to_numpy(float) if pg_ok else None,
-                "ghz_b": gb["cpu_ghz"].to_numpy(float), "ghz_c": gc["cpu_ghz"].to_numpy(float),
-                "clock_mhz_baseline": float(gb["cpu_ghz"].mean() * 1000) if gb["cpu_ghz"].notna().all() else np.nan,
-                "clock_mhz_candidate": float(gc["cpu_ghz"].mean() * 1000) if gc["cpu_ghz"].notna().all() else np.nan,
-                "test": tests[0] if len(tests) == 1 else pd.NA,
-                "size": sizes[0] if len(sizes) == 1 else pd.NA,
-                "per_ghz_available": pg_ok,
-            })
+            cells.append(Cell(
+                keys=keys, label=label, metric=metric, direction=METRICS[metric].direction,
+                b=gb["value"].to_numpy(float), c=gc["value"].to_numpy(float),
+                b_ghz=gb["per_ghz_value"].to_numpy(float) if pg_ok else None,
+                c_ghz=gc["per_ghz_value"].to_numpy(float) if pg_ok else None,
+                ghz_b=gb["cpu_ghz"].to_numpy(float), ghz_c=gc["cpu_ghz"].to_numpy(float),
+                paired=pairs is not None,
+                test=tests[0] if len(tests) == 1 else pd.NA, size=sizes[0] if len(sizes) == 1 else pd.NA))
             value_rows.append(g[[*by, "cell", "run_id", "pv_model", "value", "per_ghz_value", "cpu_ghz"]]
                               .assign(metric=metric))
-    if not cells:
-        raise ValueError(f"campaign: no cell has at least 2 runs of both {baseline!r} and {candidate!r} for "
-                         f"{list(metrics)} (excluded: {len(excluded_rows)})")
+    return cells, value_rows
 
-    # natural order: by the cell keys (numbers as numbers), then the metric's place in the request
-    cells.sort(key=lambda c: (*[(pd.isna(v), "" if pd.isna(v) else v) for v in c["keys"]],
-                              metrics.index(c["metric"])))
 
-    # --- the regression model, for metrics with a cell at different clocks ----------------------------------
+def _attach_models(camp, aud, cells, metrics, baseline, candidate, headline, notes
+                   ) -> tuple[dict[str, ModelResult], list[Cell]]:
+    """Fit the regression model for metrics with a cell at different clocks; give each cell its effect."""
     models: dict[str, ModelResult] = {}
-    needs = {c["metric"] for c in cells
-             if np.isfinite(c["clock_mhz_baseline"]) and np.isfinite(c["clock_mhz_candidate"])
-             and abs(c["clock_mhz_candidate"] / c["clock_mhz_baseline"] - 1) > CLOCK_TOLERANCE}
-    if headline == "model-adjusted":
-        needs = set(metrics)
+    needs = set(metrics) if headline == "model-adjusted" else {c.metric for c in cells if c.clocks_differ}
     mcamp = _model_campaign(camp, aud.excluded_runs, baseline, candidate) if needs else None
     for metric in sorted(needs):
         try:
             models[metric] = fit_model(mcamp, metric=metric, baseline=baseline, candidate=candidate)
-        except ValueError as exc:
+        except _FIT_ERRORS as exc:  # a valid but unlucky campaign: said in the notes, the cells fall back
             notes.append(f"{metric}: the regression model could not be fitted ({exc})")
+    out = []
     for c in cells:
-        eff, ela = _model_lookup(models, c["metric"], c["test"], c["size"])
-        c["model_effect"], c["elasticity"] = eff, ela
-        c["model_available"] = bool(eff is not None and eff["clock_adjusted"] and np.isfinite(eff["log_effect"]))
-        if pd.isna(c["test"]) or pd.isna(c["size"]):
-            c["model_missing"] = ("the cell pools several tests or message sizes while the regression effect is per "
-                                  "test and size")
-        elif c["metric"] not in models:
-            c["model_missing"] = "the regression model could not be fitted for this metric"
+        eff, ela = _model_lookup(models, c.metric, c.test, c.size)
+        if pd.isna(c.test) or pd.isna(c.size):
+            missing = "the cell pools several tests or message sizes while the regression effect is per test and size"
+        elif c.metric not in models:
+            missing = "the regression model could not be fitted for this metric"
         elif eff is not None and bool(eff["clock_confounded"]):
-            c["model_missing"] = "the clock cannot be separated from the PV model here"
+            missing = "the clock cannot be separated from the PV model here"
+        elif eff is not None and bool(eff["clock_adjusted"]) and not (
+                np.isfinite(eff["standard_error"]) and np.isfinite(eff["pvalue"])):
+            missing = "the regression model's standard error is not finite here (a run with leverage 1)"
         else:
-            c["model_missing"] = "the regression model could not estimate the clock elasticity here"
-        c["headline"], c["reason"] = HEADLINES[headline](c)
+            missing = "the regression model could not estimate the clock elasticity here"
+        out.append(replace(c, model_effect=eff, elasticity=ela, model_missing=missing))
+    return models, out
 
-    # --- p-values, multiplicity, CIs -------------------------------------------------------------------------
-    m_rows = len(cells)
-    for c in cells:
-        h = c["headline"]
-        if h == "model-adjusted":
-            e = c["model_effect"]
-            c["pvalue"], c["pvalue_method"] = float(e["pvalue"]), f"model Wald test ({e['estimator']})"
-        else:
-            b, cc = (c["b_ghz"], c["c_ghz"]) if h == "per-GHz" else (c["b"], c["c"])
-            t = permutation_test_ratio(b, cc, statistic=statistic, n_resamples=n_resamples, rng=gen)
-            c["pvalue"], c["pvalue_method"] = t.pvalue, f"permutation ({'per-GHz' if h == 'per-GHz' else 'raw'})"
-            if h == "bracket":
-                tg = permutation_test_ratio(c["b_ghz"], c["c_ghz"], statistic=statistic, n_resamples=n_resamples,
-                                            rng=gen)
-                # significant only when both the raw and the per-GHz tests are (intersection-union)
-                c["pvalue"] = max(t.pvalue, tg.pvalue)
-                c["pvalue_method"] = "permutation (max of raw and per-GHz)"
-    praw = np.array([c["pvalue"] for c in cells])
+
+#: what a regression fit may raise on a valid campaign (a singular design, a level lost by one model)
+_FIT_ERRORS = (ValueError, np.linalg.LinAlgError, PatsyError)
+
+
+def _priors(cells: list[Cell]) -> Priors:
+    """Variance priors across the report's cells (per sample kind and model; paired: per kind)."""
+    unpaired, paired = {}, {}
+    for kind in ("raw", "per-GHz"):
+        sel = [c for c in cells if kind == "raw" or c.per_ghz_available]
+        pick = (lambda c: (c.b, c.c)) if kind == "raw" else (lambda c: (c.b_ghz, c.c_ghz))
+        for side in (0, 1):
+            xs = [np.log(pick(c)[side]) for c in sel]
+            unpaired[(kind, "bc"[side])] = moderated_variances([x.var(ddof=1) for x in xs],
+                                                               [x.size - 1 for x in xs])
+        ds = [np.log(pick(c)[1]) - np.log(pick(c)[0]) for c in sel if c.paired]
+        paired[kind] = moderated_variances([d.var(ddof=1) for d in ds], [d.size - 1 for d in ds])
+    return Priors(unpaired, paired)
+
+
+def _decide(cells, by, *, statistic, correction, margin, alpha, n_resamples, gen, headline, notes
+            ) -> tuple[list[dict], dict[tuple[int, str], np.ndarray], float]:
+    """Route and basis per cell, p-values adjusted across cells, intervals at the simultaneous level, verdicts."""
+    priors = _priors(cells)
+    opts = {"statistic": statistic, "n_resamples": n_resamples, "rng": gen, "alpha": alpha}
+    evid = [(route_evidence(c, "raw", priors, **opts),
+             route_evidence(c, "per-GHz", priors, **opts) if c.per_ghz_available else None) for c in cells]
+    chosen = [HEADLINES[headline](c) for c in cells]
+    bases = [BASES[b] for b, _ in chosen]
+    praw = np.array([bs.pvalue(c, r, g) for bs, c, (r, g) in zip(bases, cells, evid, strict=True)])
     corr = CORRECTIONS[correction]
     padj = praw.copy() if corr.pvalue_method is None else adjust_pvalues(praw, method=corr.pvalue_method)
-    level = corr.level(1 - alpha, m_rows, int((padj < alpha).sum()))
-
-    raw_ci = ratio_ci_batch([(c["b"], c["c"]) for c in cells], statistic=statistic, confidence_level=level,
-                            n_resamples=n_resamples, rng=gen)
-    ghz_idx = [i for i, c in enumerate(cells) if c["per_ghz_available"]]
-    ghz_ci = dict(zip(ghz_idx, ratio_ci_batch([(cells[i]["b_ghz"], cells[i]["c_ghz"]) for i in ghz_idx],
-                                              statistic=statistic, confidence_level=level,
-                                              n_resamples=n_resamples, rng=gen), strict=True)) if ghz_idx else {}
-    lo_b, hi_b = equivalence_bounds(margin)
-    rows: list[dict] = []
-    distributions: dict[tuple[int, str], np.ndarray] = {}
-    for i, c in enumerate(cells):
-        r = raw_ci[i]
-        g = ghz_ci.get(i)
-        distributions[(i, "raw")] = r.bootstrap_distribution
-        if g is not None:
-            distributions[(i, "per-GHz")] = g.bootstrap_distribution
-        e, el = c["model_effect"], c["elasticity"]
-        if e is not None and np.isfinite(e["log_effect"]):
-            q = (sps.t(e["df"]) if np.isfinite(e["df"]) else sps.norm()).ppf(0.5 + level / 2)
-            mod = (float(np.exp(e["log_effect"])), float(np.exp(e["log_effect"] - q * e["standard_error"])),
-                   float(np.exp(e["log_effect"] + q * e["standard_error"])))
-        else:
-            mod = (np.nan, np.nan, np.nan)
-        h = c["headline"]
-        if h == "model-adjusted":
-            est, lo, hi = mod
-            tost_p = _model_tost(e, lo_b, hi_b)
-            samples = _clock_adjusted(c, float(el["elasticity"]))
-        elif h == "per-GHz":
-            est, (lo, hi) = g.estimate, g.confidence_interval
-            tost_p = tost_ratio(c["b_ghz"], c["c_ghz"], margin=margin, alpha=alpha).pvalue
-            samples = (c["b_ghz"], c["c_ghz"])
-        elif h == "bracket":
-            est = r.estimate
-            lo = min(r.confidence_interval.low, g.confidence_interval.low)
-            hi = max(r.confidence_interval.high, g.confidence_interval.high)
-            tost_p = max(tost_ratio(c["b"], c["c"], margin=margin, alpha=alpha).pvalue,
-                         tost_ratio(c["b_ghz"], c["c_ghz"], margin=margin, alpha=alpha).pvalue)
-            samples = (c["b"], c["c"])
-        else:
-            est, (lo, hi) = r.estimate, r.confidence_interval
-            tost_p = tost_ratio(c["b"], c["c"], margin=margin, alpha=alpha).pvalue
-            samples = (c["b"], c["c"])
+    level = corr.level(1 - alpha, len(cells), int((padj < alpha).sum()))
+    _permutation_note(cells, bases, evid, 1 - level, notes)
+    rows, distributions = [], {}
+    for i, (c, (r, g), bs, (_, reason)) in enumerate(zip(cells, evid, bases, chosen, strict=True)):
+        raw_iv = r.interval(level)
+        ghz_iv = g.interval(level) if g is not None else (np.nan, np.nan, np.nan)
+        for kind, ev in (("raw", r), ("per-GHz", g)):
+            if ev is not None and ev.distribution is not None:
+                distributions[(i, kind)] = ev.distribution
+        est, lo, hi = bs.interval(c, raw_iv, ghz_iv, level)
+        tost_p = bs.tost(c, r, g, margin, alpha)
         significant = bool(padj[i] < alpha and (lo > 1 or hi < 1))
-        equivalent = bool(tost_p < alpha)
-        v = verdict(significant, equivalent, est, c["direction"])
+        v = verdict(significant, bool(tost_p < alpha), est, c.direction)
         need = np.nan
         if v == "inconclusive":
-            need = _runs_needed(samples, est, margin=margin, alpha=alpha, level=level)
+            need = _runs_needed(bs.samples(c), est, margin=margin, alpha=alpha, level=level,
+                                n_have=min(len(c.b), len(c.c)), n_resamples=n_resamples)
+        mod = model_interval(c.model_effect, level)
+        el = c.elasticity
         rows.append({
-            **dict(zip(by, c["keys"], strict=True)),
-            "cell": c["cell"], "metric": c["metric"], "direction": c["direction"],
-            "n_baseline": len(c["b"]), "n_candidate": len(c["c"]),
+            **dict(zip(by, c.keys, strict=True)),
+            "cell": c.label, "metric": c.metric, "direction": c.direction,
+            "n_baseline": len(c.b), "n_candidate": len(c.c),
             "estimate": est, "ci_low": lo, "ci_high": hi, "confidence_level": level,
-            "pvalue": c["pvalue"], "pvalue_method": c["pvalue_method"], "pvalue_adjusted": float(padj[i]),
+            "pvalue": float(praw[i]), "pvalue_method": _pvalue_method(bs, r, g), "pvalue_adjusted": float(padj[i]),
             "tost_pvalue": float(tost_p), "verdict": v, "runs_needed": need,
-            "headline": "raw" if h == "bracket" else h, "headline_reason": c["reason"],
-            "raw_estimate": r.estimate, "raw_ci_low": r.confidence_interval.low,
-            "raw_ci_high": r.confidence_interval.high,
-            "per_ghz_estimate": g.estimate if g is not None else np.nan,
-            "per_ghz_ci_low": g.confidence_interval.low if g is not None else np.nan,
-            "per_ghz_ci_high": g.confidence_interval.high if g is not None else np.nan,
+            "headline": "raw" if bs.basis == "bracket" else bs.basis, "headline_reason": reason,
+            "raw_estimate": raw_iv[0], "raw_ci_low": raw_iv[1], "raw_ci_high": raw_iv[2],
+            "per_ghz_estimate": ghz_iv[0], "per_ghz_ci_low": ghz_iv[1], "per_ghz_ci_high": ghz_iv[2],
             "model_estimate": mod[0], "model_ci_low": mod[1], "model_ci_high": mod[2],
             "clock_elasticity": float(el["elasticity"]) if el is not None else np.nan,
             "clock_reading": str(el["reading"]) if el is not None else "",
-            "clock_mhz_baseline": c["clock_mhz_baseline"], "clock_mhz_candidate": c["clock_mhz_candidate"],
+            "clock_mhz_baseline": c.clock_mhz_baseline, "clock_mhz_candidate": c.clock_mhz_candidate,
+            "route": bs.route(r, g), "basis": bs.basis, "paired": bool(bs.paired(r, g)),
+            "permutation_min_pvalue": permutation_min_pvalue(len(c.b), len(c.c)),
         })
-    table = pd.DataFrame(rows)
-    table["runs_needed"] = table["runs_needed"].astype("Int64")
-    excl_cols = [*by, "cell", "metric", "n_baseline", "n_candidate", "reason"]
-    excluded = pd.DataFrame(excluded_rows, columns=excl_cols) if excluded_rows else pd.DataFrame(columns=excl_cols)
-    return CompareResult(
-        table=table,
-        excluded=excluded.reset_index(drop=True),
-        baseline=baseline,
-        candidate=candidate,
-        by=by,
-        metrics=metrics,
-        statistic=statistic,
-        correction=correction,
-        margin=margin,
-        alpha=alpha,
-        confidence_level=level,
-        audit=aud,
-        models=models,
-        values=pd.concat(value_rows, ignore_index=True),
-        distributions=distributions,
-        notes=tuple(notes),
-    )
+    return rows, distributions, level
 
 
-def _model_tost(e: pd.Series, lo_b: float, hi_b: float) -> float:
-    """TOST on the model's log effect: max of the two one-sided p-values against the equivalence bounds."""
-    dist = sps.t(e["df"]) if np.isfinite(e["df"]) else sps.norm()
-    se = float(e["standard_error"])
-    if not se > 0:
-        return 0.0 if math.log(lo_b) < e["log_effect"] < math.log(hi_b) else 1.0
-    p_lower = dist.sf((e["log_effect"] - math.log(lo_b)) / se)
-    p_upper = dist.cdf((e["log_effect"] - math.log(hi_b)) / se)
-    return float(max(p_lower, p_upper))
+def _pvalue_method(bs: Basis, r: Evidence, g: Evidence | None) -> str:
+    if bs.basis == "model-adjusted":
+        return "model Wald test"
+    what = {"raw": "raw", "per-GHz": "per-GHz", "bracket": "max of raw and per-GHz"}[bs.basis]
+    test = bs.route(r, g).replace("bootstrap BCa", "permutation")
+    return f"{test} ({what})"
 
 
-def _clock_adjusted(c: dict, elasticity: float) -> tuple[np.ndarray, np.ndarray]:
-    """Values brought to a common clock with the model's elasticity (for the runs-needed spread)."""
-    ref = np.nanmean(np.concatenate([c["ghz_b"], c["ghz_c"]]))
-    e = elasticity if np.isfinite(elasticity) else 0.0
-    return c["b"] * (ref / c["ghz_b"]) ** e, c["c"] * (ref / c["ghz_c"]) ** e
+def _permutation_note(cells, bases, evid, alpha_each: float, notes: list[str]) -> None:
+    """Say where the exact permutation test could not reach the per-cell level, so it only served as a check."""
+    weak = [c for c, bs, (r, _) in zip(cells, bases, evid, strict=True)
+            if bs.basis != "model-adjusted" and r.route != "bootstrap BCa"
+            and permutation_min_pvalue(len(c.b), len(c.c)) >= alpha_each]
+    if weak:
+        n = sorted({(len(c.b), len(c.c)) for c in weak})
+        pmin = ", ".join(f"{a} vs {b}: {permutation_min_pvalue(a, b):.3g}" for a, b in n)
+        notes.append(f"{len(weak)} cell(s) have too few runs for an exact permutation test to reach the "
+                     f"multiplicity-adjusted level {alpha_each:.3g} (smallest attainable two-sided p-value {pmin}); "
+                     "the permutation test never decides such a cell: its verdict rests on the t route on the "
+                     "logs named in the route column")
 
 
-def _runs_needed(samples, est: float, *, margin: float, alpha: float, level: float) -> float:
-    """Runs per model to settle an inconclusive cell: show equivalence when the estimate is inside the margin,
-    else a CI narrow enough to exclude 1 at the simultaneous level."""
+#: the verdict table's columns after the ``by`` keys, with their dtypes (an empty table has them too)
+_TABLE_DTYPES: dict[str, str] = {
+    "cell": "object", "metric": "object", "direction": "object", "n_baseline": "int64", "n_candidate": "int64",
+    "estimate": "float64", "ci_low": "float64", "ci_high": "float64", "confidence_level": "float64",
+    "pvalue": "float64", "pvalue_method": "object", "pvalue_adjusted": "float64", "tost_pvalue": "float64",
+    "verdict": "object", "runs_needed": "Int64", "headline": "object", "headline_reason": "object",
+    "raw_estimate": "float64", "raw_ci_low": "float64", "raw_ci_high": "float64",
+    "per_ghz_estimate": "float64", "per_ghz_ci_low": "float64", "per_ghz_ci_high": "float64",
+    "model_estimate": "float64", "model_ci_low": "float64", "model_ci_high": "float64",
+    "clock_elasticity": "float64", "clock_reading": "object",
+    "clock_mhz_baseline": "float64", "clock_mhz_candidate": "float64",
+    "route": "object", "basis": "object", "paired": "bool", "permutation_min_pvalue": "float64",
+}
+
+
+def _key_dtypes(runs: pd.DataFrame, by: Sequence[str]) -> dict[str, Any]:
+    """The dtype each ``by`` key gets in a table built from per-cell Python values (as the verdict table is)."""
+    return {k: pd.Series(runs[k].iloc[:1].tolist()).dtype if len(runs) else np.dtype(object) for k in by}
+
+
+def _typed_empty(dtypes: dict[str, Any]) -> pd.DataFrame:
+    text = pd.Series(["x"]).dtype  # pandas' inferred text dtype, as a table built from rows of str gets
+    return pd.DataFrame({k: pd.Series(dtype=text if d == "object" else d) for k, d in dtypes.items()})
+
+
+def _empty_table(runs: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """A verdict table with no rows: every column present, with the dtypes a filled table has."""
+    return _typed_empty(_key_dtypes(runs, by) | _TABLE_DTYPES)
+
+
+def _empty_values(runs: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    return _typed_empty({k: runs[k].dtype for k in by} | {
+        "cell": "object", "run_id": "object", "pv_model": "object", "value": "float64", "per_ghz_value": "float64",
+        "cpu_ghz": "float64", "metric": "object"})
+
+
+def _excluded_frame(rows: list[dict], by: Sequence[str]) -> pd.DataFrame:
+    cols = [*by, "cell", "metric", "n_baseline", "n_candidate", "reason"]
+    return (pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame(columns=cols)).reset_index(drop=True)
+
+
+def _runs_needed(samples, est: float, *, margin: float, alpha: float, level: float, n_have: int,
+                 n_resamples: int) -> float:
+    """Runs per model to settle an inconclusive cell, always more than it has.
+
+    Inside the margin: TOST power 80 % (each one-sided test at ``alpha``, as TOST is not adjusted). Outside: a
+    CI at the simultaneous level (the multiplicity adjustment) narrow enough to exclude 1 with probability 80 %.
+    The deciding test must be able to reach that level: the t routes reach any level at any n; where the
+    bootstrap would take over (:data:`analysis.cells.BOOTSTRAP_MIN_RUNS`) its permutation p-value reaches
+    ``2 / (n_resamples + 1)`` at best, and a level below that cannot be met by more runs (the notes say so).
+    """
     b, c = samples
     lo_b, hi_b = equivalence_bounds(margin)
     if lo_b < est < hi_b:
         res = runs_needed(b, c, goal="equivalence", margin=margin, alpha=alpha, max_n=_MAX_RUNS)
     else:
-        res = runs_needed(b, c, goal="ci_half_width", half_width=abs(est - 1), alpha=1 - level, max_n=_MAX_RUNS)
-    return float(res.n_per_model)
+        res = runs_needed(b, c, goal="ci_half_width", half_width=math.expm1(abs(math.log(est))), alpha=1 - level,
+                          max_n=_MAX_RUNS)
+    n = int(res.n_per_model)
+    if n >= BOOTSTRAP_MIN_RUNS and 2 / (n_resamples + 1) >= 1 - level:
+        n = _MAX_RUNS
+    return float(min(_MAX_RUNS, max(n, n_have + 1)))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -726,8 +809,12 @@ def headline_paragraph(result: CompareResult) -> str:
         name = {"equivalent": f"equivalent within +/-{100 * result.margin:g} %",
                 "inconclusive": "the evidence is inconclusive"}.get(v, v)
         groups.append(f"{name} in {len(sel)}: " + "; ".join(items))
-    parts.append(f"{result.candidate} is " + ", ".join(groups[:1]) + (". " if len(groups) == 1 else "; ")
-                 + "; ".join(groups[1:]) + ("." if len(groups) > 1 else ""))
+    if groups:
+        parts.append(f"{result.candidate} is " + ", ".join(groups[:1]) + (". " if len(groups) == 1 else "; ")
+                     + "; ".join(groups[1:]) + ("." if len(groups) > 1 else ""))
+    else:
+        parts.append("No cell could be compared: none has at least 2 runs of both models left after the audit's "
+                     "exclusions (each is listed below with its reason).")
     adj = t[t["headline"] == "model-adjusted"]
     if len(adj):
         el = adj.drop_duplicates(["metric", *[k for k in ("test", "msg_size_bytes") if k in by]])
@@ -743,7 +830,7 @@ def headline_paragraph(result: CompareResult) -> str:
             f"per-GHz division; the clock elasticity (1: CPU-bound, 0: wire-bound) is {elast}. The raw and per-GHz "
             "ratios are shown beside them."
         )
-    brk = t[t["headline_reason"].str.contains("spanning both", regex=False)]
+    brk = t[t["basis"] == "bracket"]
     if len(brk):
         parts.append(f"In {len(brk)} cell(s) the clocks differ but no clock adjustment was possible (see the notes), "
                      "so their intervals span both the raw and the per-GHz ratio.")
@@ -776,11 +863,12 @@ def format_compare(result: CompareResult) -> str:
         "p_TOST": t["tost_pvalue"].map(lambda x: f"{x:.3g}"),
         "verdict": t["verdict"],
         "headline": t["headline"],
+        "route": t["route"],
         "raw": t["raw_estimate"].map(lambda x: f"{x:.4f}"),
         "per_GHz": t["per_ghz_estimate"].map(lambda x: "" if not np.isfinite(x) else f"{x:.4f}"),
         "runs_needed": t["runs_needed"].map(lambda x: "" if pd.isna(x) else str(int(x))),
     })
-    widths = {c: max(len(c), *(len(str(v)) for v in tab[c])) for c in tab.columns}
+    widths = {c: max([len(c), *(len(str(v)) for v in tab[c])]) for c in tab.columns}
     out.append("  ".join(c.ljust(widths[c]) for c in tab.columns))
     for _, r in tab.iterrows():
         out.append("  ".join(str(r[c]).ljust(widths[c]) for c in tab.columns))

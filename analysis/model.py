@@ -86,10 +86,12 @@ class ModelResult:
     formulas : dict
         test -> the formula actually fitted (after any reduction).
     effects : DataFrame
-        One row per test and message size: ``estimator`` (``OLS-HC3`` or ``MixedLM``), ``log_effect``,
+        One row per test and message size: ``estimator`` (``OLS-HC3``, ``OLS-HC1`` where a run has leverage
+        1, or ``MixedLM``), ``log_effect``,
         ``standard_error``, ``estimate`` (ratio candidate/baseline), ``ci_low``, ``ci_high``, ``pvalue``, ``df``
         (degrees of freedom of the t quantiles; inf: normal), ``clock_adjusted`` (the clock elasticity was estimated at that size), ``clock_confounded`` (clock and
-        model cannot be told apart at that size), ``n_baseline``, ``n_candidate``.
+        model cannot be told apart at that size), ``n_baseline``, ``n_candidate``, ``reason`` (why the effect
+        is empty: '' when it was estimated).
     elasticities : DataFrame
         One row per test and message size: ``elasticity``, ``standard_error``, ``ci_low``, ``ci_high``,
         ``pvalue`` (H0: elasticity 0), ``reading`` (``CPU-bound``, ``wire-bound``, ``unclear``,
@@ -112,6 +114,10 @@ class ModelResult:
         difference the covariates explain; NaN when the raw difference is under 2 %; above 100: the sign flips).
     notes : tuple of str
         Reductions, skipped tests, convergence problems.
+    not_fitted : DataFrame
+        One row per test of the metric without a usable model effect: ``test, reason`` (one model only, no
+        message size both models ran, a fit that failed, or a fit in which the model is aliased at every size,
+        e.g. with the pinning when each model ran at one pinning only).
     groups : str or None
         The column used for the random intercept, if any.
     frame : DataFrame
@@ -133,6 +139,7 @@ class ModelResult:
     residuals: pd.DataFrame
     raw_vs_adjusted: pd.DataFrame
     notes: tuple[str, ...] = ()
+    not_fitted: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"test": [], "reason": []}, dtype=object))
     groups: str | None = None
     frame: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     fits: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -414,15 +421,35 @@ def _estimable(L: np.ndarray, X: np.ndarray) -> bool:
 def _lincomb(L, params, cov, *, df: float | None, level: float, cov_floor=None) -> dict[str, float]:
     """Estimate, standard error, CI and p-value of the contrast ``L @ params``; with *cov_floor* the standard
     error is the larger of the two covariances' (robust vs conventional, Angrist & Pischke 2009, sec. 8.1)."""
-    est = float(L @ params)
-    se = float(np.sqrt(max(L @ cov @ L, 0.0)))
+    with np.errstate(invalid="ignore", over="ignore"):  # a covariance that does not exist is NaN: checked below
+        est = float(L @ params)
+        var = float(L @ cov @ L)
+        floor_var = float(L @ cov_floor @ L) if cov_floor is not None else np.nan
+    se = float(np.sqrt(var)) if var >= 0 else (0.0 if np.isfinite(var) else np.nan)
     if cov_floor is not None:
-        se = max(se, float(np.sqrt(max(L @ cov_floor @ L, 0.0))))
+        if np.isfinite(floor_var) and floor_var > 0 and np.isfinite(se):
+            se = max(se, float(np.sqrt(floor_var)))
     dist = sps.t(df) if df is not None and np.isfinite(df) and df > 0 else sps.norm()
     q = dist.ppf(0.5 + level / 2)
     stat = est / se if se > 0 else np.nan
     p = float(2 * dist.sf(abs(stat))) if np.isfinite(stat) else np.nan
     return {"log_effect": est, "standard_error": se, "lo": est - q * se, "hi": est + q * se, "pvalue": p}
+
+
+def _usable_contrast(L, X, params, cov, *, df, level, cov_floor=None, both_models=True
+                     ) -> tuple[dict[str, float] | None, str]:
+    """:func:`_lincomb` where the contrast is estimable and has a finite, positive standard error, else None;
+    with the reason ('' when estimated). A NaN there would reach the multiplicity adjustment downstream."""
+    if not both_models:
+        return None, "measured by one model only"
+    if not _estimable(L, X):
+        return None, "not estimable: aliased with other terms of the design"
+    r = _lincomb(L, params, cov, df=df, level=level, cov_floor=cov_floor)
+    if not (np.isfinite(r["standard_error"]) and r["standard_error"] > 0 and np.isfinite(r["log_effect"])):
+        if df is not None and not df >= 1:
+            return None, "no standard error: the runs leave no residual degrees of freedom for it"
+        return None, "no standard error: the runs fit the model exactly (zero residual spread), so no interval exists"
+    return r, ""
 
 
 def _coef_table(test: str, estimator: str, names, params, cov, df, level) -> pd.DataFrame:
@@ -460,6 +487,45 @@ def clock_reading(ci_low: float, ci_high: float) -> str:
     if ci_high < _ELASTICITY_SPLIT:
         return "wire-bound"
     return "unclear"
+
+
+#: a run whose leverage is this close to 1 is fitted exactly by a term of its own (HC2/HC3 divide by 1 - h)
+_LEVERAGE_ONE = 1e-8
+
+
+def _leverages(X: np.ndarray) -> np.ndarray:
+    """Diagonal of the hat matrix X (X'X)^+ X' (pseudo-inverse: rank-deficient designs included)."""
+    return np.einsum("ij,ji->i", X, np.linalg.pinv(X))
+
+
+def _robust_ols(fml: str, frame: pd.DataFrame, runs: Sequence[str]) -> tuple[Any, str, str]:
+    """OLS with the best heteroscedasticity-consistent covariance that exists: (fit, cov_type, note).
+
+    HC3 (MacKinnon & White 1985) divides each squared residual by (1 - h)^2 and HC2 by (1 - h): a run with
+    leverage 1 (the only run at its pinning, or the only pinned run of a model at some clock, fitted exactly by
+    its own coefficient) makes both 0/0. Then HC1 (White's HC0 with the n / (n - k) correction, which gives that
+    run no weight) is used, and the note names the runs; the conventional covariance is the last resort.
+    """
+    model = OLS.from_formula(fml, frame)
+    h = _leverages(np.asarray(model.exog))
+    exact = np.flatnonzero(h > 1 - _LEVERAGE_ONE)
+    note = ""
+    order = ("HC3", "HC1", "nonrobust")
+    if exact.size:
+        order = ("HC1", "nonrobust")
+        named = ", ".join(str(runs[i]) for i in exact[:5]) + (f" and {exact.size - 5} more" if exact.size > 5 else "")
+        note = (f"run(s) {named} have leverage 1 (a term is estimated from them alone): HC3 errors do not exist "
+                "there, HC1 robust errors used")
+    fit = None
+    for cov_type in order:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", SingularMatrixWarning)
+            fit = model.fit(cov_type=cov_type, use_t=True)
+        if np.all(np.isfinite(np.asarray(fit.cov_params()))):
+            return fit, cov_type, note
+        note = (note + "; " if note else "") + f"{cov_type} covariance not finite"
+    return fit, order[-1], note + "; no standard error exists (no residual degrees of freedom)"
 
 
 def _auto_groups(sub: pd.DataFrame, groups, notes: list[str], test: str) -> str | None:
@@ -504,6 +570,25 @@ def _fit_mixed(fml: str, frame: pd.DataFrame, gcol: str) -> tuple[Any, str]:
     return None, "failed (" + "; ".join(errors) + "); OLS-HC3 effects reported"
 
 
+def _sizes_text(sub: pd.DataFrame, flag: int) -> str:
+    sizes = sorted({int(v) for v in sub.loc[sub["candidate"] == flag, "msg_size_bytes"]})
+    return ", ".join(f"{v} B" for v in sizes)
+
+
+def _unfittable(sub: pd.DataFrame, baseline: str, candidate: str) -> str:
+    """Why one test's model frame cannot be fitted ('' when it can): one model only, or no message size that
+    both models ran (e.g. iperf3 UDP, one run of each model at 1448 and 32768 bytes)."""
+    present = set(sub["candidate"].unique())
+    if present != {0, 1}:
+        only = candidate if present == {1} else baseline
+        return f"runs of {only} only"
+    both = sub.groupby("msg_size_bytes")["candidate"].nunique()
+    if not (both == 2).any():
+        return (f"the two models ran at no common message size ({baseline} at {_sizes_text(sub, 0)}; "
+                f"{candidate} at {_sizes_text(sub, 1)}): the model effect is not estimable")
+    return ""
+
+
 def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
     """Fit one test. Returns a dict of per-test frames."""
     both = sub.groupby("msg_size_bytes")["candidate"].nunique()
@@ -524,11 +609,11 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
         notes.append(f"{test}: {n_missing} run(s) without a CPU clock left out of the fit")
         frame = frame[frame["cpu_ghz"].notna()]
     frame = frame.reset_index(drop=True)
-    with warnings.catch_warnings():
-        # rank deficiency is detected and noted below; statsmodels' own warning would only repeat it
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", SingularMatrixWarning)
-        ols = OLS.from_formula(fml, frame).fit(cov_type="HC3", use_t=True)
+    # rank deficiency is detected and noted below; statsmodels' own warning would only repeat it
+    ols, cov_type, cov_note = _robust_ols(fml, frame, frame["run_id"].tolist())
+    ols_name = f"OLS-{cov_type}"
+    if cov_note:
+        notes.append(f"{test}: {cov_note}")
     X = np.asarray(ols.model.exog)
     spec = ols.model.data.model_spec
     if np.linalg.matrix_rank(X) < X.shape[1]:
@@ -539,7 +624,7 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
     names = list(ols.model.exog_names)
     params = np.asarray(ols.params)
     cov = np.asarray(ols.cov_params())
-    coefs = [_coef_table(test, "OLS-HC3", names, params, cov, ols.df_resid, level)]
+    coefs = [_coef_table(test, ols_name, names, params, cov, ols.df_resid, level)]
 
     # mixed model with a random intercept per group
     gcol = _auto_groups(frame, groups, notes, test)
@@ -548,6 +633,10 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
         mixed, problem = _fit_mixed(fml, frame, gcol)
         if problem:
             notes.append(f"{test}: mixed model by {gcol}: {problem}")
+    if mixed is not None and not np.all(np.isfinite(np.asarray(mixed.cov_params())[:len(names), :len(names)])):
+        notes.append(f"{test}: mixed model by {gcol}: its fixed-effect covariance is not finite; "
+                     f"{ols_name} effects reported")
+        mixed = None
     if mixed is not None:
         k = len(names)
         m_params = np.asarray(mixed.fe_params)
@@ -557,10 +646,12 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
         floor = None
         gvar = float(np.asarray(mixed.cov_re)[0, 0])
     else:
-        est_name, est_params, est_cov, est_df = "OLS-HC3", params, cov, ols.df_resid
+        est_name, est_params, est_cov, est_df = ols_name, params, cov, ols.df_resid
         # HC3 alone undercovers with a handful of runs per cell (z spread ~1.15 in simulation): the effects use
         # the larger of the HC3 and the conventional standard error
-        floor = np.asarray(ols.normalized_cov_params) * float(ols.scale)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # no residual df: the scale is inf, ignored there
+            floor = np.asarray(ols.normalized_cov_params) * float(ols.scale)
         gvar = np.nan
 
     # raw (model and size only) for raw vs adjusted
@@ -569,10 +660,7 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
         if len(sizes) > 1
         else f"C(pv_model, Treatment(reference={baseline!r}))"
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", SingularMatrixWarning)
-        raw = OLS.from_formula(raw_fml, frame).fit(cov_type="HC3", use_t=True)
+    raw = _robust_ols(raw_fml, frame, frame["run_id"].tolist())[0]
     raw_X = np.asarray(raw.model.exog)
 
     eff_rows, ela_rows, rva_rows = [], [], []
@@ -583,9 +671,8 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
         mask = (frame["msg_size_bytes"] == s).to_numpy()
         nb = int(((frame["candidate"] == 0) & mask).sum())
         nc = int(((frame["candidate"] == 1) & mask).sum())
-        L = l_model[int(s)]
-        r = (_lincomb(L, est_params, est_cov, df=est_df, level=level, cov_floor=floor)
-             if _estimable(L, X) and nb and nc else None)
+        r, why = _usable_contrast(l_model[int(s)], X, est_params, est_cov, df=est_df, level=level,
+                                  cov_floor=floor, both_models=bool(nb and nc))
         eff_rows.append(
             {
                 "test": test,
@@ -602,10 +689,10 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
                 "clock_confounded": status.get(s) == "confounded",
                 "n_baseline": nb,
                 "n_candidate": nc,
+                "reason": why,
             }
         )
-        Lc = l_clock[int(s)]
-        rc = _lincomb(Lc, est_params, est_cov, df=est_df, level=level, cov_floor=floor) if _estimable(Lc, X) else None
+        rc, _ = _usable_contrast(l_clock[int(s)], X, est_params, est_cov, df=est_df, level=level, cov_floor=floor)
         eff_rows[-1]["clock_adjusted"] = rc is not None
         ela_rows.append(
             {
@@ -620,12 +707,8 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
                 "reading": clock_reading(rc["lo"], rc["hi"]) if rc else "not estimable",
             }
         )
-        Lr = l_raw[int(s)]
-        rr = (
-            _lincomb(Lr, np.asarray(raw.params), np.asarray(raw.cov_params()), df=raw.df_resid, level=level)
-            if _estimable(Lr, raw_X) and nb and nc
-            else None
-        )
+        rr, _ = _usable_contrast(l_raw[int(s)], raw_X, np.asarray(raw.params), np.asarray(raw.cov_params()),
+                                 df=raw.df_resid, level=level, both_models=bool(nb and nc))
         raw_log = rr["log_effect"] if rr else np.nan
         adj_log = r["log_effect"] if r else np.nan
         explained = 100.0 * (raw_log - adj_log) / raw_log if abs(raw_log) > 0.02 else np.nan
@@ -641,11 +724,11 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
             }
         )
 
-    # ANOVA (type II, HC3-robust F tests); falls back to classical type I where type II cannot be formed
+    # ANOVA (type II, F tests robust as the fit's errors); falls back to classical type I where type II cannot be formed
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            an = anova_lm(ols, typ=2, robust="hc3")
+            an = anova_lm(ols, typ=2, robust=cov_type.lower() if cov_type.startswith("HC") else None)
     except (ValueError, np.linalg.LinAlgError, KeyError) as exc:
         notes.append(f"{test}: type-II ANOVA not available ({exc}); type-I table shown")
         an = anova_lm(ols, typ=1)
@@ -664,16 +747,20 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SingularMatrixWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
             bp_lm, bp_p, _, _ = het_breuschpagan(np.asarray(ols.resid), X)
     except (ValueError, np.linalg.LinAlgError):
         bp_lm, bp_p = np.nan, np.nan
     order = np.argsort(-np.nan_to_num(cooks, nan=0.0))
     named = [frame["run_id"].iloc[i] for i in order if influential[i]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # R² of a frame with no spread: NaN, not a warning
+        r2, r2_raw = float(ols.rsquared), float(raw.rsquared)
     diag = {
         "test": test,
         "n": n,
-        "r_squared": float(ols.rsquared),
-        "r_squared_raw": float(raw.rsquared),
+        "r_squared": r2,
+        "r_squared_raw": r2_raw,
         "breusch_pagan_lm": float(bp_lm),
         "breusch_pagan_pvalue": float(bp_p),
         "cooks_threshold": threshold,
@@ -787,24 +874,36 @@ def fit_model(
         raise TypeError(f"exclude_warmup: expected True or False, got {exclude_warmup!r}")
     frame, notes = model_frame(campaign, metric=metric, baseline=baseline, candidate=candidate,
                                exclude_warmup=bool(exclude_warmup))
+    not_fitted: list[tuple[str, str]] = []
     if tests is None:
         both = frame.groupby("test")["candidate"].nunique()
         tests = sorted(both.index[both == 2])
         one = sorted(set(frame["test"]) - set(tests))
         if one:
             notes.append("tests measured for one model only, not modelled: " + ", ".join(one))
+            not_fitted += [(t, _unfittable(frame[frame["test"] == t], baseline, candidate)) for t in one]
         if not tests:
             raise ValueError(f"metric: no test has {metric!r} runs of both {baseline!r} and {candidate!r}")
     parts: dict[str, dict] = {}
     for t in tests:
         sub = frame[frame["test"] == t].reset_index(drop=True)
-        if sub["candidate"].nunique() < 2:
-            notes.append(f"{t}: runs of one model only, not modelled")
-            continue
-        parts[t] = _fit_one_memo(sub, test=t, formula=formula, baseline=baseline, candidate=candidate,
-                                 groups=groups, level=level, notes=notes)
+        why = _unfittable(sub, baseline, candidate)
+        if not why:
+            try:
+                parts[t] = _fit_one_memo(sub, test=t, formula=formula, baseline=baseline, candidate=candidate,
+                                         groups=groups, level=level, notes=notes)
+                empty = parts[t]["effects"]["reason"]
+                if (empty != "").all():
+                    not_fitted.append((t, "fitted, but no model effect is estimable at any size: "
+                                       + "; ".join(dict.fromkeys(empty))))
+                continue
+            except (ValueError, np.linalg.LinAlgError, patsy.PatsyError) as exc:
+                why = f"the fit failed ({type(exc).__name__}: {exc})"
+        notes.append(f"{t}: not modelled: {why}")
+        not_fitted.append((t, why))
     if not parts:
-        raise ValueError(f"test: none of {tests!r} has {metric!r} runs of both models")
+        raise ValueError(f"test: none of {tests!r} can be modelled for {metric!r}: "
+                         + "; ".join(f"{t}: {why}" for t, why in not_fitted))
 
     def cat(key):
         return pd.concat([p[key] for p in parts.values()], ignore_index=True)
@@ -824,6 +923,7 @@ def fit_model(
         residuals=cat("residuals"),
         raw_vs_adjusted=cat("raw_vs_adjusted"),
         notes=tuple(notes),
+        not_fitted=pd.DataFrame(not_fitted, columns=["test", "reason"], dtype=object),
         groups=", ".join(sorted(gcols)) or None,
         frame=pd.concat([p["frame"] for p in parts.values()], ignore_index=True),
         fits={t: p["ols"] for t, p in parts.items()},

@@ -625,6 +625,9 @@ class ModelSetResult:
         metric -> :class:`analysis.model.ModelResult`.
     skipped : tuple of (metric, reason)
         Metrics that could not be modelled, with the error message.
+
+    Every requested metric is either in ``results`` or in ``skipped``; :attr:`not_fitted` lists what has no fit
+    (a whole metric, or one test of a fitted metric) with the reason.
     """
 
     results: Mapping[str, Any]
@@ -648,6 +651,15 @@ class ModelSetResult:
     @property
     def diagnostics(self) -> pd.DataFrame:
         return self._cat(lambda r: r.diagnostics)
+
+    @property
+    def not_fitted(self) -> pd.DataFrame:
+        """One row per metric or test without a fit: ``metric, test`` (``all tests`` for a whole metric),
+        ``reason``."""
+        rows = [(m, "all tests", why) for m, why in self.skipped]
+        rows += [(m, t, why) for m, r in self.results.items()
+                 for t, why in zip(r.not_fitted["test"], r.not_fitted["reason"], strict=True)]
+        return pd.DataFrame(rows, columns=["metric", "test", "reason"], dtype=object)
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -688,10 +700,12 @@ def fit_models(campaign, *, baseline: str, candidate: str, metrics: Sequence[str
                confidence_level: float = 0.95) -> ModelSetResult:
     """:func:`analysis.model.fit_model` for each metric (default: the primary rate metrics measured).
 
-    A metric no test can model (e.g. measured by one model only) is listed in ``skipped`` with the reason rather
-    than stopping the report.
+    A metric no test can model (e.g. measured by one model only, or the two models ran at disjoint message
+    sizes) is listed in ``skipped`` with the reason rather than stopping the report.
     """
     chosen = _fit_models_iv(campaign, metrics)
+    import patsy
+
     from analysis.model import fit_model
 
     results: dict[str, Any] = {}
@@ -700,7 +714,7 @@ def fit_models(campaign, *, baseline: str, candidate: str, metrics: Sequence[str
         try:
             results[metric] = fit_model(campaign, metric=metric, baseline=baseline, candidate=candidate,
                                         confidence_level=confidence_level)
-        except ValueError as exc:
+        except (ValueError, np.linalg.LinAlgError, patsy.PatsyError) as exc:
             skipped.append((metric, str(exc)))
     return ModelSetResult(results=results, skipped=tuple(skipped))
 

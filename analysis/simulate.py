@@ -18,6 +18,7 @@ which is the *j*-th run of *m* in run order and belongs to session *b* of *m*::
               + drift[m] * (j - mean_j)                              # time drift, centred on the model's mid-run
               + u[m, b]                                              # session (boot) level, u ~ N(0, session_sd^2)
               + e,  e ~ N(0, cv^2)                                   # run-to-run noise
+              [+ log(factor) with probability share]                 # contamination: a second, slower mode
 
 *rate* is the throughput in bits/s for stream tests and the transaction rate for request/response (RR) tests.
 The drift term is centred on the middle of the model's run sequence, so a cell measured evenly across the
@@ -45,7 +46,8 @@ Run plan
 --------
 Cells are (test, message size); RR tests use 1-byte requests and responses. Without ``pinning_mix`` each model runs
 every cell ``trials`` times at every pinning; with ``pinning_mix`` each model runs every cell ``trials`` times and
-the pinnings are apportioned by its shares (largest remainder). ``low_clock=(model, fraction, MHz)`` puts
+the pinnings are apportioned by its shares (largest remainder; ``pinning_draw="per-run"`` draws each run's pinning
+with those probabilities instead). ``low_clock=(model, fraction, MHz)`` puts
 ``round(fraction * n)`` of that model's ``n`` runs of each cell at the low clock (chosen at random), the rest at
 ``nominal_mhz``. ``order="interleaved"`` shuffles all runs of trial 1, then of trial 2, ... (randomized, blocked per
 trial); ``order="blocked"`` runs every baseline run (trial-blocked, shuffled within trial) before every candidate
@@ -128,6 +130,9 @@ class CampaignSpec:
     low_clock : (model, fraction of its runs per cell, MHz), as under an ondemand governor; None -> no confound
     pinning_effect : pinning -> multiplier on rates (missing pinnings -> 1.0)
     pinning_mix : model -> {pinning: share of its runs}; None -> every pinning for every model (balanced)
+    pinning_draw : with ``pinning_mix``, ``"apportioned"`` (the shares by largest remainder, per cell) or
+        ``"per-run"`` (each run's pinning drawn independently with those probabilities, as an operator who pins
+        when they remember)
     one_model_cells : (model, test, msg_size_bytes) cells run by that model only
     drift_per_run : model -> change of log(rate) per run of that model, in run order (e.g. {"venet": -0.002})
     order : ``"interleaved"`` or ``"blocked"`` (see the module docstring)
@@ -140,6 +145,9 @@ class CampaignSpec:
         ``"canonical"`` (``TCP_STREAM`` / ``TCP_MAERTS`` / ``UDP_RR``: :data:`analysis.vocabulary.TESTS`)
     non_run_files : add files that are not runs (README, log, script, image) and a ``.pvfairignore`` with an
         excluded folder (see the module docstring)
+    contamination : (share, factor): each run independently, with probability *share*, comes from a second mode
+        whose rate is *factor* times the first (e.g. ``(0.1, 0.8)``: 10 % of runs 20 % lower, a run that lost its
+        CPU or hit a slow path); None -> one mode. Drawn after the run's other draws, only when set.
     """
 
     name: str = "sim"
@@ -156,6 +164,7 @@ class CampaignSpec:
     low_clock: tuple[str, float, float] | None = None
     pinning_effect: Mapping[str, float] = field(default_factory=dict)
     pinning_mix: Mapping[str, Mapping[str, float]] | None = None
+    pinning_draw: str = "apportioned"
     one_model_cells: tuple[tuple[str, str, int], ...] = ()
     drift_per_run: Mapping[str, float] = field(default_factory=dict)
     order: str = "interleaved"
@@ -167,6 +176,7 @@ class CampaignSpec:
     n_cpus: int = 2
     manifest_vocabulary: str = "tool"
     non_run_files: bool = False
+    contamination: tuple[float, float] | None = None
 
     @property
     def models(self) -> tuple[str, str]:
@@ -301,6 +311,11 @@ def _plan(spec: CampaignSpec, rng: np.random.Generator) -> list[_Run]:
                 if spec.pinning_mix is None:
                     pins = [p for p in spec.pinnings for _ in range(spec.trials)]
                     trials = [k + 1 for _ in spec.pinnings for k in range(spec.trials)]
+                elif spec.pinning_draw == "per-run":
+                    shares = np.array([float(spec.pinning_mix[model].get(p, 0.0)) for p in spec.pinnings])
+                    pins = [spec.pinnings[i] for i in rng.choice(len(spec.pinnings), size=spec.trials,
+                                                                 p=shares / shares.sum())]
+                    trials = list(range(1, spec.trials + 1))
                 else:
                     counts = _apportion(spec.trials, spec.pinning_mix[model], spec.pinnings)
                     pins = [p for p in spec.pinnings for _ in range(counts[p])]
@@ -788,6 +803,8 @@ def _simulate_campaign_iv(out_dir, spec, seed) -> CampaignSpec:
                                  f"expected one of {spec.pinnings}")
             if any(s < 0 for s in shares.values()) or abs(sum(shares.values()) - 1.0) > 1e-9:
                 raise ValueError(f"spec.pinning_mix[{m!r}]: shares must be >= 0 and sum to 1, got {dict(shares)}")
+    if spec.pinning_draw not in ("apportioned", "per-run"):
+        raise ValueError(f"spec.pinning_draw: expected 'apportioned' or 'per-run', got {spec.pinning_draw!r}")
     for entry in spec.one_model_cells:
         if len(entry) != 3 or entry[0] not in models or (entry[1], int(entry[2])) not in cells:
             raise ValueError(f"spec.one_model_cells: expected (model, test, msg_size_bytes) with a spec model and "
@@ -813,6 +830,11 @@ def _simulate_campaign_iv(out_dir, spec, seed) -> CampaignSpec:
         raise ValueError(f"spec.manifest_vocabulary: expected 'tool' or 'canonical', got {spec.manifest_vocabulary!r}")
     if not isinstance(spec.non_run_files, bool):
         raise TypeError(f"spec.non_run_files: expected True or False, got {spec.non_run_files!r}")
+    if spec.contamination is not None:
+        ok = len(spec.contamination) == 2 and 0 <= spec.contamination[0] <= 1 and spec.contamination[1] > 0
+        if not ok:
+            raise ValueError(f"spec.contamination: expected (share in [0, 1], positive factor), "
+                             f"got {spec.contamination!r}")
     if not (0 < spec.cpu_util_pct <= 100):
         raise ValueError(f"spec.cpu_util_pct: expected a percentage in (0, 100], got {spec.cpu_util_pct!r}")
     if isinstance(spec.n_cpus, bool) or not isinstance(spec.n_cpus, (int, np.integer)) or spec.n_cpus < 1:
@@ -849,6 +871,8 @@ def _simulate(spec: CampaignSpec, seed: int) -> tuple[pd.DataFrame, list[dict]]:
         noise, u_loc, u_rem, mhz_b, mhz_a, elapsed = rng.standard_normal(6)
         iv = rng.standard_normal(RUN_SECONDS)
         rate = math.exp(log_rate + spec.cv * noise)
+        if spec.contamination is not None and rng.random() < spec.contamination[0]:
+            rate *= spec.contamination[1]
         local_util = min(100.0, spec.cpu_util_pct * math.exp(CPU_UTIL_CV * u_loc))
         remote_util = min(100.0, spec.cpu_util_pct * math.exp(CPU_UTIL_CV * u_rem))
         kind = TESTS[r.test].kind

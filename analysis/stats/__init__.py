@@ -16,6 +16,10 @@ power. Resampling runs in compiled kernels (``_kernels``, imported on first use)
     simultaneous_confidence_level(confidence_level, m, *, method)                            -> float
     runs_needed(baseline, candidate, *, goal, margin, power, alpha, half_width,
                 assumed_ratio, max_n)                                                       -> RunsNeededResult
+    log_t(baseline, candidate, *, prior_baseline, prior_candidate)                           -> LogTResult
+    paired_log_t(baseline, candidate, *, prior)                                              -> LogTResult
+    moderated_variances(variances, dfs)                                                      -> VariancePrior
+    permutation_min_pvalue(n_baseline, n_candidate)                                          -> float
     bca_interval(theta_hat, bootstrap_distribution, jackknife, *, confidence_level)          -> BCaResult
 """
 
@@ -24,6 +28,14 @@ from .bootstrap import bca_interval, ratio_ci, ratio_ci_batch
 from .equivalence import equivalence_bounds, tost_ratio
 from .multiplicity import adjust_pvalues, simultaneous_confidence_level
 from .power import runs_needed
+from .small_sample import (
+    LogTResult,
+    VariancePrior,
+    log_t,
+    moderated_variances,
+    paired_log_t,
+    permutation_min_pvalue,
+)
 from .tests import mann_whitney, permutation_test_ratio, welch_log
 
 __all__ = [
@@ -44,4 +56,10 @@ __all__ = [
     "adjust_pvalues",
     "simultaneous_confidence_level",
     "runs_needed",
+    "LogTResult",
+    "VariancePrior",
+    "log_t",
+    "paired_log_t",
+    "moderated_variances",
+    "permutation_min_pvalue",
 ]

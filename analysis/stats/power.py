@@ -17,6 +17,7 @@ import math
 import numbers
 
 import numpy as np
+from scipy import special as _spc
 from scipy import stats as _sps
 
 from ._results import RunsNeededResult
@@ -31,9 +32,18 @@ def tost_power(n, *, log_ratio: float, sd_log: float, margin: float, alpha: floa
     df = 2 * n - 2
     se = sd_log * np.sqrt(2.0 / n)
     low, upp = -math.log1p(margin), math.log1p(margin)
-    tc = _sps.t.ppf(1 - alpha, df)
-    p1 = _sps.nct.cdf(tc, df, (log_ratio - low) / se)  # lower test fails to reject
-    p2 = _sps.nct.sf(-tc, df, (log_ratio - upp) / se)  # upper test fails to reject
+    # scipy.special's t quantile and noncentral t CDF directly (the distribution objects' argument checks cost
+    # more than the arithmetic when runs_needed scans n for every inconclusive cell of a report)
+    tc = _spc.stdtrit(df, 1 - alpha)
+    nc1, nc2 = (log_ratio - low) / se, (log_ratio - upp) / se
+    p1 = _spc.nctdtr(df, nc1, tc)  # lower test fails to reject
+    p2 = 1.0 - _spc.nctdtr(df, nc2, -tc)  # upper test fails to reject
+    bad = ~(np.isfinite(p1) & np.isfinite(p2))
+    if bad.any():  # far tails, where the special function gives up: the distribution object's algorithm
+        p1, p2 = np.array(p1, dtype=float), np.array(p2, dtype=float)
+        dfb, tcb = np.broadcast_to(df, bad.shape)[bad], np.broadcast_to(tc, bad.shape)[bad]
+        p1[bad] = _sps.nct.cdf(tcb, dfb, np.broadcast_to(nc1, bad.shape)[bad])
+        p2[bad] = _sps.nct.sf(-tcb, dfb, np.broadcast_to(nc2, bad.shape)[bad])
     return np.clip(1.0 - p1 - p2, 0.0, 1.0)
 
 
@@ -42,8 +52,8 @@ def half_width_assurance(n, *, sd_log: float, half_width: float, alpha: float = 
     n = np.asarray(n, dtype=float)
     df = 2 * n - 2
     w = math.log1p(half_width)
-    s_max = w / (_sps.t.ppf(1 - alpha / 2, df) * np.sqrt(2.0 / n))
-    return _sps.chi2.cdf(df * (s_max / sd_log) ** 2, df)
+    s_max = w / (_spc.stdtrit(df, 1 - alpha / 2) * np.sqrt(2.0 / n))
+    return _spc.chdtr(df, df * (s_max / sd_log) ** 2)
 
 
 def _goal_equivalence(ns, *, log_ratio, sd_log, margin, alpha, half_width):
@@ -58,17 +68,22 @@ def _goal_half_width(ns, *, log_ratio, sd_log, margin, alpha, half_width):
 GOALS = {"equivalence": _goal_equivalence, "ci_half_width": _goal_half_width}
 
 
-def _smallest_n(prob, target: float, max_n: int, *, scan: int = 512) -> tuple[int, float] | None:
-    """Smallest n in [2, max_n] with ``prob(n) >= target``: a vectorized scan of n <= ``scan``, then bisection
-    (both success probabilities increase with n)."""
+def _smallest_n(prob, target: float, max_n: int, *, scan: int = 32) -> tuple[int, float] | None:
+    """Smallest n in [2, max_n] with ``prob(n) >= target``: a vectorized scan of n <= ``scan``, then doubling to a
+    bracket and bisection inside it (both success probabilities increase with n)."""
     ns = np.arange(2, min(max_n, scan) + 1)
     p = prob(ns)
     ok = np.flatnonzero(p >= target)
     if ok.size:
         return int(ns[ok[0]]), float(p[ok[0]])
-    if max_n <= scan or prob(np.array([max_n]))[0] < target:
+    if max_n <= scan:
         return None
-    lo, hi = scan, max_n  # prob(lo) < target <= prob(hi)
+    lo = scan  # prob(lo) < target
+    hi = min(2 * lo, max_n)
+    while not prob(np.array([hi]))[0] >= target:
+        if hi == max_n:
+            return None
+        lo, hi = hi, min(2 * hi, max_n)
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if prob(np.array([mid]))[0] >= target:

@@ -50,6 +50,7 @@ from analysis.report import (
     setup_notebook,
     showcase_row,
 )
+from analysis.rerun import format_plan_html, rerun_plan
 
 setup_notebook()
 campaign_path = resolve_campaign(campaign)
@@ -91,7 +92,11 @@ display(HTML(format_html_table(format_verdict_table(verdicts, by=result.by))))
 # ±δ, the dotted line "no difference". Hollow markers: the raw ratio; crosses: the per-GHz ratio.
 
 # %%
-display(forest_plot(result))
+if len(verdicts):
+    display(forest_plot(result))
+else:
+    display(HTML(format_paragraph_html("No cell could be compared, so there is nothing to plot: the cells and the "
+                                       "reasons they were left out are listed at the end.")))
 
 # %% [markdown]
 # ## Metric vs message size
@@ -110,7 +115,8 @@ for test in multi_size_tests(verdicts):
 # distribution of the ratio with its estimate and interval.
 
 # %%
-display(estimation_plot(result, showcase_row(verdicts)))
+if len(verdicts):
+    display(estimation_plot(result, showcase_row(verdicts)))
 
 # %% [markdown]
 # ## Any cell up close
@@ -124,9 +130,14 @@ if interactive():
 
 # %% [markdown]
 # ## Cells not compared, and notes
+#
+# Each cell left out with its reason, and the runs that would make it comparable: how many of which model, at which
+# pinning and clock.
 
 # %%
 display(HTML(format_html_table(result.excluded)))
+plan = rerun_plan(data, baseline=baseline, candidate=candidate, by=result.by, excluded=result.excluded)
+display(HTML(format_plan_html(plan)))
 display(HTML(format_notes_html(list(result.notes), title="Notes")))
 
 # %% [markdown]
@@ -150,5 +161,5 @@ else:
     display(looks_plot(looks))
 
 # %%
-written = save_tables(output_dir, verdicts=verdicts, excluded_cells=result.excluded)
+written = save_tables(output_dir, verdicts=verdicts, excluded_cells=result.excluded, rerun_plan=plan.to_frame())
 print("\n".join(f"wrote {p}" for p in written) or "output_dir not set: no tables written")

@@ -4,8 +4,9 @@
 #
 # Dividing by GHz assumes the work is CPU-bound. Instead of trusting that, a regression is fitted per test on the
 # **log** of the metric, with the PV model, the message size, the log of the CPU clock (its slope may differ by
-# message size) and the pinning as terms, with heteroscedasticity-robust (HC3) standard errors; when the campaign
-# has several sessions, boots or hosts, a mixed model adds a random intercept for them.
+# message size) and the pinning as terms, with heteroscedasticity-robust (HC3) standard errors (HC1 in a test where
+# a run has leverage 1, e.g. the only run at its pinning: HC3 does not exist there, and the notes say so); when the
+# campaign has several sessions, boots or hosts, a mixed model adds a random intercept for them.
 #
 # - the **model effect** per message size is the ratio candidate / baseline at equal clock and pinning;
 # - the **clock elasticity** is the % change of the metric per % change of the clock: about 1 means CPU-bound (a
@@ -31,6 +32,7 @@ from analysis.report import (
     fit_models,
     format_html_table,
     format_notes_html,
+    format_paragraph_html,
     infer_models,
     resolve_campaign,
     save_tables,
@@ -42,6 +44,19 @@ campaign_path = resolve_campaign(campaign)
 data = normalize(load_campaign(campaign_path))
 baseline, candidate = infer_models(data, baseline, candidate)
 models = fit_models(data, baseline=baseline, candidate=candidate, metrics=metrics, confidence_level=1 - alpha)
+
+# %% [markdown]
+# ## What was fitted
+#
+# Every metric and test either has a fit below or is listed here with the reason it has none (measured by one model
+# only, no message size both models ran, a fit that failed).
+
+# %%
+not_fitted = models.not_fitted
+fitted_list = ", ".join(models.results) or "none"
+display(HTML(format_paragraph_html(f"Fitted: {fitted_list}. Not fitted: {len(not_fitted)} metric/test pair(s).")))
+if len(not_fitted):
+    display(HTML(format_html_table(not_fitted)))
 
 # %% [markdown]
 # ## Model effects and clock elasticities
@@ -78,5 +93,6 @@ written = save_tables(
     model_effects=effects,
     model_raw_vs_adjusted=models.raw_vs_adjusted,
     model_diagnostics=models.diagnostics,
+    model_not_fitted=not_fitted,
 )
 print("\n".join(f"wrote {p}" for p in written) or "output_dir not set: no tables written")

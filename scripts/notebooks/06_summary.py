@@ -28,6 +28,7 @@ from analysis.normalize import normalize
 from analysis.plots import forest_plot
 from analysis.report import (
     campaign_overview,
+    fit_models,
     format_effects_table,
     format_findings_table,
     format_confounds_html,
@@ -44,6 +45,7 @@ from analysis.report import (
     save_tables,
     setup_notebook,
 )
+from analysis.rerun import format_plan_html, no_comparison_paragraph, rerun_plan
 
 setup_notebook(dpi=110)  # print quality for the PDF
 campaign_path = resolve_campaign(campaign)
@@ -77,7 +79,11 @@ display(HTML(format_header_html(data.name, baseline, candidate, overview, settin
 # ## Verdict in brief
 
 # %%
-display(HTML(format_verdict_bullets_html(result)))
+plan = rerun_plan(data, baseline=baseline, candidate=candidate, by=result.by, excluded=result.excluded)
+if len(verdicts):
+    display(HTML(format_verdict_bullets_html(result)))
+else:
+    display(HTML(format_paragraph_html(no_comparison_paragraph(plan))))
 
 # %% [markdown]
 # ## Confounds found by the audit
@@ -95,7 +101,10 @@ display(HTML(format_html_table(format_verdict_table(verdicts, by=result.by))))
 # ## Forest plot
 
 # %%
-display(HTML(format_figure_html(forest_plot(result))))  # at the full text width of the PDF
+if len(verdicts):
+    display(HTML(format_figure_html(forest_plot(result))))  # at the full text width of the PDF
+else:
+    display(HTML(format_paragraph_html("No cell could be compared: nothing to plot.")))
 
 # %% [markdown]
 # ## Cells not compared
@@ -124,6 +133,14 @@ display(HTML(format_findings_table(result.audit.findings, severities=("error", "
 
 # %%
 display(HTML(format_html_table(format_effects_table(verdicts, by=result.by))))
+models = fit_models(data, baseline=baseline, candidate=candidate, metrics=metrics, confidence_level=1 - alpha)
+not_fitted = models.not_fitted
+display(HTML(format_paragraph_html(
+    "Regression models fitted: " + (", ".join(models.results) or "none") + "; not fitted: "
+    + (f"{len(not_fitted)} metric/test pair(s), listed with the reason." if len(not_fitted) else "none.")
+)))
+if len(not_fitted):
+    display(HTML(format_html_table(not_fitted)))
 
 # %% [markdown]
 # ## The campaign
@@ -157,4 +174,14 @@ display(HTML(format_html_table(format_overview_table(overview))))
 
 # %%
 display(HTML(format_notes_html(list(result.notes), title="Notes from this comparison")))
-written = save_tables(output_dir, summary_verdicts=format_verdict_table(verdicts, by=result.by))
+written = save_tables(output_dir, summary_verdicts=format_verdict_table(verdicts, by=result.by),
+                      summary_rerun_plan=plan.to_frame())
+
+# %% [markdown]
+# ## What to run next
+#
+# The cells left out or confounded, and the runs that would make them comparable: how many runs of which model, at
+# which pinning and CPU clock.
+
+# %%
+display(HTML(format_plan_html(plan)))

@@ -128,7 +128,10 @@ def test_same_clock_raw_headline_holm_and_simultaneous_level(same_clock):
     v = same_clock.values
     for _, r in t.iterrows():
         g = v[(v["cell"] == r["cell"]) & (v["metric"] == r["metric"])]
-        ratio = g.loc[g["pv_model"] == CAND, "value"].mean() / g.loc[g["pv_model"] == BASE, "value"].mean()
+        b, c = g.loc[g["pv_model"] == BASE, "value"], g.loc[g["pv_model"] == CAND, "value"]
+        # 6 interleaved rounds: the paired t on the logs decides; its effect is the ratio of geometric means
+        assert r["route"] == "moderated paired t (log)" and r["paired"] and r["basis"] == "raw"
+        ratio = np.exp(np.log(c).mean() - np.log(b).mean())
         assert r["raw_estimate"] == pytest.approx(ratio, rel=1e-12)
     by = t.set_index(["test", "msg_size_bytes"])
     assert by.loc[("TCP_STREAM", 64), "verdict"] == "faster"
@@ -234,7 +237,7 @@ def test_bad_campaign():
         compare(pd.DataFrame(), baseline=BASE, candidate=CAND)
 
 
-def test_no_default_metric_and_no_matched_cell(demo_campaign):
+def test_no_default_metric_and_no_matched_cell(demo_campaign, demo):
     from analysis.ingest import Campaign
 
     only_util = demo_campaign.measurements[demo_campaign.measurements["metric"] == "local_cpu_util_pct"]
@@ -249,5 +252,86 @@ def test_no_default_metric_and_no_matched_cell(demo_campaign):
     runs = demo_campaign.runs[(demo_campaign.runs["msg_size_bytes"] == 65536) | (demo_campaign.runs["test"] == "UDP_RR")
                               & (demo_campaign.runs["pinning"] == "same-core")]
     camp = Campaign("u", runs, demo_campaign.measurements, demo_campaign.intervals, demo_campaign.rejects)
-    with pytest.raises(ValueError, match=r"campaign: no cell has at least 2 runs of both"):
-        compare(camp, baseline=BASE, candidate=CAND, n_resamples=199)
+    r = compare(camp, baseline=BASE, candidate=CAND, n_resamples=199, rng=1)
+    assert r.table.empty and list(r.table.columns) == list(demo.table.columns)
+    assert r.table.dtypes.to_dict() == demo.table.dtypes.to_dict()
+    assert r.counts().sum() == 0 and r.values.empty
+    # every cell is explained: 65536 B measured by one model, UDP_RR same-core too thin
+    assert len(r.excluded) >= 2 and r.excluded["reason"].str.len().gt(0).all()
+    assert set(r.excluded["cell"]) == set(r.audit.excluded_cells["cell"]) | set(r.excluded["cell"])
+    assert r.excluded["reason"].str.contains("measured by").any()
+    text = " ".join(r.summary().split())
+    assert "No cell could be compared" in text and "Not compared (" in text
+    assert any("nothing was compared" in n for n in r.notes)
+
+
+# --- routes, rounds, runs needed ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def three_runs(tmp_path_factory) -> CompareResult:
+    spec = CampaignSpec(name="three", tests=("TCP_STREAM", "TCP_RR"), stream_msg_sizes_bytes=(64, 1024, 16384),
+                        trials=3, cv=0.10, true_ratio={("TCP_STREAM", 64): 0.5, ("TCP_STREAM", 1024): 1.1})
+    return compare(_simulate(tmp_path_factory, spec, 8), baseline=BASE, candidate=CAND, **FAST)
+
+
+def test_three_runs_per_model_take_the_t_route_and_can_reach_alpha(three_runs):
+    t = three_runs.to_frame().set_index(["test", "msg_size_bytes"])
+    # 3 interleaved rounds are fewer than PAIRED_MIN_ROUNDS: unpaired Welch t on logs, moderated across cells
+    assert (t["route"] == "moderated Welch t (log)").all() and not t["paired"].any()
+    assert (t["basis"] == "raw").all()
+    assert t["permutation_min_pvalue"].eq(0.1).all()
+    assert t.loc[("TCP_STREAM", 64), "verdict"] == "slower"  # the exact permutation test could never say so
+    assert any("never decides such a cell" in n for n in three_runs.notes)
+    inc = three_runs.table[three_runs.table["verdict"] == "inconclusive"]
+    assert len(inc) and (inc["runs_needed"] > inc[["n_baseline", "n_candidate"]].min(axis=1)).all()
+
+
+def test_blocked_design_is_paired_and_an_unblocked_one_is_not(tmp_path_factory):
+    spec = CampaignSpec(name="rounds", tests=("TCP_RR",), trials=6, drift_per_run={BASE: 0.002, CAND: 0.002})
+    paired = compare(_simulate(tmp_path_factory, spec, 4), baseline=BASE, candidate=CAND, **FAST)
+    blocked = CampaignSpec(**{**spec.__dict__, "name": "blk", "order": "blocked"})
+    unpaired = compare(_simulate(tmp_path_factory, blocked, 4), baseline=BASE, candidate=CAND, **FAST)
+    p, u = paired.to_frame().iloc[0], unpaired.to_frame().iloc[0]
+    assert p["paired"] and p["route"] == "paired t (log)"
+    assert not u["paired"] and u["route"] == "Welch t (log)"  # one cell and metric pair: no prior to lend df
+    f = paired.audit.findings
+    assert f.loc[f["check"] == "blocked", "detail"].str.contains("the design is blocked by trial").all()
+    f = unpaired.audit.findings
+    assert f.loc[f["check"] == "blocked", "detail"].str.contains("not blocked").all()
+
+
+def test_many_runs_take_the_bootstrap_route(demo, tmp_path_factory):
+    spec = CampaignSpec(name="ten", tests=("TCP_RR",), trials=10, order="blocked", true_ratio=1.1)
+    r = compare(_simulate(tmp_path_factory, spec, 6), baseline=BASE, candidate=CAND, **FAST)
+    row = r.to_frame().set_index("metric").loc["transactions_per_s"]
+    assert row["route"] == "bootstrap BCa" and not row["paired"] and row["pvalue_method"] == "permutation (raw)"
+    assert row["verdict"] == "faster" and (0, "raw") in r.distributions
+    t = demo.to_frame()
+    assert set(t["basis"]) <= {"raw", "per-GHz", "model-adjusted", "bracket"}
+    assert (t.loc[t["basis"] == "model-adjusted", "route"] == "model Wald").all()
+
+
+def test_two_vs_two_cells_say_what_they_can_and_cannot_show(demo):
+    ex = demo.excluded
+    two = ex[(ex["n_baseline"] == 2) & (ex["n_candidate"] >= 2) | (ex["n_candidate"] == 2) & (ex["n_baseline"] >= 2)]
+    assert len(two)
+    assert two["reason"].str.contains("equivalence cannot be shown").all()
+    assert two["reason"].str.contains("a third run of each model").all()
+
+
+def test_a_model_effect_without_a_finite_standard_error_falls_back_to_the_bracket():
+    from analysis.cells import Cell
+    from analysis.compare import HEADLINES
+
+    eff = pd.Series({"log_effect": 0.1, "standard_error": np.nan, "pvalue": np.nan, "df": 4.0,
+                     "clock_adjusted": True, "clock_confounded": False})
+    x = np.array([1.0, 1.1, 0.9])
+    cell = Cell(keys=("TCP_STREAM", 64), label="c", metric="throughput_bps", direction="higher", b=x, c=x,
+                b_ghz=x / 2.4, c_ghz=x / 1.6, ghz_b=np.full(3, 2.4), ghz_c=np.full(3, 1.6), paired=False,
+                test="TCP_STREAM", size=64, model_effect=eff,
+                elasticity=pd.Series({"elasticity": 1.0, "ci_low": 0.5, "ci_high": 1.5, "reading": "CPU-bound"}),
+                model_missing="the regression model's standard error is not finite here (a run with leverage 1)")
+    assert not cell.model_available
+    basis, reason = HEADLINES["auto"](cell)
+    assert basis == "bracket" and "leverage 1" in reason

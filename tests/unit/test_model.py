@@ -326,7 +326,8 @@ def test_table_errors_and_one_model_tests():
     split = Campaign("u", runs, camp.measurements, camp.intervals, camp.rejects)
     with pytest.raises(ValueError, match=r"metric: no test has 'throughput_bps' runs of both"):
         fit_model(split, metric="throughput_bps", baseline=BASE, candidate=CAND)
-    with pytest.raises(ValueError, match=r"test: none of \['UDP_STREAM'\] has 'throughput_bps' runs of both models"):
+    with pytest.raises(ValueError, match=r"test: none of \['UDP_STREAM'\] can be modelled for 'throughput_bps': "
+                                         r"UDP_STREAM: runs of venet only"):
         fit_model(split, metric="throughput_bps", baseline=BASE, candidate=CAND, test="UDP_STREAM")
     extra = camp.runs[camp.runs["pv_model"] == BASE]
     runs2 = pd.concat([camp.runs, extra.assign(run_id="x/" + extra["run_id"], test="TCP_MAERTS")], ignore_index=True)
@@ -334,3 +335,86 @@ def test_table_errors_and_one_model_tests():
     r = fit_model(Campaign("u", runs2, meas2, camp.intervals, camp.rejects), metric="throughput_bps",
                   baseline=BASE, candidate=CAND)
     assert r.tests == ("TCP_STREAM",) and any("one model only, not modelled: TCP_MAERTS" in n for n in r.notes)
+
+
+# --- fits that cannot poison a report (issue 16) --------------------------------------------------------------
+
+
+def _with_runs(camp: Campaign, runs: pd.DataFrame) -> Campaign:
+    meas = camp.measurements[camp.measurements["run_id"].isin(runs["run_id"])]
+    return Campaign("u", runs.reset_index(drop=True), meas.reset_index(drop=True), camp.intervals, camp.rejects)
+
+
+def test_leverage_one_run_falls_back_to_hc1_and_leaves_the_other_estimates_alone():
+    """The only run at its pinning is fitted exactly by its own coefficient (leverage 1): HC3 divides 0 by 0 there.
+    The fit uses HC1 (statsmodels' own, the reference) and names the run; the model effects equal those of the fit
+    without that run (its coefficient absorbs it), with finite, positive standard errors."""
+    camp = make_campaign(seed=3, n=4, pinnings=("split", "same-core"))
+    runs = camp.runs.copy()
+    lone = runs["run_id"].iloc[0]
+    runs.loc[runs.index[0], "pinning"] = "isolated"
+    r = fit_model(_with_runs(camp, runs), metric="throughput_bps", baseline=BASE, candidate=CAND)
+    frame = r.frame[r.frame["test"] == "TCP_STREAM"]
+    h = smf.ols(r.formulas["TCP_STREAM"], frame).fit().get_influence().hat_matrix_diag
+    assert h.max() > 1 - 1e-8  # the premise: a run with leverage 1
+    assert any(lone in n and "leverage 1" in n and "HC1" in n for n in r.notes)
+    hc1 = smf.ols(r.formulas["TCP_STREAM"], frame).fit(cov_type="HC1", use_t=True)
+    ours = r.coefficients.set_index("term")
+    assert (ours["estimator"] == "OLS-HC1").all() and (r.effects["estimator"] == "OLS-HC1").all()
+    np.testing.assert_allclose(ours.loc[hc1.bse.index, "standard_error"], hc1.bse, rtol=1e-10)
+    assert np.isfinite(r.effects["standard_error"]).all() and (r.effects["standard_error"] > 0).all()
+    without = fit_model(_with_runs(camp, camp.runs[camp.runs["run_id"] != lone]), metric="throughput_bps",
+                        baseline=BASE, candidate=CAND)
+    np.testing.assert_allclose(r.effects["log_effect"], without.effects["log_effect"], rtol=1e-9, atol=1e-12)
+    assert (r.effects["reason"] == "").all()
+
+
+def test_effect_without_a_standard_error_is_empty_with_its_reason():
+    """One run per model at one size: the ratio has no residual degrees of freedom, so no SE and no p-value;
+    the effect row is empty (never NaN beside a finite estimate) and says why."""
+    camp = make_campaign(n=1, sizes=(64,), low_clock=None)
+    r = fit_model(camp, metric="throughput_bps", baseline=BASE, candidate=CAND)
+    e = r.effect("TCP_STREAM", 64)
+    assert np.isnan(e["log_effect"]) and np.isnan(e["pvalue"]) and np.isnan(e["standard_error"])
+    assert "no residual degrees of freedom" in e["reason"]
+    assert list(r.not_fitted["test"]) == ["TCP_STREAM"]
+    assert "no model effect is estimable" in r.not_fitted["reason"].iloc[0]
+
+
+def test_test_at_disjoint_message_sizes_is_listed_as_not_fitted():
+    """iperf3-UDP-like: one test where the baseline ran only at 64 B and the candidate only at 16384 B. That test is
+    listed as not fitted, naming both sizes; the campaign's other test is fitted as before."""
+    camp = make_campaign(seed=2, n=3, low_clock=None)
+    udp = camp.runs[((camp.runs["pv_model"] == BASE) & (camp.runs["msg_size_bytes"] == 64))
+                    | ((camp.runs["pv_model"] == CAND) & (camp.runs["msg_size_bytes"] == 16384))]
+    udp = udp.assign(run_id="udp/" + udp["run_id"], test="UDP_STREAM")
+    meas = camp.measurements[camp.measurements["run_id"].isin("udp/" + udp["run_id"].str.removeprefix("udp/"))]
+    extra = camp.measurements.merge(udp[["run_id"]].assign(orig=udp["run_id"].str.removeprefix("udp/")),
+                                    left_on="run_id", right_on="orig", suffixes=("_x", ""))
+    extra = extra[["run_id", "metric", "value"]]
+    both = Campaign("u", pd.concat([camp.runs, udp], ignore_index=True),
+                    pd.concat([camp.measurements, meas, extra], ignore_index=True), camp.intervals, camp.rejects)
+    r = fit_model(both, metric="throughput_bps", baseline=BASE, candidate=CAND)
+    assert r.tests == ("TCP_STREAM",)
+    nf = r.not_fitted.set_index("test")["reason"]
+    assert list(nf.index) == ["UDP_STREAM"]
+    assert f"{BASE} at 64 B" in nf["UDP_STREAM"] and f"{CAND} at 16384 B" in nf["UDP_STREAM"]
+    ref = fit_model(camp, metric="throughput_bps", baseline=BASE, candidate=CAND)
+    pd.testing.assert_frame_equal(r.effects, ref.effects)
+    only = Campaign("u", udp.reset_index(drop=True), extra.reset_index(drop=True), camp.intervals, camp.rejects)
+    with pytest.raises(ValueError, match=r"UDP_STREAM: the two models ran at no common message size"):
+        fit_model(only, metric="throughput_bps", baseline=BASE, candidate=CAND)
+
+
+def test_fit_models_lists_every_metric_fitted_or_not_with_the_reason():
+    from analysis.report import fit_models
+
+    camp = make_campaign(seed=2, n=3, low_clock=None)
+    disjoint = camp.runs[((camp.runs["pv_model"] == BASE) & (camp.runs["msg_size_bytes"] == 64))
+                         | ((camp.runs["pv_model"] == CAND) & (camp.runs["msg_size_bytes"] == 16384))]
+    res = fit_models(_with_runs(camp, disjoint), baseline=BASE, candidate=CAND)
+    assert res.results == {}
+    nf = res.not_fitted
+    assert list(nf["metric"]) == ["throughput_bps"] and list(nf["test"]) == ["all tests"]
+    assert "no common message size" in nf["reason"].iloc[0]
+    assert any("not modelled" in n for n in res.notes)

@@ -546,3 +546,25 @@ def test_demo_ingests_with_exactly_the_planted_rejects():
     camp = load_campaign(ROOT / "data" / "raw" / "demo")
     assert sorted(camp.rejects.reason) == ["missing_file", "parse_error", "tool_error"]
     assert len(camp.runs) == 150
+
+
+def test_pinning_draw_per_run_draws_each_runs_pinning_with_the_shares():
+    """pinning_draw='per-run': each run's pinning is an independent draw with the model's shares (the counts per
+    cell vary; over many runs the share converges: binomial check, 4 sd), and the default stays apportioned."""
+    mix = {"virtio-net+vhost": {"split": 0.7, "same-core": 0.3}, "venet": {"split": 0.2, "same-core": 0.8}}
+    spec = CampaignSpec(tests=("TCP_STREAM",), stream_msg_sizes_bytes=tuple(range(64, 64 + 40)),
+                        pinnings=("split", "same-core"), trials=5, pinning_mix=mix, pinning_draw="per-run")
+    plan = plan_runs(spec, seed=3)
+    for model, shares in mix.items():
+        runs = plan[plan["pv_model"] == model]
+        n, k = len(runs), int((runs["pinning"] == "split").sum())
+        p = shares["split"]
+        assert abs(k - n * p) < 4 * (n * p * (1 - p)) ** 0.5, (model, k, n)
+        per_cell = runs.groupby("msg_size_bytes")["pinning"].apply(lambda s: (s == "split").sum())
+        assert per_cell.nunique() > 1  # not apportioned
+    apportioned = plan_runs(CampaignSpec(tests=("TCP_STREAM",), pinnings=("split", "same-core"), trials=5,
+                                         pinning_mix=mix), seed=3)
+    counts = apportioned.groupby(["pv_model", "msg_size_bytes"])["pinning"].apply(lambda s: (s == "split").sum())
+    assert set(counts.xs("venet")) == {1} and set(counts.xs("virtio-net+vhost")) == {4}
+    with pytest.raises(ValueError, match=r"spec.pinning_draw: expected 'apportioned' or 'per-run'"):
+        plan_runs(CampaignSpec(pinning_draw="random"))
