@@ -166,8 +166,10 @@ def route_evidence(cell: Cell, kind: str, priors: Priors, *, statistic: str, n_r
         return _TEvidence(paired_log_t(b, c, prior=priors.paired.get(kind, _NONE)), paired=True)
     if min(len(b), len(c)) >= BOOTSTRAP_MIN_RUNS:
         return _BootEvidence(b, c, statistic=statistic, n_resamples=n_resamples, rng=rng, alpha=alpha)
-    return _TEvidence(log_t(b, c, prior_baseline=priors.unpaired.get((kind, "b"), _NONE),
-                            prior_candidate=priors.unpaired.get((kind, "c"), _NONE)), paired=False)
+    pb, pc = priors.unpaired.get((kind, "b"), _NONE), priors.unpaired.get((kind, "c"), _NONE)
+    if not (pb.df > 0 and pc.df > 0):  # both models moderated or neither: a Welch df mixing a 2-df variance with
+        pb = pc = _NONE                # a moderated one misstates the tail the adjusted level lives in
+    return _TEvidence(log_t(b, c, prior_baseline=pb, prior_candidate=pc), paired=False)
 
 
 _NONE = VariancePrior(0.0, math.nan)
