@@ -36,8 +36,11 @@ from analysis.stats import (
     tost_ratio,
 )
 
-__all__ = ["Cell", "Evidence", "BASES", "PAIRED_MIN_ROUNDS", "BOOTSTRAP_MIN_RUNS", "Priors"]
+__all__ = ["Cell", "Evidence", "Basis", "BASES", "PAIRED_MIN_ROUNDS", "BOOTSTRAP_MIN_RUNS", "CLOCK_TOLERANCE", "Priors",
+           "route_evidence", "model_interval"]
 
+#: relative difference of the two models' mean clocks in a cell above which they "ran at different clocks"
+CLOCK_TOLERANCE = 0.01
 #: runs per model from which the bootstrap BCa decides (its coverage is validated at n >= 10, tests/validity)
 BOOTSTRAP_MIN_RUNS = 10
 
@@ -78,8 +81,6 @@ class Cell:
 
     @property
     def clocks_differ(self) -> bool:
-        from analysis.compare import CLOCK_TOLERANCE
-
         cb, cc = self.clock_mhz_baseline, self.clock_mhz_candidate
         return bool(np.isfinite(cb) and np.isfinite(cc) and abs(cc / cb - 1) > CLOCK_TOLERANCE)
 

@@ -69,6 +69,7 @@ from analysis.blocking import complete_rounds, round_column
 from analysis.cells import (
     BASES,
     BOOTSTRAP_MIN_RUNS,
+    CLOCK_TOLERANCE,
     Basis,
     Cell,
     Evidence,
@@ -105,8 +106,6 @@ __all__ = [
 
 #: compared by default: those of these the campaign has (stream throughput, RR rate and latency)
 DEFAULT_METRICS: tuple[str, ...] = ("throughput_bps", "transactions_per_s", "latency_mean_s")
-#: relative difference of the two models' mean clocks in a cell above which they "ran at different clocks"
-CLOCK_TOLERANCE = 0.01
 _STATISTICS = ("mean", "median", "geomean")
 #: search limit of runs_needed (a cell needing more is reported as needing this many: "more than we can run")
 _MAX_RUNS = 1000
