@@ -36,8 +36,11 @@ from analysis.stats import (
     tost_ratio,
 )
 
-__all__ = ["Cell", "Evidence", "BASES", "PAIRED_MIN_ROUNDS", "BOOTSTRAP_MIN_RUNS", "Priors"]
+__all__ = ["Cell", "Evidence", "Basis", "BASES", "PAIRED_MIN_ROUNDS", "BOOTSTRAP_MIN_RUNS", "CLOCK_TOLERANCE", "Priors",
+           "route_evidence", "model_interval"]
 
+#: relative difference of the two models' mean clocks in a cell above which they "ran at different clocks"
+CLOCK_TOLERANCE = 0.01
 #: runs per model from which the bootstrap BCa decides (its coverage is validated at n >= 10, tests/validity)
 BOOTSTRAP_MIN_RUNS = 10
 
@@ -78,8 +81,6 @@ class Cell:
 
     @property
     def clocks_differ(self) -> bool:
-        from analysis.compare import CLOCK_TOLERANCE
-
         cb, cc = self.clock_mhz_baseline, self.clock_mhz_candidate
         return bool(np.isfinite(cb) and np.isfinite(cc) and abs(cc / cb - 1) > CLOCK_TOLERANCE)
 
@@ -166,8 +167,10 @@ def route_evidence(cell: Cell, kind: str, priors: Priors, *, statistic: str, n_r
         return _TEvidence(paired_log_t(b, c, prior=priors.paired.get(kind, _NONE)), paired=True)
     if min(len(b), len(c)) >= BOOTSTRAP_MIN_RUNS:
         return _BootEvidence(b, c, statistic=statistic, n_resamples=n_resamples, rng=rng, alpha=alpha)
-    return _TEvidence(log_t(b, c, prior_baseline=priors.unpaired.get((kind, "b"), _NONE),
-                            prior_candidate=priors.unpaired.get((kind, "c"), _NONE)), paired=False)
+    pb, pc = priors.unpaired.get((kind, "b"), _NONE), priors.unpaired.get((kind, "c"), _NONE)
+    if not (pb.df > 0 and pc.df > 0):  # both models moderated or neither: a Welch df mixing a 2-df variance with
+        pb = pc = _NONE                # a moderated one misstates the tail the adjusted level lives in
+    return _TEvidence(log_t(b, c, prior_baseline=pb, prior_candidate=pc), paired=False)
 
 
 _NONE = VariancePrior(0.0, math.nan)

@@ -69,6 +69,7 @@ from analysis.blocking import complete_rounds, round_column
 from analysis.cells import (
     BASES,
     BOOTSTRAP_MIN_RUNS,
+    CLOCK_TOLERANCE,
     Basis,
     Cell,
     Evidence,
@@ -82,6 +83,7 @@ from analysis.model import ModelResult, fit_model
 from analysis.normalize import PER_GHZ, normalize
 from analysis.schema import METRICS
 from analysis.stats import (
+    NO_PRIOR,
     adjust_pvalues,
     equivalence_bounds,
     moderated_variances,
@@ -105,8 +107,6 @@ __all__ = [
 
 #: compared by default: those of these the campaign has (stream throughput, RR rate and latency)
 DEFAULT_METRICS: tuple[str, ...] = ("throughput_bps", "transactions_per_s", "latency_mean_s")
-#: relative difference of the two models' mean clocks in a cell above which they "ran at different clocks"
-CLOCK_TOLERANCE = 0.01
 _STATISTICS = ("mean", "median", "geomean")
 #: search limit of runs_needed (a cell needing more is reported as needing this many: "more than we can run")
 _MAX_RUNS = 1000
@@ -627,10 +627,10 @@ def _priors(cells: list[Cell]) -> Priors:
     for kind in ("raw", "per-GHz"):
         sel = [c for c in cells if kind == "raw" or c.per_ghz_available]
         pick = (lambda c: (c.b, c.c)) if kind == "raw" else (lambda c: (c.b_ghz, c.c_ghz))
-        for side in (0, 1):
-            xs = [np.log(pick(c)[side]) for c in sel]
-            unpaired[(kind, "bc"[side])] = moderated_variances([x.var(ddof=1) for x in xs],
-                                                               [x.size - 1 for x in xs])
+        xs = [np.log(pick(c)[side]) for side in (0, 1) for c in sel]
+        fit = moderated_variances([x.var(ddof=1) for x in xs], [x.size - 1 for x in xs],
+                                  groups=["b"] * len(sel) + ["c"] * len(sel))
+        unpaired[(kind, "b")], unpaired[(kind, "c")] = (fit.get(k, NO_PRIOR) for k in "bc")
         ds = [np.log(pick(c)[1]) - np.log(pick(c)[0]) for c in sel if c.paired]
         paired[kind] = moderated_variances([d.var(ddof=1) for d in ds], [d.size - 1 for d in ds])
     return Priors(unpaired, paired)

@@ -29,6 +29,7 @@ from .equivalence import equivalence_bounds, tost_ratio
 from .multiplicity import adjust_pvalues, simultaneous_confidence_level
 from .power import runs_needed
 from .small_sample import (
+    NO_PRIOR,
     LogTResult,
     VariancePrior,
     log_t,
@@ -58,6 +59,7 @@ __all__ = [
     "runs_needed",
     "LogTResult",
     "VariancePrior",
+    "NO_PRIOR",
     "log_t",
     "paired_log_t",
     "moderated_variances",

@@ -35,12 +35,12 @@ from ._results import ConfidenceInterval
 from ._validation import as_sample
 
 __all__ = ["LogTResult", "log_t", "paired_log_t", "moderated_variances", "permutation_min_pvalue",
-           "VariancePrior"]
+           "VariancePrior", "NO_PRIOR", "MIN_PRIOR_DF"]
 
 #: smallest fitted prior df that is used: below it the cells' variances disagree too much for the scaled
 #: inverse-chi-square prior to describe them (CVs spread over 2-20 % in one report fit d0 ~ 2, and lending those
 #: df to its noisiest cells raised the family-wise rate of a 14-cell A/A report to 6 %), so no prior is used
-MIN_PRIOR_DF = 4.0
+MIN_PRIOR_DF = 3.0
 #: largest prior df used (an estimate above it means "the cells share one variance"); also at most the df of the
 #: cells the prior is fitted from
 MAX_PRIOR_DF = 60.0
@@ -79,29 +79,37 @@ def _trigamma_inverse(x: float) -> float:
     return y
 
 
-def moderated_variances(variances, dfs) -> VariancePrior:
+def moderated_variances(variances, dfs, groups=None) -> VariancePrior | dict:
     """Fit the scaled inverse-chi-square prior of sample variances by Smyth's (2004) method of moments.
 
     ``log s2 - digamma(d/2) + log(d/2)`` has mean ``log s0^2 - digamma(d0/2) + log(d0/2)`` and variance
-    ``trigamma(d/2) + trigamma(d0/2)``. Fewer than 3 usable variances give no prior (d0 = 0).
+    ``trigamma(d/2) + trigamma(d0/2)``. With *groups* (e.g. the PV model of each variance) every group gets its
+    own ``s0^2`` and they share one ``d0``, fitted from the spread around each group's mean: how much a
+    variance varies from cell to cell is a property of the campaign, and estimating it from both models' cells
+    halves its noise (returns group -> prior). Fewer than 3 usable variances, or a fitted ``d0`` below
+    :data:`MIN_PRIOR_DF`, give no prior (d0 = 0).
     """
     s2 = np.asarray(variances, dtype=float)
     d = np.asarray(dfs, dtype=float)
+    g = np.zeros(s2.size, dtype=int) if groups is None else np.asarray(groups)
+    labels = list(dict.fromkeys(g.tolist()))
     ok = np.isfinite(s2) & (s2 > 0) & (d > 0)
-    s2, d = s2[ok], d[ok]
-    if s2.size < 3:
-        return NO_PRIOR
+    s2, d, g = s2[ok], d[ok], g[ok]
+    out = dict.fromkeys(labels, NO_PRIOR)
+    if s2.size - len(set(g.tolist())) < 2 or any((g == k).sum() < 2 for k in set(g.tolist())):
+        return out if groups is not None else NO_PRIOR
     e = np.log(s2) - _sp.digamma(d / 2) + np.log(d / 2)
-    emean = float(e.mean())
-    evar = float(((e - emean) ** 2).sum() / (e.size - 1) - _sp.polygamma(1, d / 2).mean())
+    means = {k: float(e[g == k].mean()) for k in set(g.tolist())}
+    resid = e - np.array([means[k] for k in g.tolist()])
+    evar = float((resid**2).sum() / (e.size - len(means)) - _sp.polygamma(1, d / 2).mean())
     # the prior cannot carry more information than the other cells hold: at most their degrees of freedom (with
     # a handful of cells, limma's unbounded d0 would treat a variance pooled from 20 df as if known exactly)
-    cap = min(MAX_PRIOR_DF, float(d.sum() - d.mean()))
+    cap = min(MAX_PRIOR_DF, float(d.sum() / len(means) - d.mean()))
     d0 = min(2 * _trigamma_inverse(evar), cap) if evar > 0 else cap
-    if d0 < MIN_PRIOR_DF:
-        return NO_PRIOR  # the cells' spreads disagree: each cell stands on its own variance
-    s0 = math.exp(emean + float(_sp.digamma(d0 / 2)) - math.log(d0 / 2))
-    return VariancePrior(d0, s0)
+    if d0 >= MIN_PRIOR_DF:  # else the cells' spreads disagree: each cell stands on its own variance
+        shift = float(_sp.digamma(d0 / 2)) - math.log(d0 / 2)
+        out.update({k: VariancePrior(d0, math.exp(m + shift)) for k, m in means.items()})
+    return out if groups is not None else out[labels[0]] if labels else NO_PRIOR
 
 
 def permutation_min_pvalue(n_baseline: int, n_candidate: int) -> float:

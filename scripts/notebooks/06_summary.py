@@ -38,6 +38,7 @@ from analysis.report import (
     format_html_table,
     format_notes_html,
     format_overview_table,
+    format_paragraph_html,
     format_verdict_bullets_html,
     format_verdict_table,
     infer_models,

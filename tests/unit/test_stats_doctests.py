@@ -10,7 +10,7 @@ import pytest
 pytestmark = pytest.mark.unit
 
 
-@pytest.mark.parametrize("module", ["bootstrap", "multiplicity"])
+@pytest.mark.parametrize("module", ["bootstrap", "multiplicity", "small_sample"])
 def test_doctests(module):
     mod = importlib.import_module(f"analysis.stats.{module}")
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
