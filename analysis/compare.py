@@ -637,6 +637,9 @@ def _compare(campaign, baseline, candidate, correction, statistic, exclude_outli
         })
     table = pd.DataFrame(rows)
     table["runs_needed"] = table["runs_needed"].astype("Int64")
+    from analysis.confound import apply_design_confounds  # design factors vs the model: confounded/bridged/adjusted
+    table = apply_design_confounds(table, camp, by=by, baseline=baseline, candidate=candidate, level=level,
+                                   alpha=alpha, margin=margin, excluded_runs=aud.excluded_runs["run_id"])
     excl_cols = [*by, "cell", "metric", "n_baseline", "n_candidate", "reason"]
     excluded = pd.DataFrame(excluded_rows, columns=excl_cols) if excluded_rows else pd.DataFrame(columns=excl_cols)
     return CompareResult(
@@ -724,6 +727,8 @@ def headline_paragraph(result: CompareResult) -> str:
                      for p, n in zip(items, sel["runs_needed"], strict=True)]
         name = {"equivalent": f"equivalent within +/-{100 * result.margin:g} %",
                 "inconclusive": "the evidence is inconclusive"}.get(v, v)
+        if v == "confounded":  # "confounded with host": the design factor named (analysis.confound)
+            name = " / ".join(dict.fromkeys(sel["verdict_label"]))
         groups.append(f"{name} in {len(sel)}: " + "; ".join(items))
     parts.append(f"{result.candidate} is " + ", ".join(groups[:1]) + (". " if len(groups) == 1 else "; ")
                  + "; ".join(groups[1:]) + ("." if len(groups) > 1 else ""))
@@ -773,7 +778,7 @@ def format_compare(result: CompareResult) -> str:
         "CI": [f"[{a:.4f}, {b:.4f}]" for a, b in zip(t["ci_low"], t["ci_high"], strict=True)],
         "p_adj": t["pvalue_adjusted"].map(lambda x: f"{x:.3g}"),
         "p_TOST": t["tost_pvalue"].map(lambda x: f"{x:.3g}"),
-        "verdict": t["verdict"],
+        "verdict": t["verdict_label"] if "verdict_label" in t else t["verdict"],
         "headline": t["headline"],
         "raw": t["raw_estimate"].map(lambda x: f"{x:.4f}"),
         "per_GHz": t["per_ghz_estimate"].map(lambda x: "" if not np.isfinite(x) else f"{x:.4f}"),
