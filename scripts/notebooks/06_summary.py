@@ -81,6 +81,23 @@ display(HTML(format_paragraph_html(format_verdict_brief(
 ))))
 
 # %% [markdown]
+# ## Two sides: design factors, bridges, published numbers
+#
+# A cell whose two models never shared a host (kernel, qemu, firmware, side) is "confounded with" it: its effect is
+# shown, not attributed to the model. Where a reference ran on both hosts, the cell is bridged through it. Published
+# figures are marked "published, not raw".
+
+# %%
+from analysis.confound import format_design_html  # noqa: E402
+from analysis.published import assess_published, find_published, format_published_html, read_published  # noqa: E402
+
+display(HTML(format_design_html(verdicts, baseline=baseline, candidate=candidate)))
+for published_file in find_published(campaign_path):
+    display(HTML(format_published_html(assess_published(
+        read_published(published_file), data, baseline=baseline, candidate=candidate,
+        confidence_level=result.confidence_level, margin=margin))))
+
+# %% [markdown]
 # ## Confounds found by the audit
 
 # %%
