@@ -71,7 +71,7 @@ assert tuple(FACTOR_ALIASES) == DESIGN_FACTORS  # one list of factors (vocabular
 
 #: columns :func:`apply_design_confounds` adds to the verdict table
 DESIGN_COLUMNS: tuple[str, ...] = ("confounded_with", "design_terms", "bridge_reference", "bridge_plan",
-                                   "design_note", "verdict_label")
+                                   "plan_runs", "design_note", "verdict_label")
 _MISSING = "<not recorded>"
 #: clock column whose presence on every run lets the clock handling cover the governor
 _CLOCK = "cpu_mhz"
@@ -198,7 +198,7 @@ def apply_design_confounds(table: pd.DataFrame, campaign, *, by: Sequence[str], 
     _apply_iv(table, campaign, by, baseline, candidate, level, alpha, margin)
     out = table.copy()
     for col in DESIGN_COLUMNS:
-        out[col] = ""
+        out[col] = pd.array([pd.NA] * len(out), dtype="Int64") if col == "plan_runs" else ""
     if out.empty:
         return out
     from analysis.audit import cell_label  # the cell label compare's rows carry
@@ -284,8 +284,17 @@ def _confounded(ctx: _RowCtx, joint: bool = False) -> dict:
         note = (f"{name} together separate the two models in this cell (the model indicator lies in the span of "
                 "their levels): the effect cannot be told from theirs, so no verdict is attributed to the model")
     return {"verdict": "confounded", "confounded_with": name, "runs_needed": pd.NA, "bridge_plan": plan,
+            "plan_runs": _plan_runs(sd, float(ctx.row["estimate"]), ctx),
             "design_note": note,
             "headline_reason": f"{ctx.row['headline_reason']}; confounded with {name}: {note}"}
+
+
+def _plan_runs(sd: float, estimate: float, ctx: _RowCtx) -> int:
+    """Runs per cell of the direct plan (the baseline on the candidate's host), to rank the cells' plans."""
+    target = abs(math.log(estimate)) if estimate > 0 else math.nan
+    if not np.isfinite(target) or target < math.log(1 + ctx.margin):
+        target = math.log(1 + ctx.margin) / 2
+    return runs_for_half_width(sd, target, confidence_level=ctx.level)
 
 
 def _row_sd_log(ctx: _RowCtx) -> float:
@@ -328,7 +337,7 @@ def _bridged(ctx: _RowCtx) -> dict | None:
                   f"{br.interaction_pvalue:.3g}")
     note = (f"{name} is completely confounded with the model here; bridged through {', '.join(refs)} measured on "
             f"both (host effect {br.host_effect:.3f}, raw ratio {float(ctx.row['estimate']):.3f}): ratio of ratios "
-            f"with a t interval (df {br.df:.1f}) carrying both uncertainties; assumes no {name} x model "
+            f"with a {br.method} t interval (df {br.df:.1f}) carrying both uncertainties; assumes no {name} x model "
             f"interaction, {inter}")
     if upd["verdict"] == "inconclusive":
         target = abs(math.log(br.estimate)) if abs(math.log(br.estimate)) >= math.log(1 + ctx.margin) \
@@ -338,7 +347,7 @@ def _bridged(ctx: _RowCtx) -> dict | None:
     else:
         upd["runs_needed"] = pd.NA
     upd.update({"headline": "bridged", "bridge_reference": ", ".join(refs), "design_note": note,
-                "pvalue_method": "bridged t (Welch-Satterthwaite, ratio of ratios)",
+                "pvalue_method": f"bridged {br.method} t (ratio of ratios)",
                 "headline_reason": f"{ctx.row['headline_reason']}; {note}"})
     return upd
 
@@ -415,7 +424,7 @@ def design_findings(runs: pd.DataFrame, *, baseline: str, candidate: str, cell_c
     for (kind, f), cells in per.items():
         lb, lc = levels[f]
         where = f"{baseline}: {', '.join(lb)}; {candidate}: {', '.join(lc)}"
-        what = f"{len(cells)} of {n_cells} compared cells"
+        what = f"{len(cells)} of {n_cells} cells measured by both models"
         if kind == "complete":
             sev, detail = "error", (f"{_words(f)} completely confounded with the PV model in {what} ({where}): "
                                     f"those verdicts are '{confounded_label(_words(f))}' unless bridged")
@@ -447,7 +456,9 @@ def design_summary(table: pd.DataFrame, *, baseline: str, candidate: str) -> str
         every = "Every compared cell" if len(conf) == len(table) else f"{len(conf)} of {len(table)} compared cells"
         parts.append(f"{every} is confounded with {names}: {candidate}'s and {baseline}'s runs never shared a "
                      f"{names}, so those differences are not attributed to the PV model (the effects are shown "
-                     "as measured). Bridging plan: " + conf["bridge_plan"].iloc[0] + ".")
+                     "as measured). Bridging plan for the cell that needs the most runs (each cell's plan is in "
+                     "the verdict table's bridge_plan column): "
+                     + conf.loc[conf["plan_runs"].astype("float64").idxmax(), "bridge_plan"] + ".")
     if len(bridged):
         refs = ", ".join(dict.fromkeys(bridged["bridge_reference"]))
         parts.append(f"{len(bridged)} cell(s) are compared through the shared reference {refs} (ratio of ratios, "
