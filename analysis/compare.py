@@ -637,7 +637,8 @@ def _compare(campaign, baseline, candidate, correction, statistic, exclude_outli
         })
     table = pd.DataFrame(rows)
     table["runs_needed"] = table["runs_needed"].astype("Int64")
-    from analysis.confound import apply_design_confounds  # design factors vs the model: confounded/bridged/adjusted
+    # design factors vs the model (analysis.confound): confounded, bridged or design-adjusted rows
+    from analysis.confound import apply_design_confounds
     table = apply_design_confounds(table, camp, by=by, baseline=baseline, candidate=candidate, level=level,
                                    alpha=alpha, margin=margin, excluded_runs=aud.excluded_runs["run_id"])
     excl_cols = [*by, "cell", "metric", "n_baseline", "n_candidate", "reason"]

@@ -10,7 +10,13 @@ import pytest
 from scipy import stats
 
 from analysis.ingest import load_campaign
-from analysis.published import PUBLISHED_KIND, assess_published, expected_range, find_published, read_published
+from analysis.published import (
+    PUBLISHED_KIND,
+    assess_published,
+    expected_range,
+    find_published,
+    read_published,
+)
 from tests.conftest import ROOT
 
 TWO_LABS = ROOT / "data" / "raw" / "two-labs"
