@@ -768,6 +768,11 @@ def input_checksums(root: str | Path) -> dict[str, str]:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
         out[path.relative_to(root).as_posix()] = h.hexdigest()
+    from analysis.sides import side_folders  # the side folders a sides.csv lists may lie outside root
+
+    for side in side_folders(root):
+        if root.resolve() not in side.resolve().parents:
+            out.update({f"{side.name}/{k}": v for k, v in input_checksums(side).items()})
     return out
 
 

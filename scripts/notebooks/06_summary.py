@@ -88,14 +88,19 @@ display(HTML(format_paragraph_html(format_verdict_brief(
 # figures are marked "published, not raw".
 
 # %%
+import pandas as pd  # noqa: E402
+
 from analysis.confound import format_design_html  # noqa: E402
 from analysis.published import assess_published, find_published, format_published_html, read_published  # noqa: E402
 
 display(HTML(format_design_html(verdicts, baseline=baseline, candidate=candidate)))
-for published_file in find_published(campaign_path):
-    display(HTML(format_published_html(assess_published(
-        read_published(published_file), data, baseline=baseline, candidate=candidate,
-        confidence_level=result.confidence_level, margin=margin))))
+published = [assess_published(read_published(f), data, baseline=baseline, candidate=candidate,
+                              confidence_level=result.confidence_level, margin=margin)
+             for f in find_published(campaign_path)]
+for assessed in published:
+    display(HTML(format_published_html(assessed)))
+if published:  # every row marked "published, not raw" (column kind)
+    save_tables(output_dir, published=pd.concat([p.to_frame() for p in published], ignore_index=True))
 
 # %% [markdown]
 # ## Confounds found by the audit

@@ -81,6 +81,8 @@ def test_sides_file_and_as_one_cli(labs, tmp_path, monkeypatch):
     assert report.cli_run(args) == 0
     assert seen["campaigns"][0] == tmp_path / ".as-one" / "NAME"
     assert resolve_campaign(seen["campaigns"][0]).name == "NAME"
+    sums = report.input_checksums(folder)
+    assert "sides.csv" in sums and "lab-a/manifest.csv" in sums and "lab-b/manifest.csv" in sums
 
 
 def test_errors_name_the_input(labs, tmp_path):
