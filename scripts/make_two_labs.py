@@ -73,7 +73,7 @@ def format_readme(folder: pathlib.Path) -> str:
     n_b = len(pd.read_csv(folder / "lab-b" / "manifest.csv"))
     return f"""# Two labs: venet on host A, virtio-net + vhost on host B (simulated, 2009 thread)
 
-**Simulated data with a known truth**, written by `scripts/make_two_labs.py` (seeds {SEEDS}); running it again
+**Simulated data with a known truth**, written by `scripts/make_two_labs.py` (seeds {SEEDS["lab-a"]} for lab A, {SEEDS["lab-b"]} for lab B); running it again
 rewrites this folder byte for byte (a unit test checks it). Each lab's files are netperf 2.7 classic output as in
 `data/raw/demo`.
 
