@@ -14,6 +14,10 @@ Data flows one way; each stage is a module with a small public API (its own ``__
     analysis.plots   love_plot, drift_plot, cpu_mhz_plot, coverage_matrix_plot, forest_plot, ...
     analysis.simulate.simulate_campaign(out_dir, CampaignSpec(...), seed=0)     campaigns with a known truth
     analysis.memo    content-keyed memos (load_campaign, compare, audit, fits) shared by a report's notebooks
+    analysis.sides.load_campaigns([dir_a, dir_b], as_one=NAME) -> Campaign   one comparison from each side's folder
+    analysis.confound   design factors (host, kernels, side, ...) confounded with the model: verdict "confounded"
+    analysis.bridge.bridge_ratio(c, b, {ref: (ref_c, ref_b)}) -> BridgeResult   ratio of ratios via a shared reference
+    analysis.published.assess_published(read_published(path), campaign, ...)   published figures as one side
 
 The command line (``pvfair ingest|report|collect``) is a thin layer over the same functions, and so are the
 notebooks in ``notebooks/``.

@@ -923,6 +923,13 @@ _REJECT_ADVICE: dict[str, str] = {
     "unknown_tool": "pass tool output pvfair can parse (netperf, iperf3, iperf2, sockperf)",
 }
 
+def _check_design(ctx: _Ctx) -> list[dict]:
+    """Design factors (host, kernels, qemu, governor, firmware, side) confounded with the model per cell."""
+    from analysis.confound import design_findings  # it imports cell_label from here
+
+    return design_findings(ctx.runs, baseline=ctx.baseline, candidate=ctx.candidate, cell_column="audit_cell")
+
+
 #: check name -> function(ctx) -> findings, run in this order
 CHECKS: dict[str, Callable[[_Ctx], list[dict]]] = {
     "rejects": _check_rejects,
@@ -936,15 +943,8 @@ CHECKS: dict[str, Callable[[_Ctx], list[dict]]] = {
     "warmup": _check_warmup,
     "confidence": _check_confidence,
     "cpu_mhz_change": _check_cpu_mhz_change,
-    "design_confound": lambda ctx: _check_design(ctx),
+    "design_confound": _check_design,
 }
-
-
-def _check_design(ctx: _Ctx) -> list[dict]:
-    """Design factors (host, kernels, qemu, governor, firmware, side) confounded with the model per cell."""
-    from analysis.confound import design_findings  # it imports cell_label from here
-
-    return design_findings(ctx.runs, baseline=ctx.baseline, candidate=ctx.candidate, cell_column="audit_cell")
 
 
 def audit(
