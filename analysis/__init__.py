@@ -28,6 +28,10 @@ Data flows one way; each stage is a module with a small public API (its own ``__
     analysis.simulate.simulate_archive(out_dir, ArchiveSpec(...), seed=0)       many, with a planted change
     analysis.memo    content-keyed memos (load_campaign, compare, audit, fits) shared by a report's notebooks
     analysis.present verdict_summary(result), findings_summary(result) -> Summary: as_text/markdown/csv/json
+    analysis.sides.load_campaigns([dir_a, dir_b], as_one=NAME) -> Campaign   one comparison from each side's folder
+    analysis.confound   design factors (host, kernels, side, ...) confounded with the model: verdict "confounded"
+    analysis.bridge.bridge_ratio(c, b, {ref: (ref_c, ref_b)}) -> BridgeResult   ratio of ratios via a shared reference
+    analysis.published.assess_published(read_published(path), campaign, ...)   published figures as one side
 
 The command line (``pvfair ingest|report|collect|compare|audit|archive|history``) is a thin layer over the
 same functions, and so are the notebooks in ``notebooks/``.

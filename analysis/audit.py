@@ -994,6 +994,11 @@ def _check_blocked(ctx: _Ctx) -> list[dict]:
         detail += f"; not blocked: {_list(rest)}"
     return [_finding("info", "blocked", "campaign", detail, "nothing to do" if not rest else
                      "complete the rounds of the cells listed (one run of each model per round)")]
+def _check_design(ctx: _Ctx) -> list[dict]:
+    """Design factors (host, kernels, qemu, governor, firmware, side) confounded with the model per cell."""
+    from analysis.confound import design_findings  # it imports cell_label from here
+
+    return design_findings(ctx.runs, baseline=ctx.baseline, candidate=ctx.candidate, cell_column="audit_cell")
 
 
 #: check name -> function(ctx) -> findings, run in this order
@@ -1012,6 +1017,7 @@ CHECKS: dict[str, Callable[[_Ctx], list[dict]]] = {
     "confidence": _check_confidence,
     "cpu_mhz_change": _check_cpu_mhz_change,
     "blocked": _check_blocked,
+    "design_confound": _check_design,
 }
 
 

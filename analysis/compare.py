@@ -522,6 +522,12 @@ def _compare(campaign, baseline, candidate, correction, statistic, exclude_outli
                                          notes=notes)
     table = pd.DataFrame(rows)
     table["runs_needed"] = table["runs_needed"].astype("Int64")
+    # design factors vs the model (analysis.confound): confounded, bridged or design-adjusted rows
+    from analysis.confound import apply_design_confounds
+    table = apply_design_confounds(table, camp, by=by, baseline=baseline, candidate=candidate, level=level,
+                                   alpha=alpha, margin=margin, excluded_runs=aud.excluded_runs["run_id"])
+    redone = table["headline"].isin(["bridged", "design-adjusted"])
+    table.loc[redone, "basis"] = table.loc[redone, "headline"]
     return CompareResult(
         table=table, excluded=_excluded_frame(excluded_rows, by), baseline=baseline, candidate=candidate, by=by,
         metrics=metrics, statistic=statistic, correction=correction, margin=margin, alpha=alpha,
@@ -808,6 +814,8 @@ def headline_paragraph(result: CompareResult) -> str:
                      for p, n in zip(items, sel["runs_needed"], strict=True)]
         name = {"equivalent": f"equivalent within +/-{100 * result.margin:g} %",
                 "inconclusive": "the evidence is inconclusive"}.get(v, v)
+        if v == "confounded":  # "confounded with host": the design factor named (analysis.confound)
+            name = " / ".join(dict.fromkeys(sel["verdict_label"]))
         groups.append(f"{name} in {len(sel)}: " + "; ".join(items))
     if groups:
         parts.append(f"{result.candidate} is " + ", ".join(groups[:1]) + (". " if len(groups) == 1 else "; ")
@@ -861,7 +869,7 @@ def format_compare(result: CompareResult) -> str:
         "CI": [f"[{a:.4f}, {b:.4f}]" for a, b in zip(t["ci_low"], t["ci_high"], strict=True)],
         "p_adj": t["pvalue_adjusted"].map(lambda x: f"{x:.3g}"),
         "p_TOST": t["tost_pvalue"].map(lambda x: f"{x:.3g}"),
-        "verdict": t["verdict"],
+        "verdict": t["verdict_label"] if "verdict_label" in t else t["verdict"],
         "headline": t["headline"],
         "route": t["route"],
         "raw": t["raw_estimate"].map(lambda x: f"{x:.4f}"),

@@ -597,6 +597,10 @@ def _load_campaign(folder: Path) -> Campaign:
         return Campaign(name=summary.get("campaign", folder.name), root=root, summary=summary, **tables)
     if (folder / MANIFEST_NAME).is_file():
         return ingest_campaign(folder)
+    from analysis.sides import is_sides_folder, load_sides_folder  # a folder of side folders, one per lab
+
+    if is_sides_folder(folder):
+        return load_sides_folder(folder)
     raise ValueError(f"path: {str(folder)!r} has neither runs.parquet nor {MANIFEST_NAME}; expected a processed "
                      "campaign folder or a raw one")
 

@@ -140,8 +140,10 @@ def resolve_campaign(path: str | Path) -> Path:
     """
     p = Path(path).expanduser()
     candidates = [p] if p.is_absolute() else [Path.cwd() / p, REPO_ROOT / p]
+    from analysis.sides import is_sides_folder  # a folder of side folders (one per lab) is a campaign too
+
     for cand in candidates:
-        if cand.is_dir() and (cand / "manifest.csv").is_file():
+        if cand.is_dir() and ((cand / "manifest.csv").is_file() or is_sides_folder(cand)):
             return cand.resolve()
     looked = ", ".join(str(c) for c in candidates)
     raise FileNotFoundError(
@@ -184,6 +186,10 @@ def infer_models(campaign, baseline: str | None = None, candidate: str | None = 
         if baseline == candidate:
             raise ValueError(f"candidate: must differ from baseline, both are {baseline!r}")
         return baseline, candidate
+    from analysis.sides import marked_roles  # more than two models (a reference): the manifest's role column
+
+    if baseline is None and candidate is None and marked_roles(campaign.runs):
+        return marked_roles(campaign.runs)
     if len(models) != 2:
         raise ValueError(
             f"baseline, candidate: campaign {campaign.name!r} holds {len(models)} PV models {models}; "
@@ -347,14 +353,14 @@ def format_verdict_table(frame: pd.DataFrame, *, by: Sequence[str] = CELL_KEY
     out["n (b/c)"] = [f"{int(a)}/{int(b)}" for a, b in zip(f["n_baseline"], f["n_candidate"], strict=True)]
     out["change"] = f["estimate"].map(_pct_change)
     out["CI"] = [_pct_interval(a, b) for a, b in zip(f["ci_low"], f["ci_high"], strict=True)]
-    out["verdict"] = f["verdict"].astype(str)
+    out["verdict"] = f["verdict_label"].astype(str) if "verdict_label" in f else f["verdict"].astype(str)
     basis = f.get("headline", pd.Series("raw", index=f.index)).astype(str)
     out["basis"] = basis.map(lambda b: _BASIS.get(b, b))
     out["raw"] = f.get("raw_estimate", pd.Series(np.nan, index=f.index)).map(_pct_change)
     out["per GHz"] = f.get("per_ghz_estimate", pd.Series(np.nan, index=f.index)).map(_pct_change)
     needed = f.get("runs_needed", pd.Series(np.nan, index=f.index))
     out["runs needed"] = [str(int(n)) if pd.notna(n) and v == "inconclusive" else "-"
-                          for n, v in zip(needed, out["verdict"], strict=True)]
+                          for n, v in zip(needed, f["verdict"], strict=True)]
     return out.astype(str)
 
 
@@ -424,6 +430,7 @@ _CHECK_NAMES: dict[str, str] = {
     "missing_info": "missing clock or pinning information",
     "rejects": "rejected input files",
     "ignored": "files that are not runs (ignored)",
+    "design_confound": "design factors (host, kernel, side, ...) confounded with the model",
 }
 
 
@@ -435,7 +442,10 @@ def format_verdict_brief(frame: pd.DataFrame, *, baseline: str, candidate: str, 
     >>> format_verdict_brief(t, baseline="virtio", candidate="venet", margin=0.05, n_excluded=1)
     'venet vs virtio (baseline): faster in 2 of 3 compared cells, inconclusive in 1. 1 cell(s) not compared.'
     """
-    counts = frame["verdict"].value_counts()
+    shown = frame["verdict"]  # a confounded verdict counts under its label ("confounded with host")
+    if "verdict_label" in frame:
+        shown = shown.where(shown != "confounded", frame["verdict_label"])
+    counts = shown.value_counts()
     names = {"equivalent": f"equivalent within ±{100 * margin:g} %"}
     order = ["faster", "faster but within margin", "slower", "slower but within margin", "equivalent",
              "inconclusive"]
@@ -889,6 +899,11 @@ def input_checksums(root: str | Path) -> dict[str, str]:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
         out[path.relative_to(root).as_posix()] = h.hexdigest()
+    from analysis.sides import side_folders  # the side folders a sides.csv lists may lie outside root
+
+    for side in side_folders(root):
+        if root.resolve() not in side.resolve().parents:
+            out.update({f"{side.name}/{k}": v for k, v in input_checksums(side).items()})
     return out
 
 
@@ -1593,10 +1608,16 @@ def cli_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"comma-separated notebooks to run, in order (default: {','.join(NOTEBOOKS)})")
     parser.add_argument("--no-pdf", action="store_true", help="skip the PDF export")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--as-one", default=None, metavar="NAME",
+                        help="merge the campaign folders (one per side or lab) into one comparison named NAME")
 
 
 def cli_run(args: argparse.Namespace) -> int:
     """Run ``pvfair report``; exit status 0 on success, 1 when a notebook or export failed."""
+    if getattr(args, "as_one", None):  # several sides, one comparison: a sides folder listing them
+        from analysis.sides import write_sides_file
+
+        args.campaigns = [write_sides_file(Path(args.out) / ".as-one" / args.as_one, args.campaigns)]
     try:
         remote = bool(args.scheduler or os.environ.get(SCHEDULER_ENV))
         results = run_reports(

@@ -148,6 +148,9 @@ class CampaignSpec:
     contamination : (share, factor): each run independently, with probability *share*, comes from a second mode
         whose rate is *factor* times the first (e.g. ``(0.1, 0.8)``: 10 % of runs 20 % lower, a run that lost its
         CPU or hit a slow path); None -> one mode. Drawn after the run's other draws, only when set.
+    host : the manifest's ``host`` of every run; host_effect : multiplier of every rate on that host (a side's
+        machine, for two-lab campaigns: both models' rates, so the truth ratio is unchanged)
+    roles : pv_model -> manifest ``role`` (``baseline`` / ``candidate`` / ``reference``); None writes no column
     """
 
     name: str = "sim"
@@ -177,6 +180,9 @@ class CampaignSpec:
     manifest_vocabulary: str = "tool"
     non_run_files: bool = False
     contamination: tuple[float, float] | None = None
+    host: str = "kvm-host-a"
+    host_effect: float = 1.0
+    roles: Mapping[str, str] | None = None
 
     @property
     def models(self) -> tuple[str, str]:
@@ -811,6 +817,12 @@ def _simulate_campaign_iv(out_dir, spec, seed) -> CampaignSpec:
                              f"cell, got {entry!r}")
     if len({(t, int(s)) for _, t, s in spec.one_model_cells}) != len(spec.one_model_cells):
         raise ValueError("spec.one_model_cells: a cell is listed twice (it would be measured by no model)")
+    if not isinstance(spec.host, str) or not spec.host.strip():
+        raise ValueError(f"spec.host: expected a non-empty host name, got {spec.host!r}")
+    if not (isinstance(spec.host_effect, float | int) and math.isfinite(spec.host_effect) and spec.host_effect > 0):
+        raise ValueError(f"spec.host_effect: expected a positive multiplier, got {spec.host_effect!r}")
+    if spec.roles is not None and (not isinstance(spec.roles, Mapping) or set(spec.roles) - set(models)):
+        raise ValueError(f"spec.roles: expected a mapping of the spec's models {models} to roles, got {spec.roles!r}")
     for m, d in spec.drift_per_run.items():
         if m not in models:
             raise ValueError(f"spec.drift_per_run: model {m!r} is neither baseline nor candidate {models}")
@@ -866,7 +878,8 @@ def _simulate(spec: CampaignSpec, seed: int) -> tuple[pd.DataFrame, list[dict]]:
                     + spec.elasticity(r.test, r.size) * math.log(clock / spec.nominal_mhz)
                     + math.log(spec.pinning_effect.get(r.pinning, 1.0))
                     + spec.drift_per_run.get(r.model, 0.0) * (j - (n_m - 1) / 2.0)
-                    + float(session_u[r.model][session]))
+                    + float(session_u[r.model][session])
+                    + math.log(spec.host_effect))
         # fixed number of draws per run, whatever the tool: noise, 2 utils, 2 MHz, elapsed, 10 intervals
         noise, u_loc, u_rem, mhz_b, mhz_a, elapsed = rng.standard_normal(6)
         iv = rng.standard_normal(RUN_SECONDS)
@@ -900,7 +913,7 @@ def _simulate(spec: CampaignSpec, seed: int) -> tuple[pd.DataFrame, list[dict]]:
             "cpu_mhz_before": round(clock + MHZ_JITTER * mhz_b, 3), "cpu_mhz_after": round(clock + MHZ_JITTER * mhz_a, 3),
             "n_cpus": spec.n_cpus,
             "governor": "ondemand" if spec.low_clock is not None and spec.low_clock[0] == r.model else "performance",
-            "host": "kvm-host-a", "session": f"{_slug(r.model)}-boot{session + 1}", "trial": r.trial,
+            "host": spec.host, "session": f"{_slug(r.model)}-boot{session + 1}", "trial": r.trial,
             "order_index": idx, "start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "clock_mhz": clock, "true_rate": math.exp(log_rate),
         })
@@ -941,7 +954,7 @@ def _broken(spec: CampaignSpec, manifest: pd.DataFrame, values: list[dict], rng:
             ) -> tuple[list[dict], dict[str, str]]:
     """Three broken inputs: extra manifest rows and the files' contents (None for the missing one)."""
     n = len(values)
-    base = {"n_cpus": spec.n_cpus, "governor": "performance", "host": "kvm-host-a", "trial": spec.trials + 1}
+    base = {"n_cpus": spec.n_cpus, "governor": "performance", "host": spec.host, "trial": spec.trials + 1}
     stream_test = next((t for t in spec.tests if TESTS[t].kind == "stream"), spec.tests[0])
     size = spec.cells()[[c[0] for c in spec.cells()].index(stream_test)][1]
     extra_rows, contents = [], {}
@@ -1006,11 +1019,16 @@ def simulate_campaign(out_dir, spec: CampaignSpec = CampaignSpec(), *, seed: int
     for v in values:
         (out / v["file"]).write_bytes(TOOLS[v["tool"]].write(v).encode("utf-8"))
     man = manifest[_MANIFEST_COLUMNS]
+    if spec.roles is not None:
+        man = man.assign(role=man["pv_model"].map(spec.roles))
     if spec.broken_inputs:
         extra, contents = _broken(spec, manifest, values, np.random.default_rng([seed, 1]))
         for fname, text in contents.items():
             (out / fname).write_bytes(text.encode("utf-8"))
-        man = pd.concat([man, pd.DataFrame(extra)[_MANIFEST_COLUMNS]], ignore_index=True)
+        extra = pd.DataFrame(extra)[_MANIFEST_COLUMNS]
+        if spec.roles is not None:
+            extra = extra.assign(role=extra["pv_model"].map(spec.roles))
+        man = pd.concat([man, extra], ignore_index=True)
     if spec.non_run_files:
         _write_non_run_files(out, values)
     (out / "manifest.csv").write_bytes(_csv_text(man).encode("utf-8"))

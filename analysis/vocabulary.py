@@ -9,6 +9,7 @@
   :func:`is_test_name` / :func:`same_test_name`: a manifest may use either vocabulary;
 * :data:`MEASUREMENT_SETTINGS`: run settings outside the cell key that still change the measured quantity (the
   audit names a cell that mixes them).
+* :data:`DESIGN_FACTORS`: the run columns whose confounding with the PV model voids a verdict (analysis.confound).
 
 A verdict, a colour or a cell-key column added here reaches compare, plots, the text renderers and the report
 without a second edit.
@@ -16,8 +17,8 @@ without a second edit.
 
 from __future__ import annotations
 
-__all__ = ["VERDICTS", "VERDICT_COLORS", "verdict_label", "CELL_KEY", "TESTS", "TOOL_TESTS", "MEASUREMENT_SETTINGS",
-           "is_test_name", "same_test_name"]
+__all__ = ["VERDICTS", "VERDICT_COLORS", "verdict_label", "confounded_label", "CELL_KEY", "DESIGN_FACTORS", "TESTS",
+           "TOOL_TESTS", "MEASUREMENT_SETTINGS", "is_test_name", "same_test_name"]
 
 #: every verdict a cell can get, in reading order
 VERDICTS: tuple[str, ...] = (
@@ -27,6 +28,7 @@ VERDICTS: tuple[str, ...] = (
     "faster but within margin",
     "slower but within margin",
     "inconclusive",
+    "confounded",
 )
 
 #: colour of each verdict (forest plot, tables): greens faster, blue equivalent, oranges/red slower, grey unknown
@@ -37,18 +39,32 @@ VERDICT_COLORS: dict[str, str] = {
     "slower but within margin": "#f0b27a",
     "slower": "#c0392b",
     "inconclusive": "#7f8c8d",
+    "confounded": "#8e44ad",
 }
 
 
-def verdict_label(verdict: str, margin: float) -> str:
-    """The words a verdict is printed with; "equivalent" names its margin.
+def verdict_label(verdict: str, margin: float, confounded_with: str | None = None) -> str:
+    """The words a verdict is printed with; "equivalent" names its margin, "confounded" its design factor(s).
 
     >>> verdict_label("equivalent", 0.05), verdict_label("slower", 0.05)
     ('equivalent within ±5 %', 'slower')
+    >>> verdict_label("confounded", 0.05, "host")
+    'confounded with host'
     """
     if verdict == "equivalent":
         return f"equivalent within ±{100 * margin:g} %"
+    if verdict == "confounded":
+        return confounded_label(confounded_with)
     return verdict
+
+
+def confounded_label(factors: str | None) -> str:
+    """ "confounded with FACTOR": the verdict of a cell whose model difference a design factor fully shadows.
+
+    >>> confounded_label("host"), confounded_label(None)
+    ('confounded with host', 'confounded with a design factor')
+    """
+    return f"confounded with {factors}" if factors else "confounded with a design factor"
 
 
 #: the run columns that make a cell by default: one measurement. ``tool`` (two tools measuring the same test never
@@ -110,3 +126,9 @@ def same_test_name(given: str, test: str, tool_test: str | None) -> bool:
     """
     g = str(given).strip().casefold()
     return g == str(test).casefold() or (tool_test is not None and g == str(tool_test).casefold())
+
+
+#: design factors (run / manifest columns) that must not be confounded with the PV model inside a cell: the
+#: hardware and software a run stood on and who ran it (analysis.confound reads them, with their aliases)
+DESIGN_FACTORS: tuple[str, ...] = ("host", "host_kernel", "guest_kernel", "qemu_version", "governor",
+                                   "nic_firmware", "side")

@@ -75,6 +75,9 @@ verdicts = result.to_frame()
 
 # %%
 display(HTML(format_paragraph_html(headline_paragraph(result))))
+from analysis.confound import format_design_html  # noqa: E402  (host / kernel / side confounds, bridges)
+
+display(HTML(format_design_html(verdicts, baseline=baseline, candidate=candidate)))
 
 # %% [markdown]
 # ## Verdict table

@@ -87,6 +87,28 @@ else:
     display(HTML(format_paragraph_html(no_comparison_paragraph(plan))))
 
 # %% [markdown]
+# ## Two sides: design factors, bridges, published numbers
+#
+# A cell whose two models never shared a host (kernel, qemu, firmware, side) is "confounded with" it: its effect is
+# shown, not attributed to the model. Where a reference ran on both hosts, the cell is bridged through it. Published
+# figures are marked "published, not raw".
+
+# %%
+import pandas as pd  # noqa: E402
+
+from analysis.confound import format_design_html  # noqa: E402
+from analysis.published import assess_published, find_published, format_published_html, read_published  # noqa: E402
+
+display(HTML(format_design_html(verdicts, baseline=baseline, candidate=candidate)))
+published = [assess_published(read_published(f), data, baseline=baseline, candidate=candidate,
+                              confidence_level=result.confidence_level, margin=margin)
+             for f in find_published(campaign_path)]
+for assessed in published:
+    display(HTML(format_published_html(assessed)))
+if published:  # every row marked "published, not raw" (column kind)
+    save_tables(output_dir, published=pd.concat([p.to_frame() for p in published], ignore_index=True))
+
+# %% [markdown]
 # ## Confounds found by the audit
 
 # %%
