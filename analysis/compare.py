@@ -742,7 +742,10 @@ def _typed_empty(dtypes: dict[str, Any]) -> pd.DataFrame:
 
 def _empty_table(runs: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     """A verdict table with no rows: every column present, with the dtypes a filled table has."""
-    return _typed_empty(_key_dtypes(runs, by) | _TABLE_DTYPES)
+    from analysis.confound import DESIGN_COLUMNS
+
+    design = dict.fromkeys(DESIGN_COLUMNS, "object") | {"plan_runs": "Int64"}
+    return _typed_empty(_key_dtypes(runs, by) | _TABLE_DTYPES | design)
 
 
 def _empty_values(runs: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:

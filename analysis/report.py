@@ -550,7 +550,10 @@ def format_verdict_bullets_html(result, *, strongest: int = 3) -> str:
             named.append(esc(phrase))
         more = f"; {len(sel) - len(top)} more in the verdict table" if len(sel) > len(top) else ""
         lead = "strongest: " if v != "inconclusive" else "closest to a verdict: "
-        items.append(f'<li><strong>{esc(verdict_label(v, result.margin))}</strong>: {len(sel)} of {len(t)} '
+        word = verdict_label(v, result.margin)
+        if v == "confounded" and "verdict_label" in sel:  # "confounded with host": the factor named per row
+            word = " / ".join(dict.fromkeys(sel["verdict_label"].dropna().astype(str))) or word
+        items.append(f'<li><strong>{esc(word)}</strong> in {len(sel)} of {len(t)} compared cells '
                      f"&mdash; {lead}{'; '.join(named)}{more}</li>")
     if len(ex):
         reasons = ex["reason"].astype(str).map(lambda r: re.split(r"[:(,;]", r, maxsplit=1)[0].strip()).value_counts()

@@ -83,7 +83,8 @@ def test_demo_text_fits_80_columns_and_equals_the_notebook_verdicts(capsys):
 
 
 def test_demo_seed_is_the_notebooks_seed(capsys):
-    """Another seed changes the bootstrap intervals: the command passes its seed through as the notebook does."""
+    """The command computes what the notebook computes; another seed changes only the bootstrap-route intervals (the
+    t routes of small cells are exact, seed-free)."""
     _, a, _ = _run(capsys, "compare", DEMO, "--format", "csv", "-p", "n_resamples=999")
     _, b, _ = _run(capsys, "compare", DEMO, "--format", "csv", "-p", "n_resamples=999", "-p", "seed=1")
     ta, tb = pd.read_csv(io.StringIO(a)), pd.read_csv(io.StringIO(b))
@@ -93,7 +94,10 @@ def test_demo_seed_is_the_notebooks_seed(capsys):
     got = ta.set_index(["test", "msg_size_bytes", "pinning", "metric"])
     want = ref.set_index(["test", "msg_size_bytes", "pinning", "metric"])
     assert (got.loc[want.index, "ci_low_pct"] - (want["ci_low"] - 1) * 100).abs().max() < 1e-9
-    assert not ta["ci_low_pct"].equals(tb["ci_low_pct"])
+    boot = ta["route"].astype(str).str.startswith("bootstrap").to_numpy()
+    assert ta.loc[~boot, "ci_low_pct"].equals(tb.loc[~boot, "ci_low_pct"])
+    if boot.any():
+        assert not ta.loc[boot, "ci_low_pct"].equals(tb.loc[boot, "ci_low_pct"])
 
 
 def test_demo_audit_lists_the_errors_and_warnings(capsys):
@@ -133,8 +137,7 @@ def test_a_campaign_with_no_comparable_cell_gets_the_audits_reasons(tmp_path, ca
     folder = simulate_campaign(tmp_path / "thin", CampaignSpec(tests=("TCP_STREAM",), stream_msg_sizes_bytes=(64,),
                                                                 trials=2), seed=1)
     code, out, err = _run(capsys, "compare", str(folder), "-p", "n_resamples=199")
-    assert code == 1
-    assert "pvfair compare: nothing compared: campaign: no cell has at least 2 runs" in err
-    assert "Errors (1)" in out and "too few runs: 2 of virtio-net+vhost, 2 of venet" in out
-    assert "Information" not in out
+    assert code == 0  # an unfair or thin campaign is a result, not an error
+    assert "No cell could be compared" in out and "cells: 0 compared; 1 not compared" in out
+    assert "error too_few_runs" in out and "too few runs: 2 of virtio-net+vhost, 2 of venet" in out
     assert max(len(line) for line in out.splitlines()) <= 80

@@ -484,7 +484,7 @@ def test_verdict_bullets_count_every_verdict_and_name_the_strongest():
     out = report.format_verdict_bullets_html(result, strongest=1)
     assert "4 comparison(s), 3 cell(s) not compared" in out
     # faster: 2 cells, the larger change named first and alone; the other counted
-    assert ("<strong>faster</strong>: 2 of 4 &mdash; strongest: TCP_STREAM 64 B split +23.7\u00a0% "
+    assert ("<strong>faster</strong> in 2 of 4 compared cells &mdash; strongest: TCP_STREAM 64 B split +23.7\u00a0% "
             "[+16.2,\u00a0+31.6]\u00a0%; 1 more in the verdict table</li>") in out
     # inconclusive: the cell closest to a verdict (fewest runs needed) named with its runs
     assert "TCP_STREAM 16384 B split +3.0\u00a0%" in out and "about 17 runs per model would settle it" in out

@@ -74,7 +74,7 @@ def test_texts_say_no_cell_could_be_compared_and_list_the_plan(unfair):
     assert "35 run(s)" in text
     summary = plan.summary()
     assert "Rerun plan: 35 run(s) in 5 cell(s)" in summary
-    assert f"- test=TCP_RR, msg_size_bytes=1, pinning=same-core: 5 run(s) of {BASE}, pinned same-core at" in summary
+    assert f"- tool=netperf, test=TCP_RR, msg_size_bytes=1, pinning=same-core: 5 run(s) of {BASE}, pinned same-core at" in summary
     page = format_plan_html(plan)
     assert page.count("<tr>") == 1 + len(plan.plan) and "runs to add" in page
     assert plan._repr_html_() == page
