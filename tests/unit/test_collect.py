@@ -323,29 +323,37 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def fake_plan(tmp_path):
-    """A plan whose iperf3 client and server are fast fakes; returns (plan path, plan dict)."""
+def fake_iperf3_plan(tmp_path: Path, client: str, *, name: str, trials: int, seed: int,
+                     models: dict) -> tuple[Path, dict]:
+    """A plan whose iperf3 client (*client*, a script template) and server are fakes reading the real sample;
+    written to ``tmp_path/plan.yaml``; returns (plan path, plan dict)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     sample = SAMPLES / "iperf3" / "x_iperf3_tcp_A_split_l4096_t1.json"
-    for name, text in (("fake-iperf3", FAKE_CLIENT), ("fake-iperf3d", FAKE_SERVER)):
-        p = bin_dir / name
+    for exe, text in (("fake-iperf3", client), ("fake-iperf3d", FAKE_SERVER)):
+        p = bin_dir / exe
         p.write_text(text.format(python=sys.executable, sample=str(sample)))
         p.chmod(p.stat().st_mode | stat.S_IXUSR)
-    port = _free_port()
     data = {
-        "name": "fake", "duration_s": 1, "trials": 2, "warmup": 1, "sizes": [1024, 16384],
-        "ordering": {"method": "blocked-random", "seed": 11}, "pause_s": 0, "timeout_s": 20, "session": "s1",
+        "name": name, "duration_s": 1, "trials": trials, "warmup": 1, "sizes": [1024, 16384],
+        "ordering": {"method": "blocked-random", "seed": seed}, "pause_s": 0, "timeout_s": 20, "session": "s1",
         "tools": {"iperf3": {"tests": ["IPERF3_TCP"], "binary": str(bin_dir / "fake-iperf3"),
                              "server_binary": str(bin_dir / "fake-iperf3d")}},
         "pinning": {"cpu0": {"client": "0", "server": "0"}},
-        "models": {"base": {"role": "baseline", "port": port, "interface": "lo"},
-                   "cand": {"role": "candidate", "port": port, "env": {"FAKE_SLEEP": "0.03"}}},
+        "models": models,
     }
     path = tmp_path / "plan.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path, data
+
+
+@pytest.fixture
+def fake_plan(tmp_path):
+    """A plan whose iperf3 client and server are fast fakes; returns (plan path, plan dict)."""
+    port = _free_port()
+    return fake_iperf3_plan(tmp_path, FAKE_CLIENT, name="fake", trials=2, seed=11, models={
+        "base": {"role": "baseline", "port": port, "interface": "lo"},
+        "cand": {"role": "candidate", "port": port, "env": {"FAKE_SLEEP": "0.03"}}})
 
 
 def _manifest(out: Path) -> list[dict]:

@@ -5,19 +5,15 @@ interrupted sequence resumed gives the same runs and looks as an uninterrupted o
 from __future__ import annotations
 
 import json
-import stat
-import sys
 
 import pytest
-import yaml
 
 from analysis import collect as col
 from analysis.cli import main as cli_main
 from analysis.ingest import ingest_campaign
 from analysis.sequential import LOOKS_FILE, SEQUENTIAL_FILE, SequentialDesign
 from analysis.settle import collect_until_settled, read_looks
-from tests.conftest import SAMPLES
-from tests.unit.test_collect import FAKE_SERVER, _free_port, _manifest
+from tests.unit.test_collect import _free_port, _manifest, fake_iperf3_plan
 
 pytestmark = pytest.mark.unit
 
@@ -45,27 +41,11 @@ print(json.dumps(sample, indent=2))
 
 @pytest.fixture
 def plan_path(tmp_path, monkeypatch):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    sample = SAMPLES / "iperf3" / "x_iperf3_tcp_A_split_l4096_t1.json"
-    for name, text in (("fake-iperf3", FAKE_CLIENT), ("fake-iperf3d", FAKE_SERVER)):
-        p = bin_dir / name
-        p.write_text(text.format(python=sys.executable, sample=str(sample)))
-        p.chmod(p.stat().st_mode | stat.S_IXUSR)
     port = _free_port()
-    data = {
-        "name": "settle", "duration_s": 1, "trials": 6, "warmup": 1, "sizes": [1024, 16384],
-        "ordering": {"method": "blocked-random", "seed": 5}, "pause_s": 0, "timeout_s": 20, "session": "s1",
-        "tools": {"iperf3": {"tests": ["IPERF3_TCP"], "binary": str(bin_dir / "fake-iperf3"),
-                             "server_binary": str(bin_dir / "fake-iperf3d")}},
-        "pinning": {"cpu0": {"client": "0", "server": "0"}},
-        "models": {"base": {"role": "baseline", "port": port, "env": {"FAKE_MODEL": "base"}},
-                   # the candidate is 2x slower at 16 KiB and identical at 1 KiB
-                   "cand": {"role": "candidate", "port": port,
-                            "env": {"FAKE_MODEL": "cand", "FAKE_SCALE_16384": "0.5"}}},
-    }
-    path = tmp_path / "plan.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    path, _ = fake_iperf3_plan(tmp_path, FAKE_CLIENT, name="settle", trials=6, seed=5, models={
+        "base": {"role": "baseline", "port": port, "env": {"FAKE_MODEL": "base"}},
+        # the candidate is 2x slower at 16 KiB and identical at 1 KiB
+        "cand": {"role": "candidate", "port": port, "env": {"FAKE_MODEL": "cand", "FAKE_SCALE_16384": "0.5"}}})
     monkeypatch.setenv("FAKE_CV", "0.02")
     return path
 
