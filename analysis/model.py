@@ -166,12 +166,7 @@ class ModelResult:
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy: one row per test, message size and quantity (``model_ratio`` or ``clock_elasticity``)."""
-        cols = ["test", "msg_size_bytes", "quantity", "estimator", "estimate", "standard_error", "ci_low",
-                "ci_high", "pvalue"]
-        eff = self.effects.assign(quantity="model_ratio")
-        ela = self.elasticities.rename(columns={"elasticity": "estimate"}).assign(quantity="clock_elasticity")
-        out = pd.concat([eff.reindex(columns=cols), ela.reindex(columns=cols)], ignore_index=True)
-        return out.sort_values(["test", "msg_size_bytes", "quantity"], kind="stable").reset_index(drop=True)
+        return _tidy_effects(self.effects, self.elasticities)
 
     def summary(self) -> str:
         """A statsmodels-style text summary: per test, the effects, elasticities, diagnostics; then notes."""
@@ -182,6 +177,16 @@ class ModelResult:
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.summary())}</pre>"
+
+
+def _tidy_effects(effects: pd.DataFrame, elasticities: pd.DataFrame) -> pd.DataFrame:
+    """The effects and elasticities in one tidy table: one row per test, message size and quantity."""
+    cols = ["test", "msg_size_bytes", "quantity", "estimator", "estimate", "standard_error", "ci_low", "ci_high",
+            "pvalue"]
+    eff = effects.assign(quantity="model_ratio")
+    ela = elasticities.rename(columns={"elasticity": "estimate"}).assign(quantity="clock_elasticity")
+    out = pd.concat([eff.reindex(columns=cols), ela.reindex(columns=cols)], ignore_index=True)
+    return out.sort_values(["test", "msg_size_bytes", "quantity"], kind="stable").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -528,11 +533,13 @@ def _robust_ols(fml: str, frame: pd.DataFrame, runs: Sequence[str]) -> tuple[Any
     return fit, order[-1], note + "; no standard error exists (no residual degrees of freedom)"
 
 
-def _auto_groups(sub: pd.DataFrame, groups, notes: list[str], test: str) -> str | None:
+def _auto_groups(sub: pd.DataFrame, groups, test: str) -> tuple[str | None, tuple[str, ...]]:
     """The random-intercept column: *groups*, else ``session`` or ``host``, when some model has runs in more
-    than one of its levels (with one level per model the grouping is aliased with the PV model itself)."""
+    than one of its levels (with one level per model the grouping is aliased with the PV model itself); with
+    the notes on the columns passed over for that reason."""
     if groups is False:
-        return None
+        return None, ()
+    notes: list[str] = []
     candidates = [groups] if isinstance(groups, str) else ["session", "host"]
     for g in candidates:
         if g not in sub.columns or sub[g].nunique() < 2 or (sub[g] == "").any():
@@ -541,8 +548,8 @@ def _auto_groups(sub: pd.DataFrame, groups, notes: list[str], test: str) -> str 
             notes.append(f"{test}: one {g} per PV model: {g} and model effects are aliased, so no random "
                          f"intercept by {g} (OLS-HC3)")
             continue
-        return g
-    return None
+        return g, tuple(notes)
+    return None, tuple(notes)
 
 
 def _fit_mixed(fml: str, frame: pd.DataFrame, gcol: str) -> tuple[Any, str]:
@@ -589,8 +596,78 @@ def _unfittable(sub: pd.DataFrame, baseline: str, candidate: str) -> str:
     return ""
 
 
-def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
-    """Fit one test. Returns a dict of per-test frames."""
+@dataclass(frozen=True, eq=False)
+class TestFit:
+    """The fitted models of one test and the tables built from them (:func:`_fit_one`).
+
+    :func:`fit_model` fits each test on its own and concatenates the tests' tables into a :class:`ModelResult`.
+
+    Attributes
+    ----------
+    test, formula : str
+        The test and the formula actually fitted (after any reduction).
+    frame : DataFrame
+        The runs fitted: the test's model frame without the sizes only one model ran and without the runs lacking
+        a clock the formula needs, with any per-size clock columns of :func:`default_formula`.
+    effects, elasticities, coefficients, anova, residuals, raw_vs_adjusted : DataFrame
+        This test's rows of the :class:`ModelResult` tables of the same names.
+    diagnostics : dict
+        This test's row of :attr:`ModelResult.diagnostics`.
+    ols, mixed
+        The statsmodels OLS results, and the MixedLM results (None where no mixed model gives the effects).
+    groups : str or None
+        The random-intercept column considered for the mixed model.
+    notes : tuple of str
+        What was left out, reduced or failed, each starting with the test, in the order it arose.
+    """
+
+    __test__ = False  # a result class, not a pytest test class
+
+    test: str
+    formula: str
+    frame: pd.DataFrame = field(repr=False)
+    effects: pd.DataFrame
+    elasticities: pd.DataFrame
+    coefficients: pd.DataFrame
+    anova: pd.DataFrame
+    diagnostics: dict[str, Any]
+    residuals: pd.DataFrame = field(repr=False)
+    raw_vs_adjusted: pd.DataFrame
+    ols: Any = field(repr=False)
+    mixed: Any = field(repr=False)
+    groups: str | None
+    notes: tuple[str, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy, as :meth:`ModelResult.to_frame`: one row per message size and quantity."""
+        return _tidy_effects(self.effects, self.elasticities)
+
+
+@dataclass(frozen=True, eq=False)
+class _Estimator:
+    """The fit whose coefficients give one test's headline effects and elasticities: the MixedLM fixed effects
+    (normal quantiles) or the robust OLS fit (t quantiles, its standard errors floored by the conventional ones,
+    see :func:`fit_model`)."""
+
+    name: str
+    params: np.ndarray
+    cov: np.ndarray
+    df: float | None
+    cov_floor: np.ndarray | None
+    group_variance: float
+
+    def contrast(self, L, X, *, level: float, both_models: bool = True) -> tuple[dict[str, float] | None, str]:
+        """:func:`_usable_contrast` of this fit."""
+        return _usable_contrast(L, X, self.params, self.cov, df=self.df, level=level, cov_floor=self.cov_floor,
+                                both_models=both_models)
+
+
+def _fit_rows(sub: pd.DataFrame, *, test: str, formula: str | None, baseline: str
+              ) -> tuple[str, pd.DataFrame, dict[Any, str], tuple[str, ...]]:
+    """The formula and the runs one test is fitted on, the clock status per message size (in size order), and
+    the notes saying what was left out or reduced: sizes only one model ran, terms the data cannot estimate,
+    runs without the clock the formula needs."""
+    notes: list[str] = []
     both = sub.groupby("msg_size_bytes")["candidate"].nunique()
     one = sorted(int(s) for s in both.index[both < 2])
     if one:
@@ -608,134 +685,158 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
         n_missing = int(frame["cpu_ghz"].isna().sum())
         notes.append(f"{test}: {n_missing} run(s) without a CPU clock left out of the fit")
         frame = frame[frame["cpu_ghz"].notna()]
-    frame = frame.reset_index(drop=True)
-    # rank deficiency is detected and noted below; statsmodels' own warning would only repeat it
+    return fml, frame.reset_index(drop=True), status, tuple(notes)
+
+
+def _fit_ols(fml: str, frame: pd.DataFrame, test: str) -> tuple[Any, str, tuple[str, ...]]:
+    """The robust OLS fit (:func:`_robust_ols`), its covariance type, and the notes on its errors and design
+    (rank deficiency, no residual degrees of freedom); statsmodels' own rank warning would only repeat them."""
     ols, cov_type, cov_note = _robust_ols(fml, frame, frame["run_id"].tolist())
-    ols_name = f"OLS-{cov_type}"
-    if cov_note:
-        notes.append(f"{test}: {cov_note}")
+    notes = [f"{test}: {cov_note}"] if cov_note else []
     X = np.asarray(ols.model.exog)
-    spec = ols.model.data.model_spec
-    if np.linalg.matrix_rank(X) < X.shape[1]:
-        notes.append(f"{test}: the design is rank-deficient ({np.linalg.matrix_rank(X)} of {X.shape[1]} columns); "
+    rank = np.linalg.matrix_rank(X)
+    if rank < X.shape[1]:
+        notes.append(f"{test}: the design is rank-deficient ({rank} of {X.shape[1]} columns); "
                      "aliased terms are not estimable and their effects are left empty")
     if ols.df_resid < 1:
         notes.append(f"{test}: no residual degrees of freedom ({len(frame)} runs for {X.shape[1]} coefficients)")
-    names = list(ols.model.exog_names)
-    params = np.asarray(ols.params)
-    cov = np.asarray(ols.cov_params())
-    coefs = [_coef_table(test, ols_name, names, params, cov, ols.df_resid, level)]
+    return ols, cov_type, tuple(notes)
 
-    # mixed model with a random intercept per group
-    gcol = _auto_groups(frame, groups, notes, test)
+
+def _fit_estimator(ols, ols_name: str, fml: str, frame: pd.DataFrame, *, test: str, groups
+                   ) -> tuple[_Estimator, Any, str | None, tuple[str, ...]]:
+    """The fit giving the headline effects: a MixedLM with a random intercept per group (:func:`_auto_groups`)
+    where one fits with a finite covariance, else the OLS fit. Returns it, the MixedLM results (or None), the
+    group column and the notes."""
+    gcol, group_notes = _auto_groups(frame, groups, test)
+    notes = list(group_notes)
+    k = len(ols.model.exog_names)
     mixed = None
     if gcol is not None:
         mixed, problem = _fit_mixed(fml, frame, gcol)
         if problem:
             notes.append(f"{test}: mixed model by {gcol}: {problem}")
-    if mixed is not None and not np.all(np.isfinite(np.asarray(mixed.cov_params())[:len(names), :len(names)])):
+    if mixed is not None and not np.all(np.isfinite(np.asarray(mixed.cov_params())[:k, :k])):
         notes.append(f"{test}: mixed model by {gcol}: its fixed-effect covariance is not finite; "
                      f"{ols_name} effects reported")
         mixed = None
     if mixed is not None:
-        k = len(names)
-        m_params = np.asarray(mixed.fe_params)
-        m_cov = np.asarray(mixed.cov_params())[:k, :k]
-        coefs.append(_coef_table(test, "MixedLM", names, m_params, m_cov, None, level))
-        est_name, est_params, est_cov, est_df = "MixedLM", m_params, m_cov, None
-        floor = None
-        gvar = float(np.asarray(mixed.cov_re)[0, 0])
-    else:
-        est_name, est_params, est_cov, est_df = ols_name, params, cov, ols.df_resid
-        # HC3 alone undercovers with a handful of runs per cell (z spread ~1.15 in simulation): the effects use
-        # the larger of the HC3 and the conventional standard error
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # no residual df: the scale is inf, ignored there
-            floor = np.asarray(ols.normalized_cov_params) * float(ols.scale)
-        gvar = np.nan
+        est = _Estimator("MixedLM", np.asarray(mixed.fe_params), np.asarray(mixed.cov_params())[:k, :k], None,
+                         None, float(np.asarray(mixed.cov_re)[0, 0]))
+        return est, mixed, gcol, tuple(notes)
+    # HC3 alone undercovers with a handful of runs per cell (z spread ~1.15 in simulation): the effects use
+    # the larger of the HC3 and the conventional standard error
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no residual df: the scale is inf, ignored there
+        floor = np.asarray(ols.normalized_cov_params) * float(ols.scale)
+    est = _Estimator(ols_name, np.asarray(ols.params), np.asarray(ols.cov_params()), ols.df_resid, floor, np.nan)
+    return est, None, gcol, tuple(notes)
 
-    # raw (model and size only) for raw vs adjusted
-    raw_fml = "np.log(value) ~ " + (
-        f"C(pv_model, Treatment(reference={baseline!r})) * C(msg_size_bytes)"
-        if len(sizes) > 1
-        else f"C(pv_model, Treatment(reference={baseline!r}))"
-    )
-    raw = _robust_ols(raw_fml, frame, frame["run_id"].tolist())[0]
-    raw_X = np.asarray(raw.model.exog)
 
-    eff_rows, ela_rows, rva_rows = [], [], []
+def _fit_raw(frame: pd.DataFrame, *, baseline: str, n_sizes: int) -> Any:
+    """OLS of the log metric on the PV model and the message size only (no covariates): the raw ratios."""
+    pv = f"C(pv_model, Treatment(reference={baseline!r}))"
+    raw_fml = "np.log(value) ~ " + (f"{pv} * C(msg_size_bytes)" if n_sizes > 1 else pv)
+    return _robust_ols(raw_fml, frame, frame["run_id"].tolist())[0]
+
+
+def _effect_row(test: str, size, est: _Estimator, r, why: str, n: tuple[int, int], *, clock_adjusted: bool,
+                clock_confounded: bool) -> dict[str, Any]:
+    """One row of :attr:`ModelResult.effects` from the model contrast *r* (None: not estimated, see *why*)."""
+    return {
+        "test": test,
+        "msg_size_bytes": int(size),
+        "estimator": est.name,
+        "log_effect": r["log_effect"] if r else np.nan,
+        "standard_error": r["standard_error"] if r else np.nan,
+        "estimate": float(np.exp(r["log_effect"])) if r else np.nan,
+        "ci_low": float(np.exp(r["lo"])) if r else np.nan,
+        "ci_high": float(np.exp(r["hi"])) if r else np.nan,
+        "pvalue": r["pvalue"] if r else np.nan,
+        "df": float(est.df) if est.df is not None else np.inf,
+        "clock_adjusted": clock_adjusted,
+        "clock_confounded": clock_confounded,
+        "n_baseline": n[0],
+        "n_candidate": n[1],
+        "reason": why,
+    }
+
+
+def _elasticity_row(test: str, size, estimator: str, rc) -> dict[str, Any]:
+    """One row of :attr:`ModelResult.elasticities` from the clock contrast *rc* (None: not estimable)."""
+    return {
+        "test": test,
+        "msg_size_bytes": int(size),
+        "estimator": estimator,
+        "elasticity": rc["log_effect"] if rc else np.nan,
+        "standard_error": rc["standard_error"] if rc else np.nan,
+        "ci_low": rc["lo"] if rc else np.nan,
+        "ci_high": rc["hi"] if rc else np.nan,
+        "pvalue": rc["pvalue"] if rc else np.nan,
+        "reading": clock_reading(rc["lo"], rc["hi"]) if rc else "not estimable",
+    }
+
+
+def _raw_row(test: str, size, r, rr) -> dict[str, Any]:
+    """One row of :attr:`ModelResult.raw_vs_adjusted` from the model contrast *r* and the raw one *rr*."""
+    raw_log = rr["log_effect"] if rr else np.nan
+    adj_log = r["log_effect"] if r else np.nan
+    explained = 100.0 * (raw_log - adj_log) / raw_log if abs(raw_log) > 0.02 else np.nan
+    return {
+        "test": test,
+        "msg_size_bytes": int(size),
+        "raw_ratio": float(np.exp(raw_log)),
+        "raw_ci_low": float(np.exp(rr["lo"])) if rr else np.nan,
+        "raw_ci_high": float(np.exp(rr["hi"])) if rr else np.nan,
+        "adjusted_ratio": float(np.exp(adj_log)),
+        "explained_pct": explained,
+    }
+
+
+def _effects(frame: pd.DataFrame, ols, raw, est: _Estimator, *, test: str, status: dict[Any, str], baseline: str,
+             candidate: str, level: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per message size of *status*: the model effect, the clock elasticity and the raw-vs-adjusted ratio, as the
+    three tables ``effects``, ``elasticities``, ``raw_vs_adjusted``."""
+    X, raw_X = np.asarray(ols.model.exog), np.asarray(raw.model.exog)
+    spec = ols.model.data.model_spec
     l_model = _contrasts(frame, spec, "model", baseline, candidate)
     l_clock = _contrasts(frame, spec, "clock", baseline, candidate)
     l_raw = _contrasts(frame, raw.model.data.model_spec, "model", baseline, candidate)
-    for s in sizes:
+    eff_rows, ela_rows, rva_rows = [], [], []
+    for s, clock in status.items():
         mask = (frame["msg_size_bytes"] == s).to_numpy()
         nb = int(((frame["candidate"] == 0) & mask).sum())
         nc = int(((frame["candidate"] == 1) & mask).sum())
-        r, why = _usable_contrast(l_model[int(s)], X, est_params, est_cov, df=est_df, level=level,
-                                  cov_floor=floor, both_models=bool(nb and nc))
-        eff_rows.append(
-            {
-                "test": test,
-                "msg_size_bytes": int(s),
-                "estimator": est_name,
-                "log_effect": r["log_effect"] if r else np.nan,
-                "standard_error": r["standard_error"] if r else np.nan,
-                "estimate": float(np.exp(r["log_effect"])) if r else np.nan,
-                "ci_low": float(np.exp(r["lo"])) if r else np.nan,
-                "ci_high": float(np.exp(r["hi"])) if r else np.nan,
-                "pvalue": r["pvalue"] if r else np.nan,
-                "df": float(est_df) if est_df is not None else np.inf,
-                "clock_adjusted": False,
-                "clock_confounded": status.get(s) == "confounded",
-                "n_baseline": nb,
-                "n_candidate": nc,
-                "reason": why,
-            }
-        )
-        rc, _ = _usable_contrast(l_clock[int(s)], X, est_params, est_cov, df=est_df, level=level, cov_floor=floor)
-        eff_rows[-1]["clock_adjusted"] = rc is not None
-        ela_rows.append(
-            {
-                "test": test,
-                "msg_size_bytes": int(s),
-                "estimator": est_name,
-                "elasticity": rc["log_effect"] if rc else np.nan,
-                "standard_error": rc["standard_error"] if rc else np.nan,
-                "ci_low": rc["lo"] if rc else np.nan,
-                "ci_high": rc["hi"] if rc else np.nan,
-                "pvalue": rc["pvalue"] if rc else np.nan,
-                "reading": clock_reading(rc["lo"], rc["hi"]) if rc else "not estimable",
-            }
-        )
+        r, why = est.contrast(l_model[int(s)], X, level=level, both_models=bool(nb and nc))
+        rc, _ = est.contrast(l_clock[int(s)], X, level=level)
         rr, _ = _usable_contrast(l_raw[int(s)], raw_X, np.asarray(raw.params), np.asarray(raw.cov_params()),
                                  df=raw.df_resid, level=level, both_models=bool(nb and nc))
-        raw_log = rr["log_effect"] if rr else np.nan
-        adj_log = r["log_effect"] if r else np.nan
-        explained = 100.0 * (raw_log - adj_log) / raw_log if abs(raw_log) > 0.02 else np.nan
-        rva_rows.append(
-            {
-                "test": test,
-                "msg_size_bytes": int(s),
-                "raw_ratio": float(np.exp(raw_log)),
-                "raw_ci_low": float(np.exp(rr["lo"])) if rr else np.nan,
-                "raw_ci_high": float(np.exp(rr["hi"])) if rr else np.nan,
-                "adjusted_ratio": float(np.exp(adj_log)),
-                "explained_pct": explained,
-            }
-        )
+        eff_rows.append(_effect_row(test, s, est, r, why, (nb, nc), clock_adjusted=rc is not None,
+                                    clock_confounded=clock == "confounded"))
+        ela_rows.append(_elasticity_row(test, s, est.name, rc))
+        rva_rows.append(_raw_row(test, s, r, rr))
+    return pd.DataFrame(eff_rows), pd.DataFrame(ela_rows), pd.DataFrame(rva_rows)
 
-    # ANOVA (type II, F tests robust as the fit's errors); falls back to classical type I where type II cannot be formed
+
+def _anova(ols, cov_type: str, test: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Type-II ANOVA of the OLS fit, its F tests robust as the fit's errors; the classical type-I table (and a
+    note) where type II cannot be formed."""
+    notes: tuple[str, ...] = ()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             an = anova_lm(ols, typ=2, robust=cov_type.lower() if cov_type.startswith("HC") else None)
     except (ValueError, np.linalg.LinAlgError, KeyError) as exc:
-        notes.append(f"{test}: type-II ANOVA not available ({exc}); type-I table shown")
+        notes = (f"{test}: type-II ANOVA not available ({exc}); type-I table shown",)
         an = anova_lm(ols, typ=1)
     an = an.reset_index().rename(columns={"index": "term", "PR(>F)": "pvalue"})
-    an = an.reindex(columns=["term", "sum_sq", "df", "F", "pvalue"]).assign(test=test)
+    return an.reindex(columns=["term", "sum_sq", "df", "F", "pvalue"]).assign(test=test), notes
 
-    # diagnostics
+
+def _diagnostics(ols, raw, frame: pd.DataFrame, *, test: str, group_variance: float, groups: str | None
+                 ) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The diagnostics row of one test (R², Breusch-Pagan, influential runs by Cook's distance above 4/n) and
+    its residuals table (one row per run)."""
     n = len(frame)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -748,7 +849,7 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SingularMatrixWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
-            bp_lm, bp_p, _, _ = het_breuschpagan(np.asarray(ols.resid), X)
+            bp_lm, bp_p, _, _ = het_breuschpagan(np.asarray(ols.resid), np.asarray(ols.model.exog))
     except (ValueError, np.linalg.LinAlgError):
         bp_lm, bp_p = np.nan, np.nan
     order = np.argsort(-np.nan_to_num(cooks, nan=0.0))
@@ -766,8 +867,8 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
         "cooks_threshold": threshold,
         "n_influential": int(influential.sum()),
         "influential_runs": ", ".join(named),
-        "group_variance": gvar,
-        "groups": gcol or "",
+        "group_variance": group_variance,
+        "groups": groups or "",
     }
     resid = pd.DataFrame(
         {
@@ -782,42 +883,61 @@ def _fit_one(sub, *, test, formula, baseline, candidate, groups, level, notes):
             "influential": influential,
         }
     )
-    return {
-        "formula": fml,
-        "frame": frame.assign(test=test),
-        "effects": pd.DataFrame(eff_rows),
-        "elasticities": pd.DataFrame(ela_rows),
-        "coefficients": pd.concat(coefs, ignore_index=True),
-        "anova": an,
-        "diagnostics": diag,
-        "residuals": resid,
-        "raw_vs_adjusted": pd.DataFrame(rva_rows),
-        "ols": ols,
-        "mixed": mixed,
-        "groups": gcol,
-    }
+    return diag, resid
+
+
+def _fit_one(sub: pd.DataFrame, *, test: str, formula: str | None, baseline: str, candidate: str, groups,
+             level: float) -> TestFit:
+    """Fit one test's model frame *sub*: the OLS fit, the mixed model where the runs have groups, the raw fit
+    (model and size only), and the tables built from them, with the notes."""
+    fml, frame, status, fit_notes = _fit_rows(sub, test=test, formula=formula, baseline=baseline)
+    ols, cov_type, ols_notes = _fit_ols(fml, frame, test)
+    ols_name = f"OLS-{cov_type}"
+    est, mixed, gcol, mixed_notes = _fit_estimator(ols, ols_name, fml, frame, test=test, groups=groups)
+    names = list(ols.model.exog_names)
+    coefs = [_coef_table(test, ols_name, names, np.asarray(ols.params), np.asarray(ols.cov_params()),
+                         ols.df_resid, level)]
+    if mixed is not None:
+        coefs.append(_coef_table(test, est.name, names, est.params, est.cov, None, level))
+    raw = _fit_raw(frame, baseline=baseline, n_sizes=len(status))
+    effects, elasticities, raw_vs_adjusted = _effects(frame, ols, raw, est, test=test, status=status,
+                                                      baseline=baseline, candidate=candidate, level=level)
+    anova, anova_notes = _anova(ols, cov_type, test)
+    diagnostics, residuals = _diagnostics(ols, raw, frame, test=test, group_variance=est.group_variance,
+                                          groups=gcol)
+    return TestFit(
+        test=test,
+        formula=fml,
+        frame=frame.assign(test=test),
+        effects=effects,
+        elasticities=elasticities,
+        coefficients=pd.concat(coefs, ignore_index=True),
+        anova=anova,
+        diagnostics=diagnostics,
+        residuals=residuals,
+        raw_vs_adjusted=raw_vs_adjusted,
+        ols=ols,
+        mixed=mixed,
+        groups=gcol,
+        notes=fit_notes + ols_notes + mixed_notes + anova_notes,
+    )
 
 
 #: per-test fits by content key (model frame, formula, models, groups, level); see analysis.memo
 _FIT_MEMO = Memo("fit_model (per test)", maxsize=32)
 
 
-def _fit_one_memo(sub, *, test, formula, baseline, candidate, groups, level, notes):
-    """:func:`_fit_one`, memoized on the test's model frame and the fit's settings (its notes replayed).
+def _fit_one_memo(sub, *, test, formula, baseline, candidate, groups, level) -> TestFit:
+    """:func:`_fit_one`, memoized on the test's model frame and the fit's settings (the notes are part of the
+    cached :class:`TestFit`).
 
     :func:`analysis.compare.compare` fits the metrics whose cells ran at different clocks and the model notebook
     fits the primary metrics: a test whose frame is the same in both is fitted once per kernel.
     """
     key = content_key("fit_one", sub, test, formula, baseline, candidate, groups, level)
-
-    def compute():
-        own: list[str] = []
-        return _fit_one(sub, test=test, formula=formula, baseline=baseline, candidate=candidate, groups=groups,
-                        level=level, notes=own), tuple(own)
-
-    part, own = _FIT_MEMO.get_or_compute(key, compute)
-    notes.extend(own)
-    return part
+    return _FIT_MEMO.get_or_compute(
+        key, lambda: _fit_one(sub, test=test, formula=formula, baseline=baseline, candidate=candidate,
+                              groups=groups, level=level))
 
 
 def fit_model(
@@ -884,15 +1004,16 @@ def fit_model(
             not_fitted += [(t, _unfittable(frame[frame["test"] == t], baseline, candidate)) for t in one]
         if not tests:
             raise ValueError(f"metric: no test has {metric!r} runs of both {baseline!r} and {candidate!r}")
-    parts: dict[str, dict] = {}
+    parts: dict[str, TestFit] = {}
     for t in tests:
         sub = frame[frame["test"] == t].reset_index(drop=True)
         why = _unfittable(sub, baseline, candidate)
         if not why:
             try:
                 parts[t] = _fit_one_memo(sub, test=t, formula=formula, baseline=baseline, candidate=candidate,
-                                         groups=groups, level=level, notes=notes)
-                empty = parts[t]["effects"]["reason"]
+                                         groups=groups, level=level)
+                notes.extend(parts[t].notes)
+                empty = parts[t].effects["reason"]
                 if (empty != "").all():
                     not_fitted.append((t, "fitted, but no model effect is estimable at any size: "
                                        + "; ".join(dict.fromkeys(empty))))
@@ -906,28 +1027,28 @@ def fit_model(
                          + "; ".join(f"{t}: {why}" for t, why in not_fitted))
 
     def cat(key):
-        return pd.concat([p[key] for p in parts.values()], ignore_index=True)
+        return pd.concat([getattr(p, key) for p in parts.values()], ignore_index=True)
 
-    gcols = {p["groups"] for p in parts.values()} - {None}
+    gcols = {p.groups for p in parts.values()} - {None}
     return ModelResult(
         metric=metric,
         baseline=baseline,
         candidate=candidate,
         confidence_level=level,
-        formulas={t: p["formula"] for t, p in parts.items()},
+        formulas={t: p.formula for t, p in parts.items()},
         effects=cat("effects"),
         elasticities=cat("elasticities"),
         coefficients=cat("coefficients"),
         anova=cat("anova")[["test", "term", "sum_sq", "df", "F", "pvalue"]],
-        diagnostics=pd.DataFrame([p["diagnostics"] for p in parts.values()]),
+        diagnostics=pd.DataFrame([p.diagnostics for p in parts.values()]),
         residuals=cat("residuals"),
         raw_vs_adjusted=cat("raw_vs_adjusted"),
         notes=tuple(notes),
         not_fitted=pd.DataFrame(not_fitted, columns=["test", "reason"], dtype=object),
         groups=", ".join(sorted(gcols)) or None,
-        frame=pd.concat([p["frame"] for p in parts.values()], ignore_index=True),
-        fits={t: p["ols"] for t, p in parts.items()},
-        mixed_fits={t: p["mixed"] for t, p in parts.items()},
+        frame=cat("frame"),
+        fits={t: p.ols for t, p in parts.items()},
+        mixed_fits={t: p.mixed for t, p in parts.items()},
     )
 
 
