@@ -522,9 +522,8 @@ def _mark_udp_senders(rows: list[_CsvRow]) -> None:
             r.sender, r.jitter_ms, r.lost, r.total = True, None, None, None
 
 
-def _parse_csv(text: str, path, test: str | None) -> ParsedRun:
-    lines = _lines(text)
-    _truncation_check(text, path, lines, lambda ln: True)
+def _csv_rows(lines: list[str], path) -> tuple[list[_CsvRow], list[str]]:
+    """The rows of an iperf 2 ``-y C`` report, and notes for the warning and chatter lines among them."""
     rows: list[_CsvRow] = []
     notes: list[str] = []
     for n, line in enumerate(lines, start=1):
@@ -541,21 +540,58 @@ def _parse_csv(text: str, path, test: str | None) -> ParsedRun:
         rows.append(_csv_row(parts, n, s, path))
     if not rows:
         raise ParseError(path, 0, "at least one iperf 2 -y C row", found="none")
-    _mark_udp_senders(rows)
-    udp = any(r.jitter_ms is not None or r.sender for r in rows)
-    by_id: dict[int, list[_CsvRow]] = {}
-    for r in rows:
-        by_id.setdefault(r.id, []).append(r)
+    return rows, notes
+
+
+def _csv_finals(by_id: dict[int, list[_CsvRow]], udp: bool, path, lines: list[str]) -> dict[int, list[_CsvRow]]:
+    """Per transfer ID, its final rows (interval starting at 0): one, or for a UDP client its own row and then
+    the server's report for the same ID and interval."""
     finals: dict[int, list[_CsvRow]] = {}
     for ident, rs in by_id.items():
         if rs[-1].t0 != 0.0:
             raise ParseError(path, rs[-1].line, f"a final row (interval starting at 0) for transfer ID {ident} "
                              "after its interval rows (truncated?)", found=lines[rs[-1].line - 1].strip())
-        # UDP client: its own row, then the server's report for the same ID and interval
         tail = [rs[-1]]
         if udp and len(rs) >= 2 and rs[-2].t0 == 0.0 and rs[-2].t1 == rs[-1].t1 and rs[-1].jitter_ms is not None:
             tail.insert(0, rs[-2])
         finals[ident] = tail
+    return finals
+
+
+def _csv_udp_measurements(sel: list[list[_CsvRow]]) -> tuple[dict[str, float], list[str]]:
+    """The UDP measurements of the selected transfers' final rows (sender throughput; receiver throughput,
+    jitter and loss where the server's report is there), with notes on what is missing."""
+    meas: dict[str, float] = {}
+    notes: list[str] = []
+    recv = [t[-1] if t[-1].jitter_ms is not None else None for t in sel]
+    send = [t[0] if (len(t) == 2 or t[0].jitter_ms is None) else None for t in sel]
+    if all(r is not None for r in send):
+        meas["send_throughput_bps"] = sum(r.bps for r in send)
+    if all(r is not None for r in recv):
+        lost = sum(r.lost for r in recv)
+        total = sum(r.total for r in recv)
+        meas["throughput_bps"] = sum(r.bps for r in recv)
+        meas["jitter_s"] = sum(r.jitter_ms for r in recv) / len(recv) / 1000.0
+        meas["lost_packets"] = float(lost)
+        meas["packets"] = float(total)
+        meas["loss_pct"] = 100.0 * lost / total if total else 0.0
+        if not any(len(t) == 2 for t in sel):
+            notes.append("iperf2 UDP CSV: one row per transfer, read as the receiver's report")
+    else:
+        notes.append("iperf2 UDP CSV: no server report, so no receiver-side throughput, jitter or loss")
+    return meas, notes
+
+
+def _parse_csv(text: str, path, test: str | None) -> ParsedRun:
+    lines = _lines(text)
+    _truncation_check(text, path, lines, lambda ln: True)
+    rows, notes = _csv_rows(lines, path)
+    _mark_udp_senders(rows)
+    udp = any(r.jitter_ms is not None or r.sender for r in rows)
+    by_id: dict[int, list[_CsvRow]] = {}
+    for r in rows:
+        by_id.setdefault(r.id, []).append(r)
+    finals = _csv_finals(by_id, udp, path, lines)
     stream_ids = sorted(i for i in finals if i >= 0)
     if -1 in finals:
         key = [-1]
@@ -563,28 +599,13 @@ def _parse_csv(text: str, path, test: str | None) -> ParsedRun:
         key = stream_ids
         if len(stream_ids) > 1:
             notes.append(f"iperf2: no ID -1 sum row; values are summed over {len(stream_ids)} streams")
-    meas: dict[str, float] = {}
     sel = [finals[k] for k in key]
     duration = max(t[-1].t1 - t[-1].t0 for t in sel)
     if not udp:
-        meas["throughput_bps"] = sum(t[-1].bps for t in sel)
+        meas: dict[str, float] = {"throughput_bps": sum(t[-1].bps for t in sel)}
     else:
-        recv = [t[-1] if t[-1].jitter_ms is not None else None for t in sel]
-        send = [t[0] if (len(t) == 2 or t[0].jitter_ms is None) else None for t in sel]
-        if all(r is not None for r in send):
-            meas["send_throughput_bps"] = sum(r.bps for r in send)
-        if all(r is not None for r in recv):
-            lost = sum(r.lost for r in recv)
-            total = sum(r.total for r in recv)
-            meas["throughput_bps"] = sum(r.bps for r in recv)
-            meas["jitter_s"] = sum(r.jitter_ms for r in recv) / len(recv) / 1000.0
-            meas["lost_packets"] = float(lost)
-            meas["packets"] = float(total)
-            meas["loss_pct"] = 100.0 * lost / total if total else 0.0
-            if not any(len(t) == 2 for t in sel):
-                notes.append("iperf2 UDP CSV: one row per transfer, read as the receiver's report")
-        else:
-            notes.append("iperf2 UDP CSV: no server report, so no receiver-side throughput, jitter or loss")
+        meas, udp_notes = _csv_udp_measurements(sel)
+        notes += udp_notes
     metric = "send_throughput_bps" if udp and "send_throughput_bps" in meas else "throughput_bps"
     intervals = []
     for ident, rs in by_id.items():

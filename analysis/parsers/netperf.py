@@ -1088,28 +1088,49 @@ def _omni_apply(lines: _Lines, acc: _Acc, values: dict[str, tuple[str, int]], hi
             if v is not None:
                 acc.metric(metric, v * scale)
 
-    tput_kind = None
-    if "THROUGHPUT" in values:
-        if "THROUGHPUT_UNITS" not in values:
-            raise ParseError(lines.path, values["THROUGHPUT"][1], "THROUGHPUT_UNITS next to THROUGHPUT (needed to "
-                             "convert the throughput to SI)", found="no THROUGHPUT_UNITS")
-        tput_kind, factor = _unit_or_raise(values["THROUGHPUT_UNITS"][0].strip(), lines,
-                                           values["THROUGHPUT_UNITS"][1])
-        stream_test = (acc.test in TEST_KINDS and TEST_KINDS[acc.test][0] != "rr") or (
-            _OMNI_DIRECTIONS.get(acc.fields.get("omni_direction", "")) is not None) or (
-            acc.test == "OMNI" and "direction" in acc.fields)
-        if tput_kind == "trans" and stream_test:
-            raise ParseError(lines.path, values["THROUGHPUT_UNITS"][1], "a bits or bytes per second unit for a "
-                             "stream test (netperf prints Trans/s for request/response tests only)",
-                             found=values["THROUGHPUT_UNITS"][0].strip())
-        v = number("THROUGHPUT")
-        if v is not None:
-            acc.metric("throughput_bps" if tput_kind == "bits" else "transactions_per_s", v * factor)
+    tput_kind = _omni_throughput(lines, acc, values, number)
     is_rr = (tput_kind == "trans" or "TRANSACTION_RATE" in values
              or (acc.test in TEST_KINDS and TEST_KINDS[acc.test][0] == "rr")
              or acc.fields.get("omni_direction") in ("Send|Recv", "Recv|Send"))
     _omni_sd(lines, acc, values, number, is_rr, tput_kind)
 
+    _omni_direction_and_size(acc, is_rr)
+    if missing:
+        acc.notes.append(f"netperf printed 'not measured' (-1 or empty) for {', '.join(missing)}; read as missing")
+    if not acc.measurements:
+        where = max((no for _, no in values.values()), default=len(lines.lines) + 1)
+        raise ParseError(lines.path, where,
+                         "at least one netperf result value (THROUGHPUT, TRANSACTION_RATE, *_LATENCY, "
+                         "LOCAL_CPU_UTIL ...)", found="none")
+
+
+def _omni_throughput(lines: _Lines, acc: _Acc, values: dict[str, tuple[str, int]],
+                     number: Callable[..., Any]) -> str | None:
+    """Read THROUGHPUT in its THROUGHPUT_UNITS as an SI metric; returns the unit's kind (``bits``, ``bytes``,
+    ``trans``), None without a THROUGHPUT column. *number* reads a value, counting 'not measured' ones."""
+    if "THROUGHPUT" not in values:
+        return None
+    if "THROUGHPUT_UNITS" not in values:
+        raise ParseError(lines.path, values["THROUGHPUT"][1], "THROUGHPUT_UNITS next to THROUGHPUT (needed to "
+                         "convert the throughput to SI)", found="no THROUGHPUT_UNITS")
+    tput_kind, factor = _unit_or_raise(values["THROUGHPUT_UNITS"][0].strip(), lines,
+                                       values["THROUGHPUT_UNITS"][1])
+    stream_test = (acc.test in TEST_KINDS and TEST_KINDS[acc.test][0] != "rr") or (
+        _OMNI_DIRECTIONS.get(acc.fields.get("omni_direction", "")) is not None) or (
+        acc.test == "OMNI" and "direction" in acc.fields)
+    if tput_kind == "trans" and stream_test:
+        raise ParseError(lines.path, values["THROUGHPUT_UNITS"][1], "a bits or bytes per second unit for a "
+                         "stream test (netperf prints Trans/s for request/response tests only)",
+                         found=values["THROUGHPUT_UNITS"][0].strip())
+    v = number("THROUGHPUT")
+    if v is not None:
+        acc.metric("throughput_bps" if tput_kind == "bits" else "transactions_per_s", v * factor)
+    return tput_kind
+
+
+def _omni_direction_and_size(acc: _Acc, is_rr: bool) -> None:
+    """Set the run's direction (from the omni direction, else the test's) and message size (a request/response
+    test's request size, else the size the sending side wrote)."""
     omni_dir = acc.fields.get("omni_direction")
     if omni_dir in _OMNI_DIRECTIONS and _OMNI_DIRECTIONS[omni_dir]:
         acc.fields["direction"] = _OMNI_DIRECTIONS[omni_dir]
@@ -1129,13 +1150,6 @@ def _omni_apply(lines: _Lines, acc: _Acc, values: dict[str, tuple[str, int]], hi
         f["msg_size_bytes"] = f["local_send_size_bytes"]
     if not is_rr:
         f.pop("response_size_bytes", None)
-    if missing:
-        acc.notes.append(f"netperf printed 'not measured' (-1 or empty) for {', '.join(missing)}; read as missing")
-    if not acc.measurements:
-        where = max((no for _, no in values.values()), default=len(lines.lines) + 1)
-        raise ParseError(lines.path, where,
-                         "at least one netperf result value (THROUGHPUT, TRANSACTION_RATE, *_LATENCY, "
-                         "LOCAL_CPU_UTIL ...)", found="none")
 
 
 def _omni_sd(lines: _Lines, acc: _Acc, values: dict[str, tuple[str, int]], number: Callable[..., Any],

@@ -261,25 +261,10 @@ def _expected_percentiles(n_obs: int) -> list[str]:
 
 
 
-def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
-    """Parse one sockperf ``ping-pong`` or ``under-load`` client output.
-
-    Parameters
-    ----------
-    text : the file's content (``\\r\\n``, ANSI codes and line prefixes tolerated)
-    path : the file, named in errors
-    test : ``"SOCKPERF_PING_PONG"`` or ``"SOCKPERF_UNDER_LOAD"`` from the manifest; inferred when None (or
-        when it names no sockperf test: ingest then reports the disagreement)
-
-    Raises
-    ------
-    ToolReportedError
-        sockperf reported a failed run.
-    ParseError
-        a statistics line is missing, repeated, out of order or garbled (file and line named).
-    """
-    check_parse_args(text, path, test)
-    st, _ = _scan(text, path)
+def _check_statistics(st: _State, text: str, path) -> list[str]:
+    """Check that every statistics line is there, in sockperf's order, consistent with the others (the Summary
+    repeating the avg line, as many observations as received messages, percentiles non-decreasing); returns the
+    percentiles the observation count makes sockperf print."""
     v = st.values
     need = [("avg", "the '====> avg-latency=' line"), ("RunTime", "the '[Valid Duration] RunTime=' line"),
             ("dropped", "the '# dropped messages' line"), ("observations", "the 'Total N observations' line"),
@@ -316,6 +301,52 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
     for (x, ln), prev in zip(order[1:], values, strict=False):
         if float(x) < prev:
             raise ParseError(path, ln, f"a value >= the previous percentile ({prev})", found=x)
+    return expected
+
+
+def _infer_test(v: dict[str, Any], test: str | None) -> tuple[str, list[str]]:
+    """The sockperf test: the manifest's when it names one, else inferred from the output (the reply-every
+    setting, else the ratio of sent to received messages); with notes saying what was inferred and why."""
+    notes: list[str] = []
+    ratio = v["sent_messages"] / v["received_messages"] if v["received_messages"] else float("inf")
+    if test is not None and test.upper() in ("UDP_RR", "TCP_RR"):
+        # a canonical name does not say ping-pong or under-load: inferred (ingest checks the transport)
+        notes.append(f"sockperf: manifest test {test!r} is a canonical name; the sockperf mode is inferred")
+        test = None
+    if test is not None and test not in TESTS:
+        notes.append(f"sockperf: manifest test {test!r} is not a sockperf test; inferred from the output instead")
+        test = None
+    if test is None:
+        if "reply_every" in v:
+            test = TESTS[1] if v["reply_every"] > 1 else TESTS[0]
+        else:
+            test = TESTS[1] if ratio > 1.5 else TESTS[0]
+            notes.append(f"sockperf: test inferred from SentMessages/ReceivedMessages = {ratio:.3g}")
+    return test, notes
+
+
+def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
+    """Parse one sockperf ``ping-pong`` or ``under-load`` client output.
+
+    Parameters
+    ----------
+    text : the file's content (``\\r\\n``, ANSI codes and line prefixes tolerated)
+    path : the file, named in errors
+    test : ``"SOCKPERF_PING_PONG"`` or ``"SOCKPERF_UNDER_LOAD"`` from the manifest; inferred when None (or
+        when it names no sockperf test: ingest then reports the disagreement)
+
+    Raises
+    ------
+    ToolReportedError
+        sockperf reported a failed run.
+    ParseError
+        a statistics line is missing, repeated, out of order or garbled (file and line named).
+    """
+    check_parse_args(text, path, test)
+    st, _ = _scan(text, path)
+    v = st.values
+    expected = _check_statistics(st, text, path)
+    n_obs, kind = v["n_obs"], v["kind"]
     meas: dict[str, float] = {
         "latency_mean_s": _us(v["avg"]),
         "latency_stddev_s": _us(v["sd"]),
@@ -332,20 +363,8 @@ def parse(text: str, path: str | Path, *, test: str | None = None) -> ParsedRun:
         notes.append("sockperf latency is half the round-trip time (no --full-rtt)")
     if not v["valid_window"]:
         notes.append("sockperf: old output without [Valid Duration]; duration and messages include warm-up")
-    ratio = v["sent_messages"] / v["received_messages"] if v["received_messages"] else float("inf")
-    if test is not None and test.upper() in ("UDP_RR", "TCP_RR"):
-        # a canonical name does not say ping-pong or under-load: inferred (ingest checks the transport)
-        notes.append(f"sockperf: manifest test {test!r} is a canonical name; the sockperf mode is inferred")
-        test = None
-    if test is not None and test not in TESTS:
-        notes.append(f"sockperf: manifest test {test!r} is not a sockperf test; inferred from the output instead")
-        test = None
-    if test is None:
-        if "reply_every" in v:
-            test = TESTS[1] if v["reply_every"] > 1 else TESTS[0]
-        else:
-            test = TESTS[1] if ratio > 1.5 else TESTS[0]
-            notes.append(f"sockperf: test inferred from SentMessages/ReceivedMessages = {ratio:.3g}")
+    test, test_notes = _infer_test(v, test)
+    notes += test_notes
     fields: dict[str, Any] = {
         "test": test,
         "direction": "send",
