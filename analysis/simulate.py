@@ -738,6 +738,8 @@ TOOLS: dict[str, _Tool] = {
 
 
 def _simulate_campaign_iv(out_dir, spec, seed) -> CampaignSpec:
+    """Validate the arguments of :func:`simulate_campaign`, :func:`plan_runs` and :func:`true_ratios` (*out_dir*
+    None: no folder), raising on the first problem; returns *spec*."""
     if not isinstance(spec, CampaignSpec):
         raise TypeError(f"spec: expected a CampaignSpec, got {type(spec).__name__}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -746,7 +748,14 @@ def _simulate_campaign_iv(out_dir, spec, seed) -> CampaignSpec:
         p = pathlib.Path(out_dir)
         if p.exists() and (not p.is_dir() or any(p.iterdir())):
             raise ValueError(f"out_dir: expected a new or empty folder, {str(p)!r} already has content")
-    models = spec.models
+    _check_design(spec)
+    _check_conditions(spec)
+    _check_environment(spec)
+    return spec
+
+
+def _check_design(spec: CampaignSpec) -> None:
+    """The models, tests, message sizes, pinnings, trials and the per-cell true ratios and elasticities."""
     if not spec.baseline or not spec.candidate or spec.baseline == spec.candidate:
         raise ValueError(f"spec.baseline / spec.candidate: expected two different non-empty names, "
                          f"got {spec.baseline!r} and {spec.candidate!r}")
@@ -779,6 +788,12 @@ def _simulate_campaign_iv(out_dir, spec, seed) -> CampaignSpec:
             if not ok:
                 raise ValueError(f"spec.{fname}: expected {'a positive' if fname == 'true_ratio' else 'a finite'}"
                                  f" number, got {x!r}")
+
+
+def _check_conditions(spec: CampaignSpec) -> None:
+    """The noise, clocks, pinning effects and mix, and the cells measured by one model only."""
+    models = spec.models
+    cells = set(spec.cells())
     if not (math.isfinite(spec.cv) and spec.cv >= 0):
         raise ValueError(f"spec.cv: expected a finite number >= 0, got {spec.cv!r}")
     if not (math.isfinite(spec.nominal_mhz) and spec.nominal_mhz > 0):
@@ -817,6 +832,11 @@ def _simulate_campaign_iv(out_dir, spec, seed) -> CampaignSpec:
                              f"cell, got {entry!r}")
     if len({(t, int(s)) for _, t, s in spec.one_model_cells}) != len(spec.one_model_cells):
         raise ValueError("spec.one_model_cells: a cell is listed twice (it would be measured by no model)")
+
+
+def _check_environment(spec: CampaignSpec) -> None:
+    """Host, roles, drift, order, sessions, tools and the written files' options."""
+    models = spec.models
     if not isinstance(spec.host, str) or not spec.host.strip():
         raise ValueError(f"spec.host: expected a non-empty host name, got {spec.host!r}")
     if not (isinstance(spec.host_effect, float | int) and math.isfinite(spec.host_effect) and spec.host_effect > 0):
@@ -851,7 +871,6 @@ def _simulate_campaign_iv(out_dir, spec, seed) -> CampaignSpec:
         raise ValueError(f"spec.cpu_util_pct: expected a percentage in (0, 100], got {spec.cpu_util_pct!r}")
     if isinstance(spec.n_cpus, bool) or not isinstance(spec.n_cpus, (int, np.integer)) or spec.n_cpus < 1:
         raise ValueError(f"spec.n_cpus: expected an integer >= 1, got {spec.n_cpus!r}")
-    return spec
 
 
 # --------------------------------------------------------------------------------------------------------------
