@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.ingest import Campaign
+from analysis.ingest import Campaign, default_baseline
 from analysis.schema import METRICS
 from analysis.vocabulary import CELL_KEY, MEASUREMENT_SETTINGS
 
@@ -331,7 +331,7 @@ def _audit_iv(campaign, baseline, candidate, metrics, by, exclude_outliers, excl
         if len(models) != 2:
             raise ValueError(f"baseline, candidate: the campaign has {len(models)} pv_models {sorted(models)}; "
                              "expected exactly two, or name baseline= and candidate=")
-        baseline = _default_baseline(runs, models)
+        baseline = default_baseline(campaign, models)
         candidate = next(m for m in models if m != baseline)
     elif baseline is None or candidate is None:
         given = baseline if candidate is None else candidate
@@ -363,19 +363,6 @@ def _audit_iv(campaign, baseline, candidate, metrics, by, exclude_outliers, excl
                         f"{exclude_warmup!r}")
     warm = exclude_warmup if exclude_warmup == "detected" else bool(exclude_warmup)
     return str(baseline), str(candidate), metrics, by, bool(exclude_outliers), warm
-
-
-def _default_baseline(runs: pd.DataFrame, models: list) -> str:
-    """The model a ``role`` column marks ``baseline``; else the model of the earliest run; else the first sorted."""
-    if "role" in runs.columns:
-        marked = runs.loc[runs["role"].astype("string").str.lower().eq("baseline").fillna(False), "pv_model"]
-        marked = marked.dropna().unique()
-        if len(marked) == 1:
-            return str(marked[0])
-    order, _ = _order(runs)
-    if order.notna().any():
-        return str(runs.loc[order.idxmin(), "pv_model"])
-    return sorted(str(m) for m in models)[0]
 
 
 def _order(runs: pd.DataFrame) -> tuple[pd.Series, str]:
@@ -1039,9 +1026,8 @@ def audit(
         As :func:`analysis.ingest.load_campaign` (optionally :func:`analysis.normalize.normalize`) returns it.
     baseline, candidate : str, optional
         The two ``pv_model`` values. Default (the campaign must have exactly two, else a ValueError names them):
-        the baseline is the model a ``role`` manifest column marks ``baseline``, else the model of the earliest
-        run (``order_index``, else ``start_time``), else the first in sorted order. Runs of other models are
-        ignored.
+        the baseline is :func:`analysis.ingest.default_baseline`'s (the ``role`` column, else the manifest's first
+        row, else the earliest run), the candidate the other. Runs of other models are ignored.
     metrics : sequence of str, optional
         Metrics to audit (drift, Simpson, outliers, warm-up); default: each cell's primary rate
         (:data:`PRIMARY_METRICS`).

@@ -3,8 +3,8 @@
 Each subcommand lives beside the stage it drives: the module named in :data:`COMMANDS` exposes
 ``cli_arguments(parser)`` (adds its options) and ``cli_run(args) -> int`` (exit status); an entry
 ``"module:name"`` names ``name_arguments`` / ``name_run`` instead (the read-only commands ``compare`` and
-``audit`` live here: they run a stage as its notebook does and print it through :mod:`analysis.present`). Only the
-CLI and the report wrapper write files.
+``audit`` live here: they run a stage as its notebook does and print it through :mod:`analysis.present`; so does
+``report``, over :func:`analysis.fanout.run_reports`). Only the CLI and the report wrapper write files.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ __all__ = ["main", "COMMANDS"]
 #: subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": ("analysis.ingest", "parse a raw campaign folder into Parquet tables"),
-    "report": ("analysis.report", "run the notebooks on campaign(s): HTML, tables, provenance and summary.pdf"),
+    "report": ("analysis.cli:report", "run the notebooks on campaign(s): HTML, tables, provenance and summary.pdf"),
     "collect": ("analysis.collect", "run a benchmark plan: randomized interleaved runs with metadata, a raw campaign"),
     "compare": ("analysis.cli:compare", "print the verdict per cell (as notebook 04 computes it): text, markdown, csv, json"),
     "audit": ("analysis.cli:audit", "print the audit findings (as notebook 03 computes them): text, markdown, csv, json"),
@@ -96,16 +96,17 @@ def notebook_call_kwargs(notebook: str, function: Callable, pairs: Sequence[str]
     """The keyword arguments *notebook* passes to *function*, from its parameters cell and ``-p`` *pairs*.
 
     Defaults are the literals of the notebook's ``parameters`` cell, and ``-p`` text is converted by the
-    annotated type (:func:`analysis.report.parse_parameter`), so the command and the notebook take the same
+    annotated type (:func:`analysis.parameters.parse_parameter`), so the command and the notebook take the same
     values: a parameter named like a keyword of *function* is passed as that keyword, and ``seed`` as ``rng``
     (the notebooks pass their seed as the generator's seed). ``campaign`` and ``output_dir`` are the command's own;
     a name the notebook does not define, or one that does not reach *function*, is refused.
     """
-    from analysis.report import NOTEBOOK_DIR, _split_assignments, notebook_parameters, parse_parameter
+    from analysis.parameters import notebook_parameters, parse_parameter, split_assignments
+    from analysis.runner import NOTEBOOK_DIR
 
     spec = notebook_parameters(Path(NOTEBOOK_DIR) / f"{notebook}.ipynb")
     accepted = set(inspect.signature(function).parameters) | {"seed"}
-    given = _split_assignments(pairs)
+    given = split_assignments(pairs)
     for key, value in (("baseline", baseline), ("candidate", candidate)):
         if value is not None:
             if key in given:
@@ -130,7 +131,7 @@ def notebook_call_kwargs(notebook: str, function: Callable, pairs: Sequence[str]
 def _load(args: argparse.Namespace, command: str):
     from analysis.ingest import load_campaign
     from analysis.normalize import normalize
-    from analysis.report import resolve_campaign
+    from analysis.notebook import resolve_campaign
 
     root = Path(args.campaign) if (Path(args.campaign) / "runs.parquet").is_file() else resolve_campaign(args.campaign)
     print(f"pvfair {command}: loading {root}")
@@ -155,8 +156,8 @@ def compare_run(args: argparse.Namespace) -> int:
     """Compare the campaign's models as notebook 04 does and print the verdicts; 0 when the comparison ran, 1 when
     no cell could be compared (the audit's errors and warnings are printed instead)."""
     from analysis.compare import compare
+    from analysis.notebook import infer_models
     from analysis.present import verdict_summary
-    from analysis.report import infer_models
 
     kwargs = notebook_call_kwargs("04_compare", compare, args.parameter, baseline=args.baseline,
                                   candidate=args.candidate)
@@ -203,8 +204,8 @@ def audit_arguments(parser: argparse.ArgumentParser) -> None:
 def audit_run(args: argparse.Namespace) -> int:
     """Audit the campaign as notebook 03 does and print the findings; 0 when the audit ran (whatever it found)."""
     from analysis.audit import audit
+    from analysis.notebook import infer_models
     from analysis.present import findings_summary
-    from analysis.report import infer_models
 
     kwargs = notebook_call_kwargs("03_audit", audit, args.parameter, baseline=args.baseline,
                                   candidate=args.candidate)
@@ -213,6 +214,71 @@ def audit_run(args: argparse.Namespace) -> int:
         kwargs["baseline"], kwargs["candidate"] = infer_models(data, kwargs.get("baseline"), kwargs.get("candidate"))
         result = audit(data, **kwargs)
     _emit(findings_summary(result), args)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ report (writes files)
+
+
+def report_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``pvfair report``."""
+    from analysis.fanout import SCHEDULER_ENV
+    from analysis.runner import NOTEBOOKS
+
+    parser.add_argument("campaigns", nargs="+", metavar="CAMPAIGN", help="raw campaign folder(s), data/raw/<name>")
+    parser.add_argument("--baseline", default=None, help="baseline PV model (default: inferred from the campaign)")
+    parser.add_argument("--candidate", default=None, help="candidate PV model (default: inferred)")
+    parser.add_argument(
+        "-p", "--parameter", action="append", default=[], metavar="KEY=VALUE",
+        help="notebook parameter, e.g. -p alpha=0.01 -p metrics=throughput_bps,latency_mean_s (repeatable); "
+        "unknown names are refused",
+    )  # fmt: skip
+    parser.add_argument("--out", default=None,
+                        help="reports folder (default: reports); with --scheduler, a path the workers share: "
+                        "without it each worker sends its report back to this machine's reports/")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="campaigns reported in parallel on a local Dask cluster of N workers (default: 1)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help=f"Dask scheduler to run the campaigns on, e.g. tcp://HOST:8786 (default: ${SCHEDULER_ENV})")
+    parser.add_argument("--notebooks", default=None, metavar="NAMES",
+                        help=f"comma-separated notebooks to run, in order (default: {','.join(NOTEBOOKS)})")
+    parser.add_argument("--no-pdf", action="store_true", help="skip the PDF export")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--as-one", default=None, metavar="NAME",
+                        help="merge the campaign folders (one per side or lab) into one comparison named NAME")
+
+
+def report_run(args: argparse.Namespace) -> int:
+    """Run ``pvfair report``; exit status 0 on success, 1 when a notebook or export failed."""
+    from analysis.fanout import SCHEDULER_ENV, run_reports
+    from analysis.parameters import parse_parameter, split_assignments
+    from analysis.runner import ReportError
+
+    if getattr(args, "as_one", None):  # several sides, one comparison: a sides folder listing them
+        from analysis.sides import write_sides_file
+
+        args.campaigns = [write_sides_file(Path(args.out) / ".as-one" / args.as_one, args.campaigns)]
+    try:
+        remote = bool(args.scheduler or os.environ.get(SCHEDULER_ENV))
+        results = run_reports(
+            args.campaigns,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            ship=remote and args.out is None,
+            out_dir=args.out or "reports",
+            parameters=split_assignments(args.parameter),
+            baseline=args.baseline,
+            candidate=args.candidate,
+            pdf=not args.no_pdf,
+            progress=not args.quiet,
+            **({"notebooks": parse_parameter("notebooks", args.notebooks, "list[str]")} if args.notebooks else {}),
+        )
+    except ReportError as exc:
+        print(f"pvfair report: error: {exc}", file=sys.stderr)
+        return 1
+    for res in results:
+        print(res.summary())
+    print(f"index: {Path(args.out or 'reports') / 'index.html'}")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Exploration in JupyterLab: a cell picker (ipywidgets) that shows any compared cell up close.
 
-Notebook 04 shows one cell up close statically (the strongest evidence, :func:`analysis.report.showcase_row`), which
+Notebook 04 shows one cell up close statically (the strongest evidence, :func:`analysis.notebook.showcase_row`), which
 is what papermill, the HTML export and the PDF can carry. A person in JupyterLab wants the others too: the picker
 lists every compared cell and metric with its verdict and, for the one chosen, shows its runs per model, its
 estimation plot and its route (which effect the verdict rests on and why, the interval and the test behind it).
@@ -84,7 +84,7 @@ def cell_picker(result: CompareResult, *, initial: int | None = None) -> Any:
     from IPython.display import HTML
 
     from analysis.plots import estimation_plot
-    from analysis.report import format_html_table
+    from analysis.present.html import format_html_table
 
     if not isinstance(result, CompareResult):
         raise TypeError(f"result: expected an analysis.compare.CompareResult, got {type(result).__name__}")

@@ -471,21 +471,24 @@ def run_history_report(archive: str | Path, *, out_dir: str | Path = "reports", 
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from analysis import report
+    from analysis.export import export_html, export_pdf, write_index
+    from analysis.parameters import notebook_parameters, parse_parameter
+    from analysis.provenance import provenance
+    from analysis.runner import NOTEBOOK_DIR, ReportError
 
     root = Path(archive).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"archive: {str(archive)!r} does not exist; expected an archive folder")
-    nb_dir = Path(notebook_dir) if notebook_dir else report.NOTEBOOK_DIR
+    nb_dir = Path(notebook_dir) if notebook_dir else NOTEBOOK_DIR
     src = nb_dir / f"{HISTORY_NOTEBOOK}.ipynb"
-    spec = report.notebook_parameters(src)
+    spec = notebook_parameters(src)
     typed = {}
     for key, value in (parameters or {}).items():
         if key in ("archive", "output_dir"):
             raise ValueError(f"parameter {key!r} is set by the wrapper (the ARCHIVE argument and --out)")
         if key not in spec:
             raise ValueError(f"parameter {key!r}: unknown; {HISTORY_NOTEBOOK} defines {sorted(spec)}")
-        typed[key] = report.parse_parameter(key, value, spec[key]["type"]) if isinstance(value, str) else value
+        typed[key] = parse_parameter(key, value, spec[key]["type"]) if isinstance(value, str) else value
     out = Path(out_dir).resolve() / f"history-{root.name}"
     tables = out / "tables"
     tables.mkdir(parents=True, exist_ok=True)
@@ -493,7 +496,7 @@ def run_history_report(archive: str | Path, *, out_dir: str | Path = "reports", 
     prov = out / "provenance.json"
 
     def write_prov(status: str, **extra: Any) -> None:
-        record = report.provenance(root, params, status=status, notebooks=[HISTORY_NOTEBOOK], **extra)
+        record = provenance(root, params, status=status, notebooks=[HISTORY_NOTEBOOK], **extra)
         # the inputs are the partitions' files (not the writers' lock or a killed add's leftovers)
         record["inputs_sha256"] = {k: v for k, v in record["inputs_sha256"].items() if k.startswith("campaign=")}
         prov.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
@@ -506,13 +509,13 @@ def run_history_report(archive: str | Path, *, out_dir: str | Path = "reports", 
                             progress_bar=progress)
     except PapermillExecutionError as exc:
         write_prov("failed", error=f"{exc.ename}: {exc.evalue}")
-        raise report.ReportError(f"notebook {HISTORY_NOTEBOOK}.ipynb failed in cell {exc.cell_index}: "
-                                 f"{exc.ename}: {exc.evalue}; partial executed notebook kept at {dst}") from exc
-    report.export_html(dst, out / f"{HISTORY_NOTEBOOK}.html")
+        raise ReportError(f"notebook {HISTORY_NOTEBOOK}.ipynb failed in cell {exc.cell_index}: "
+                          f"{exc.ename}: {exc.evalue}; partial executed notebook kept at {dst}") from exc
+    export_html(dst, out / f"{HISTORY_NOTEBOOK}.html")
     if pdf:
-        report.export_pdf(dst, out / "summary.pdf")
+        export_pdf(dst, out / "summary.pdf")
     write_prov("complete", seconds={HISTORY_NOTEBOOK: time.perf_counter() - t0})
-    report.write_index(Path(out_dir).resolve())
+    write_index(Path(out_dir).resolve())
     return out
 
 
@@ -533,14 +536,15 @@ def cli_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cli_run(args: argparse.Namespace) -> int:
     """Run ``pvfair history``; exit status 0 on success, 1 when the notebook or export failed."""
-    from analysis import report
+    from analysis.parameters import split_assignments
+    from analysis.runner import ReportError
 
-    params = report._split_assignments(args.parameter)
+    params = split_assignments(args.parameter)
     params.update({"baseline": args.baseline, "candidate": args.candidate, "order_by": args.order_by})
     try:
         out = run_history_report(args.archive, out_dir=args.out, parameters=params, pdf=not args.no_pdf,
                                  progress=not args.quiet)
-    except report.ReportError as exc:
+    except ReportError as exc:
         print(f"pvfair history: error: {exc}", file=sys.stderr)
         return 1
     print(f"history report: {out}" + ("" if args.no_pdf else f" (PDF: {out / 'summary.pdf'})"))

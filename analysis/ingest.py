@@ -34,7 +34,7 @@ import html
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,7 @@ __all__ = [
     "write_campaign",
     "default_out_dir",
     "format_ingest_summary",
+    "default_baseline",
     "cli_arguments",
     "cli_run",
 ]
@@ -121,6 +122,68 @@ class Campaign:
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(format_ingest_summary(self))}</pre>"
+
+
+# ------------------------------------------------------------------------------------------- the baseline
+
+
+def default_baseline(campaign: Campaign, models: Sequence[str]) -> str:
+    """The baseline PV model among *models* (models of *campaign*) when none is named: the one rule for every stage.
+
+    The first of these that decides:
+
+    1. the model a manifest ``role`` column marks ``baseline`` (the first so marked, in manifest order);
+    2. the model of the manifest's first row;
+    3. the model of the earliest run (``order_index``, else ``start_time``), for a campaign without its manifest
+       (an archive's, one built in memory);
+    4. the first in sorted order.
+
+    Whoever wrote the manifest put the reference first, so its first row is the natural default; the role column
+    says it outright. :func:`analysis.audit.audit` and the notebooks' :func:`analysis.notebook.infer_models` both
+    call this, so they cannot disagree.
+
+    >>> runs = pd.DataFrame({"pv_model": ["venet", "virtio"], "order_index": [2, 1]})
+    >>> default_baseline(Campaign("c", runs, pd.DataFrame(), pd.DataFrame(), pd.DataFrame()), ["venet", "virtio"])
+    'virtio'
+    """
+    names = [str(m) for m in models]
+    if not names:
+        raise ValueError("models: expected at least one PV model")
+    manifest = _manifest_models(campaign.root)
+    tables = [t for t in (manifest, campaign.runs) if t is not None and "pv_model" in t.columns]
+    for table in tables:
+        if "role" in table.columns:
+            role = table["role"].astype("string").str.strip().str.lower()
+            marked = [m for m in table.loc[role.eq("baseline").fillna(False), "pv_model"] if m in names]
+            if marked:
+                return marked[0]
+    if manifest is not None:
+        first = [m for m in manifest["pv_model"] if m in names]
+        if first:
+            return first[0]
+    runs = campaign.runs
+    for col in ("order_index", "start_time"):
+        if col in runs.columns and runs[col].notna().any():
+            when = (pd.to_numeric(runs[col], errors="coerce") if col == "order_index"
+                    else pd.to_datetime(runs[col], utc=True))
+            ordered = runs.loc[when.sort_values(kind="stable").dropna().index, "pv_model"].astype(str)
+            first = [m for m in ordered if m in names]
+            if first:
+                return first[0]
+    return sorted(names)[0]
+
+
+def _manifest_models(root: Path | None) -> pd.DataFrame | None:
+    """The manifest's ``pv_model`` (and ``role``) columns as text, in row order; None without a manifest."""
+    path = None if root is None else Path(root) / MANIFEST_NAME
+    if path is None or not path.is_file():
+        return None
+    manifest = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if "pv_model" not in manifest.columns:
+        return None
+    cols = [c for c in ("pv_model", "role") if c in manifest.columns]
+    out = manifest[cols].apply(lambda s: s.str.strip())
+    return out[out["pv_model"] != ""].reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------------- one file

@@ -1,7 +1,7 @@
 """Memos keyed by content: pure, expensive results computed once per process and reused while their inputs stay
 the same.
 
-The report runs its notebooks one after the other in one kernel (:func:`analysis.report.run_report`); the user
+The report runs its notebooks one after the other in one kernel (:func:`analysis.runner.run_report`); the user
 namespace is reset between them, but module state survives. Notebooks 04 and 06 both compare the campaign, 03 and
 04 both audit it, every notebook loads it. With a memo each of those is computed once per kernel, and an
 interactive user re-running a notebook in JupyterLab gets the same benefit.

@@ -1123,3 +1123,117 @@ def format_model(result: ModelResult) -> str:
         out.append("Notes:")
         out += [f"[{i}] {n}" for i, n in enumerate(result.notes, 1)]
     return "\n".join(out)
+
+
+# ------------------------------------------------------------------------------------------- one fit per metric
+# (the notebooks' and the report's entry point: every metric modelled, or listed with why not)
+
+__all__ += ["ModelSetResult", "fit_models", "primary_metrics"]
+
+
+@dataclass(frozen=True)
+class ModelSetResult:
+    """:func:`analysis.model.fit_model` for several metrics: the per-metric results and tidy tables of them all.
+
+    Attributes
+    ----------
+    results : dict
+        metric -> :class:`analysis.model.ModelResult`.
+    skipped : tuple of (metric, reason)
+        Metrics that could not be modelled, with the error message.
+
+    Every requested metric is either in ``results`` or in ``skipped``; :attr:`not_fitted` lists what has no fit
+    (a whole metric, or one test of a fitted metric) with the reason.
+    """
+
+    results: dict[str, Any]
+    skipped: tuple[tuple[str, str], ...] = ()
+
+    def _cat(self, table: Any) -> pd.DataFrame:
+        parts = [table(r).assign(metric=m) for m, r in self.results.items()]
+        if not parts:
+            return pd.DataFrame({"metric": pd.Series(dtype="string")})
+        out = pd.concat(parts, ignore_index=True)
+        return out[["metric", *[c for c in out.columns if c != "metric"]]]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Model ratios and clock elasticities per metric, test and message size (``ModelResult.to_frame``)."""
+        return self._cat(lambda r: r.to_frame())
+
+    @property
+    def raw_vs_adjusted(self) -> pd.DataFrame:
+        return self._cat(lambda r: r.raw_vs_adjusted)
+
+    @property
+    def diagnostics(self) -> pd.DataFrame:
+        return self._cat(lambda r: r.diagnostics)
+
+    @property
+    def not_fitted(self) -> pd.DataFrame:
+        """One row per metric or test without a fit: ``metric, test`` (``all tests`` for a whole metric),
+        ``reason``."""
+        rows = [(m, "all tests", why) for m, why in self.skipped]
+        rows += [(m, t, why) for m, r in self.results.items()
+                 for t, why in zip(r.not_fitted["test"], r.not_fitted["reason"], strict=True)]
+        return pd.DataFrame(rows, columns=["metric", "test", "reason"], dtype=object)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        out = [f"{m}: {n}" for m, r in self.results.items() for n in r.notes]
+        out += [f"{m}: not modelled: {why}" for m, why in self.skipped]
+        return tuple(out)
+
+    def summary(self) -> str:
+        parts = [r.summary() for r in self.results.values()]
+        parts += [f"{m}: not modelled: {why}" for m, why in self.skipped]
+        return "\n\n".join(parts) if parts else "no metric modelled"
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.summary())}</pre>"
+
+
+def primary_metrics(campaign) -> list[str]:
+    """The campaign's primary metrics: those of :data:`analysis.audit.PRIMARY_METRICS` it measures, in order."""
+    from analysis.audit import PRIMARY_METRICS
+
+    measured = set(campaign.measurements["metric"].dropna().astype(str))
+    return [m for m in PRIMARY_METRICS if m in measured]
+
+
+def _fit_models_iv(campaign, metrics):
+    measured = set(campaign.measurements["metric"].dropna().astype(str))
+    if metrics is None:
+        chosen = primary_metrics(campaign)
+        if not chosen:
+            from analysis.audit import PRIMARY_METRICS
+
+            raise ValueError(f"metrics: the campaign measures none of {list(PRIMARY_METRICS)}; name the metrics")
+        return chosen
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    missing = [m for m in metrics if m not in measured]
+    if missing:
+        raise ValueError(f"metrics: {missing} not measured in campaign {campaign.name!r}; it has {sorted(measured)}")
+    return list(metrics)
+
+
+def fit_models(campaign, *, baseline: str, candidate: str, metrics: Sequence[str] | None = None,
+               confidence_level: float = 0.95) -> ModelSetResult:
+    """:func:`analysis.model.fit_model` for each metric (default: the primary rate metrics measured).
+
+    A metric no test can model (e.g. measured by one model only, or the two models ran at disjoint message
+    sizes) is listed in ``skipped`` with the reason rather than stopping the report.
+    """
+    chosen = _fit_models_iv(campaign, metrics)
+    results: dict[str, Any] = {}
+    skipped: list[tuple[str, str]] = []
+    for metric in chosen:
+        try:
+            results[metric] = fit_model(campaign, metric=metric, baseline=baseline, candidate=candidate,
+                                        confidence_level=confidence_level)
+        except (ValueError, np.linalg.LinAlgError, patsy.PatsyError) as exc:
+            skipped.append((metric, str(exc)))
+    return ModelSetResult(results=results, skipped=tuple(skipped))

@@ -10,6 +10,7 @@
 * :data:`MEASUREMENT_SETTINGS`: run settings outside the cell key that still change the measured quantity (the
   audit names a cell that mixes them).
 * :data:`DESIGN_FACTORS`: the run columns whose confounding with the PV model voids a verdict (analysis.confound).
+* :data:`CHECK_TITLES`: every check name an audit finding can carry, with what it means in words.
 
 A verdict, a colour or a cell-key column added here reaches compare, plots, the text renderers and the report
 without a second edit.
@@ -18,7 +19,7 @@ without a second edit.
 from __future__ import annotations
 
 __all__ = ["VERDICTS", "VERDICT_COLORS", "verdict_label", "confounded_label", "CELL_KEY", "DESIGN_FACTORS", "TESTS",
-           "TOOL_TESTS", "MEASUREMENT_SETTINGS", "is_test_name", "same_test_name"]
+           "TOOL_TESTS", "MEASUREMENT_SETTINGS", "is_test_name", "same_test_name", "CHECK_TITLES"]
 
 #: every verdict a cell can get, in reading order
 VERDICTS: tuple[str, ...] = (
@@ -132,3 +133,26 @@ def same_test_name(given: str, test: str, tool_test: str | None) -> bool:
 #: hardware and software a run stood on and who ran it (analysis.confound reads them, with their aliases)
 DESIGN_FACTORS: tuple[str, ...] = ("host", "host_kernel", "guest_kernel", "qemu_version", "governor",
                                    "nic_firmware", "side")
+
+#: every check name an audit finding can carry (the keys of :data:`analysis.audit.CHECKS`, and the findings the
+#: coverage check and the exclusions report under their own names) -> what it means, in the words of the summary's
+#: "confounds" list. A check added to the audit gets its words here (a test holds the two together).
+CHECK_TITLES: dict[str, str] = {
+    "rejects": "rejected input files",
+    "ignored": "files that are not runs (ignored)",
+    "missing_info": "missing clock or pinning information",
+    "balance": "covariate imbalance between the models",
+    "one_model_cell": "cells measured by one model only",
+    "too_few_runs": "cells with too few runs",
+    "order": "models run in blocks, not interleaved",
+    "drift": "drift with run order",
+    "simpson": "Simpson's paradox across a stratum",
+    "outlier": "outliers",
+    "warmup": "warm-up runs",
+    "settings": "cells pooling different streams, target rates or tool modes",
+    "confidence": "netperf confidence not achieved",
+    "cpu_mhz_change": "CPU clock changed during runs",
+    "blocked": "whether the runs come in complete rounds",
+    "design_confound": "design factors (host, kernel, side, ...) confounded with the model",
+    "exclusions": "runs excluded on request",
+}

@@ -51,11 +51,12 @@ from pathlib import Path
 import nbformat
 
 import analysis
-from analysis.report import NOTEBOOK_DIR, NOTEBOOKS, resolve_campaign
+from analysis.notebook import resolve_campaign
+from analysis.runner import NOTEBOOK_DIR, NOTEBOOKS
 
 _RUN = """
 import json, sys
-from analysis.report import run_report
+from analysis.runner import run_report
 res = run_report(sys.argv[1], out_dir=sys.argv[2], notebook_dir=sys.argv[3], progress=False)
 print(json.dumps(dict(res.seconds)))
 """

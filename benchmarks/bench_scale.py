@@ -1,7 +1,7 @@
 """Scale figures of a lab's archive, each printed beside its target.
 
 1. *reports on Dask*: ``--campaigns`` (default 20) demo-size simulated campaigns (:data:`analysis.simulate.DEMO_SPEC`,
-   150 runs each) reported by :func:`analysis.report.run_reports` on a ``LocalCluster`` of 1 worker, then of 2
+   150 runs each) reported by :func:`analysis.fanout.run_reports` on a ``LocalCluster`` of 1 worker, then of 2
    workers (the same code path, the scheduler's address passed in); target speed-up >= 1.8x on 2 cores. Each
    worker is one core: its kernels run numba with one thread (``NUMBA_NUM_THREADS=1``), as Dask's nanny already
    does for BLAS and OpenMP; otherwise the bootstrap kernels of a single report already use both cores and the
@@ -45,7 +45,7 @@ GROUP BY ALL
 def bench_reports(n: int, work: Path) -> tuple[float, float]:
     from distributed import LocalCluster
 
-    from analysis.report import run_reports
+    from analysis.fanout import run_reports
 
     raws = [simulate_campaign(work / "raw" / f"demo{i:02d}", replace(DEMO_SPEC, name=f"demo{i:02d}"), seed=i)
             for i in range(n)]

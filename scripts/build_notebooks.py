@@ -9,7 +9,10 @@ The sources use the "percent" format (as jupytext and VS Code read it)::
     # %%
     print(alpha)
 
-Markdown cells are the comment lines with their leading ``# `` removed. Comment lines before the first marker
+Markdown cells are the comment lines with their leading ``# `` removed. A parameters cell that several notebooks
+share is written once, in :data:`PARAMETER_CELLS`, and a source names it with a single directive line
+``# pvfair: parameters NAME``; the notebook gets the literal lines (papermill reads the parameters cell as it is),
+so the compare (04) and summary (06) notebooks cannot drift apart. Comment lines before the first marker
 are a header that stays out of the notebook (each source starts with a ruff directive: imports follow the
 parameters cell, the quoted ``"Optional[...]"`` annotations are for papermill's parser, and a cell's last
 expression is its output). The notebooks are written without outputs,
@@ -30,7 +33,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-__all__ = ["SOURCE_DIR", "NOTEBOOK_DIR", "parse_source", "build_notebook", "build_all"]
+__all__ = ["SOURCE_DIR", "NOTEBOOK_DIR", "PARAMETER_CELLS", "parse_source", "build_notebook", "build_all"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_DIR = ROOT / "scripts" / "notebooks"
@@ -38,6 +41,24 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 
 _MARKER = re.compile(r"^# %%(?P<kind> \[markdown\])?(?P<meta>.*)$")
 _KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+_DIRECTIVE = re.compile(r"^# pvfair: parameters (?P<name>\w+)(?:\s.*)?$")
+
+#: parameters cells shared by several notebooks -> their literal lines (one annotated literal and help per line)
+PARAMETER_CELLS: dict[str, str] = {
+    # 04_compare and 06_summary: the comparison both open with (analysis.notebook.open_comparison)
+    "compare": """\
+campaign: str = "data/raw/demo"  # campaign folder, relative to the current folder or the repository root
+baseline: "Optional[str]" = None  # baseline PV model; None infers it (manifest role column, else first row)
+candidate: "Optional[str]" = None  # candidate PV model; None infers it (the campaign's other model)
+metrics: "Optional[list[str]]" = None  # metrics to compare; None takes the rates and mean latency measured
+margin: float = 0.05  # equivalence margin: equivalent when the ratio lies within 1/(1+margin) and 1+margin
+alpha: float = 0.05  # family-wise error rate of the faster/slower verdicts
+correction: str = "holm"  # multiplicity correction: holm, bonferroni, bh or none
+statistic: str = "mean"  # location statistic of the ratio: mean, median or geomean
+n_resamples: int = 9999  # bootstrap and permutation resamples per cell
+seed: int = 2009  # random seed: the same seed gives the same tables
+output_dir: str = ""  # folder for the CSV tables written by this notebook; empty writes nothing""",
+}
 
 
 def parse_source(text: str, *, name: str = "<source>") -> list[dict]:
@@ -72,8 +93,20 @@ def parse_source(text: str, *, name: str = "<source>") -> list[dict]:
             lines.pop()
         while lines and not lines[0].strip():
             lines.pop(0)
-        cell["source"] = "\n".join(lines)
+        cell["source"] = _expand("\n".join(lines), cell, name)
     return cells
+
+
+def _expand(source: str, cell: dict, name: str) -> str:
+    """A parameters cell holding only ``# pvfair: parameters NAME`` becomes :data:`PARAMETER_CELLS` ``[NAME]``."""
+    m = _DIRECTIVE.match(source)
+    if m is None:
+        return source
+    if "parameters" not in cell["tags"]:
+        raise ValueError(f"{name}: '# pvfair: parameters' belongs in a cell tagged parameters")
+    if m["name"] not in PARAMETER_CELLS:
+        raise ValueError(f"{name}: unknown parameters cell {m['name']!r}; expected one of {sorted(PARAMETER_CELLS)}")
+    return PARAMETER_CELLS[m["name"]]
 
 
 def build_notebook(source: Path) -> nbformat.NotebookNode:

@@ -53,12 +53,7 @@ def _campaigns(tmp: Path) -> Iterator[tuple[str, object, str, str]]:
 def _tables(campaign, baseline: str, candidate: str) -> dict[str, pd.DataFrame]:
     from analysis.audit import audit
     from analysis.compare import compare
-    from analysis.model import fit_model  # noqa: F401  (the model stage must import on its own)
-
-    try:
-        from analysis.model import fit_models
-    except ImportError:  # before the split, fit_models lived in analysis.report
-        from analysis.report import fit_models
+    from analysis.model import fit_models
     c = compare(campaign, baseline=baseline, candidate=candidate, n_resamples=N_RESAMPLES, rng=1)
     a = audit(campaign, baseline=baseline, candidate=candidate)
     m = fit_models(campaign, baseline=baseline, candidate=candidate)

@@ -3,16 +3,22 @@
 :func:`findings_summary` builds a :class:`~analysis.present.summary.Summary`: per severity (errors, warnings,
 information), each finding with its check, cell, model, detail and suggestion; the header counts them and names
 the cells left out of comparisons. Text prints each finding as an item (details are prose and wrap); Markdown,
-CSV and JSON carry the same rows as a table.
+CSV and JSON carry the same rows as a table. :func:`format_findings_table` and :func:`format_confounds_html` give the
+notebooks' and the PDF's HTML of the same findings (the checks named by :data:`analysis.vocabulary.CHECK_TITLES`).
 """
 
 from __future__ import annotations
 
+import html
+from collections.abc import Sequence
+
 import pandas as pd
 
+from analysis.present.html import format_html_table
 from analysis.present.summary import Section, Summary
+from analysis.vocabulary import CHECK_TITLES
 
-__all__ = ["SEVERITY_TITLES", "findings_summary"]
+__all__ = ["SEVERITY_TITLES", "findings_summary", "format_findings_table", "format_confounds_html"]
 
 #: severity -> section title, in the order sections are printed
 SEVERITY_TITLES: dict[str, str] = {"error": "Errors", "warn": "Warnings", "info": "Information"}
@@ -51,3 +57,43 @@ def findings_summary(result, *, severities=("error", "warn", "info")) -> Summary
         facts=tuple(facts), sections=tuple(sections), legend=legend,
         empty="The audit found nothing to report.",
     )
+
+
+# ------------------------------------------------------------------------------------------- HTML for the notebooks
+
+
+def format_findings_table(findings: pd.DataFrame, *, severities: Sequence[str] = ("error", "warn"),
+                          suggestion: bool = False) -> str:
+    """Audit findings of the given severities as an escaped HTML table (numbered, errors first).
+
+    The details quote hostnames, kernels and file names from the campaign: every cell is escaped.
+    """
+    f = findings[findings["severity"].isin(list(severities))]
+    cols = ["severity", "check", "cell", "pv_model", "detail"] + (["suggestion"] if suggestion else [])
+    shown = f.reindex(columns=cols).rename(columns={"pv_model": "model"}).fillna("")
+    if shown.empty:
+        return f"<p>No findings of severity {html.escape(' / '.join(severities))}.</p>"
+    shown.insert(0, "#", range(1, len(shown) + 1))
+    return format_html_table(shown.astype(str))
+
+
+def format_confounds_html(findings: pd.DataFrame, *, severities: Sequence[str] = ("error", "warn"),
+                          max_items: int = 3) -> str:
+    """The audit's errors and warnings as a short escaped list, one item per check: what, how many, examples.
+
+    The confounds named in one glance, for the summary's first page: per check, up to *max_items* of its
+    findings' distinct details, each in full (a cut sentence can drop the number a reader needs); the count of
+    the others points to the findings table, which gives every detail.
+    """
+    f = findings[findings["severity"].isin(list(severities))]
+    if f.empty:
+        return f"<p>The audit found no {html.escape(' or '.join(severities))}.</p>"
+    items = []
+    for check, g in f.groupby("check", sort=False):
+        what = CHECK_TITLES.get(str(check), str(check))
+        details = list(dict.fromkeys(str(d) for d in g["detail"]))  # distinct, in order
+        shown = "".join(f"<li>{html.escape(d)}</li>" for d in details[:max_items])
+        if len(details) > max_items:
+            shown += f"<li>and {len(details) - max_items} more (see the audit findings table)</li>"
+        items.append(f"<li><strong>{html.escape(what)}</strong> ({len(g)}):<ul>{shown}</ul></li>")
+    return f'<ul class="pvfair-confounds">{"".join(items)}</ul>'

@@ -5,10 +5,16 @@ metric with the runs per model, the change and its simultaneous CI, the verdict,
 comparison records one) and the runs that would settle an inconclusive cell; then a legend and one note per audit
 error or warning. The cell key comes from the result (``result.by``), the verdict words and colours from
 :mod:`analysis.vocabulary`.
+
+For the notebooks and the PDF, the same result as reading tables (all text: :func:`format_verdict_table`,
+:func:`format_effects_table`, :func:`format_excluded_table`) and escaped HTML (:func:`format_verdict_brief`,
+:func:`format_verdict_bullets_html`).
 """
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.present.summary import Section, Summary
-from analysis.vocabulary import VERDICT_COLORS, VERDICTS, verdict_label
+from analysis.vocabulary import CELL_KEY, VERDICT_COLORS, VERDICTS, verdict_label
 
-__all__ = ["BASIS_WORDS", "verdict_summary", "verdict_rows", "finding_notes", "sort_cells"]
+__all__ = ["BASIS_WORDS", "verdict_summary", "verdict_rows", "finding_notes", "sort_cells", "format_verdict_table",
+           "format_effects_table", "format_excluded_table", "format_verdict_brief", "format_verdict_bullets_html"]
 
 #: ``headline`` (which effect a verdict rests on) -> the short word printed in the "basis" column
 BASIS_WORDS: dict[str, str] = {"raw": "raw", "model-adjusted": "adjusted", "per-GHz": "per GHz"}
@@ -188,3 +195,229 @@ def _counts_text(rows: pd.DataFrame, margin: float, n_excluded: int) -> str:
     parts += [f"{int(n)} {v}" for v, n in counts.items() if v not in VERDICTS]
     text = f"{len(rows)} compared" + (f" ({', '.join(parts)})" if parts else "")
     return text + (f"; {n_excluded} not compared" if n_excluded else "")
+
+
+# ------------------------------------------------------------------------------ tables and HTML for the notebooks
+
+
+def _pct_change(x: Any, digits: int = 1) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "-"
+    return "-" if not np.isfinite(v) else f"{(v - 1) * 100:+.{digits}f}\u00a0%"
+
+
+def _pct_interval(lo: Any, hi: Any) -> str:
+    a, b = _pct_change(lo), _pct_change(hi)
+    return "-" if "-" in (a, b) else f"[{a[:-2]},\u00a0{b[:-2]}]\u00a0%"
+
+
+def _cell_keys(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    keys = [k for k in by if k in frame.columns]
+    out = frame[keys].copy()
+    return out.rename(columns={"msg_size_bytes": "size (B)"})
+
+
+def _sorted_cells(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    return sort_cells(frame, [k for k in (*by, "metric") if k in frame.columns])
+
+
+def format_verdict_table(frame: pd.DataFrame, *, by: Sequence[str] = CELL_KEY
+                         ) -> pd.DataFrame:
+    """The verdict table for reading: one row per cell and metric, changes in % with their intervals.
+
+    Parameters
+    ----------
+    frame : the table of :meth:`analysis.compare.CompareResult.to_frame`
+    by : the cell keys (``CompareResult.by``)
+
+    Returns
+    -------
+    DataFrame
+        Sorted by cell and metric: the cell keys, ``metric``, ``n (b/c)``, ``change`` (headline ratio - 1, in %), ``CI`` (its simultaneous
+        interval), ``verdict``, ``basis`` (raw, adjusted: the clock-adjusted model effect, or per GHz), ``raw``, ``per GHz`` (changes in %)
+        and ``runs needed`` (inconclusive cells). All text; a missing value shows as ``-``.
+    """
+    f = _sorted_cells(frame, by)
+    out = _cell_keys(f, by)
+    out["metric"] = f["metric"].astype(str)
+    out["n (b/c)"] = [f"{int(a)}/{int(b)}" for a, b in zip(f["n_baseline"], f["n_candidate"], strict=True)]
+    out["change"] = f["estimate"].map(_pct_change)
+    out["CI"] = [_pct_interval(a, b) for a, b in zip(f["ci_low"], f["ci_high"], strict=True)]
+    out["verdict"] = f["verdict_label"].astype(str) if "verdict_label" in f else f["verdict"].astype(str)
+    basis = f.get("headline", pd.Series("raw", index=f.index)).astype(str)
+    out["basis"] = basis.map(lambda b: BASIS_WORDS.get(b, b))
+    out["raw"] = f.get("raw_estimate", pd.Series(np.nan, index=f.index)).map(_pct_change)
+    out["per GHz"] = f.get("per_ghz_estimate", pd.Series(np.nan, index=f.index)).map(_pct_change)
+    needed = f.get("runs_needed", pd.Series(np.nan, index=f.index))
+    out["runs needed"] = [str(int(n)) if pd.notna(n) and v == "inconclusive" else "-"
+                          for n, v in zip(needed, f["verdict"], strict=True)]
+    return out.astype(str)
+
+
+def format_effects_table(frame: pd.DataFrame, *, by: Sequence[str] = CELL_KEY
+                         ) -> pd.DataFrame:
+    """Raw, per-GHz and clock-adjusted (regression) changes side by side, with the clock elasticity.
+
+    Parameters
+    ----------
+    frame : the table of :meth:`analysis.compare.CompareResult.to_frame`
+    by : the cell keys
+
+    Returns
+    -------
+    DataFrame
+        Cell keys, ``metric``, ``clock MHz (b/c)``, ``raw``, ``raw CI``, ``per GHz``, ``adjusted``, ``adjusted CI``
+        (changes in %), ``elasticity`` and ``reading`` (CPU-bound, wire-bound, ...). All text.
+    """
+    f = _sorted_cells(frame, by)
+    nan = pd.Series(np.nan, index=f.index)
+    out = _cell_keys(f, by)
+    out["metric"] = f["metric"].astype(str)
+    mb, mc = f.get("clock_mhz_baseline", nan), f.get("clock_mhz_candidate", nan)
+    out["clock MHz (b/c)"] = [f"{a:.0f}/{b:.0f}" if pd.notna(a) and pd.notna(b) else "-"
+                              for a, b in zip(mb, mc, strict=True)]
+    out["raw"] = f.get("raw_estimate", nan).map(_pct_change)
+    out["raw CI"] = [_pct_interval(a, b) for a, b in zip(f.get("raw_ci_low", nan), f.get("raw_ci_high", nan),
+                                                          strict=True)]
+    out["per GHz"] = f.get("per_ghz_estimate", nan).map(_pct_change)
+    out["adjusted"] = f.get("model_estimate", nan).map(_pct_change)
+    out["adjusted CI"] = [_pct_interval(a, b) for a, b in zip(f.get("model_ci_low", nan),
+                                                               f.get("model_ci_high", nan), strict=True)]
+    el = pd.to_numeric(f.get("clock_elasticity", nan), errors="coerce")
+    out["elasticity"] = ["-" if pd.isna(v) else f"{v:.2f}" for v in el]
+    out["reading"] = f.get("clock_reading", pd.Series(pd.NA, index=f.index)).fillna("-").astype(str)
+    return out.astype(str)
+
+
+def format_excluded_table(excluded: pd.DataFrame, *, by: Sequence[str] = CELL_KEY) -> pd.DataFrame:
+    """The cells not compared, for reading: the cell keys, ``metric`` (``-`` when the whole cell), ``n (b/c)``
+    and the ``reason``, sorted by cell. All text."""
+    if excluded.empty:
+        return pd.DataFrame(columns=[*_cell_keys(excluded, by).columns, "metric", "n (b/c)", "reason"])
+    f = _sorted_cells(excluded, by)
+    out = _cell_keys(f, by)
+    out["metric"] = f.get("metric", pd.Series(pd.NA, index=f.index)).astype(object).fillna("-").astype(str)
+    nan = pd.Series(np.nan, index=f.index)
+    out["n (b/c)"] = [f"{int(a)}/{int(b)}" if pd.notna(a) and pd.notna(b) else "-"
+                      for a, b in zip(f.get("n_baseline", nan), f.get("n_candidate", nan), strict=True)]
+    out["reason"] = f["reason"].astype(str)
+    return out.astype(str)
+
+
+def format_verdict_brief(frame: pd.DataFrame, *, baseline: str, candidate: str, margin: float,
+                         n_excluded: int = 0) -> str:
+    """One or two sentences: how many cells got which verdict, how many were clock-adjusted or not compared.
+
+    >>> t = pd.DataFrame({"verdict": ["faster", "faster", "inconclusive"], "headline": ["raw"] * 3})
+    >>> format_verdict_brief(t, baseline="virtio", candidate="venet", margin=0.05, n_excluded=1)
+    'venet vs virtio (baseline): faster in 2 of 3 compared cells, inconclusive in 1. 1 cell(s) not compared.'
+    """
+    counts = frame["verdict"].value_counts()
+    parts = []
+    for v in VERDICTS:  # the vocabulary's order and words; a confounded verdict counts under its own label
+        if not counts.get(v, 0):
+            continue
+        if v == "confounded" and "verdict_label" in frame:
+            labels = frame.loc[frame["verdict"] == v, "verdict_label"].astype(str).value_counts(sort=False)
+            parts += [f"{label} in {int(n)}" for label, n in labels.items()]
+        else:
+            parts.append(f"{verdict_label(v, margin)} in {int(counts[v])}")
+    parts += [f"{v} in {int(n)}" for v, n in counts.items() if v not in VERDICTS]
+    if parts:
+        parts[0] += f" of {len(frame)} compared cells"
+    text = f"{candidate} vs {baseline} (baseline): " + (", ".join(parts) if parts else "no cell compared") + "."
+    adjusted = int((frame.get("headline", pd.Series(dtype=str)) == "model-adjusted").sum())
+    if adjusted:
+        text += (f" The models ran at different CPU clocks in {adjusted} of them: those verdicts rest on the "
+                 "clock-adjusted regression effect.")
+    if n_excluded:
+        text += f" {n_excluded} cell(s) not compared."
+    return text
+
+
+def _cell_phrase(r: Mapping[str, Any], by: Sequence[str]) -> str:
+    """A cell in words: ``TCP_STREAM 256 B split``, with the metric when it is not the cell's main rate."""
+    parts = []
+    for k in by:
+        v = r.get(k)
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            continue
+        parts.append(f"{int(float(v))} B" if k == "msg_size_bytes" else str(v))
+    metric = r.get("metric")
+    if isinstance(metric, str) and metric not in ("throughput_bps", "transactions_per_s"):
+        parts.append(metric)
+    return " ".join(parts)
+
+
+def _strongest(sel: pd.DataFrame, verdict: str) -> pd.DataFrame:
+    """The cells that make a verdict's case best: the largest changes for faster / slower, the tightest intervals
+    for equivalent, the fewest runs needed for inconclusive."""
+    est = np.log(pd.to_numeric(sel["estimate"], errors="coerce"))
+    if verdict == "equivalent":
+        lo = np.log(pd.to_numeric(sel["ci_low"], errors="coerce")).abs()
+        hi = np.log(pd.to_numeric(sel["ci_high"], errors="coerce")).abs()
+        key = np.maximum(lo, hi)
+    elif verdict == "inconclusive":
+        key = pd.to_numeric(sel.get("runs_needed", pd.Series(np.nan, index=sel.index)), errors="coerce")
+    else:
+        key = -est.abs()
+    return sel.assign(_key=key.to_numpy()).sort_values("_key", kind="stable", na_position="last")
+
+
+def format_verdict_bullets_html(result, *, strongest: int = 3) -> str:
+    """The verdict summary as structured bullets (escaped HTML): one per verdict with its count and its strongest
+    cells named, the cells not compared counted by reason, the clock-adjusted verdicts and the audit's count.
+
+    Every cell is in the verdict table and every excluded cell in :func:`format_excluded_table`; the bullets
+    only name the few that carry each verdict, so the summary stays a summary whatever the campaign's size.
+
+    Parameters
+    ----------
+    result : analysis.compare.CompareResult
+    strongest : int
+        Cells named per verdict.
+    """
+    from analysis.compare import CORRECTIONS
+
+    t, ex, by = result.table, result.excluded, list(result.by)
+    esc = html.escape
+    head = (f"<strong>{esc(result.candidate)}</strong> vs <strong>{esc(result.baseline)}</strong> (baseline): "
+            f"{len(t)} comparison(s), {len(ex)} cell(s) not compared; ratio of {esc(result.statistic)}s, "
+            f"{esc(CORRECTIONS[result.correction].label)} at &alpha; = {result.alpha:g}, intervals at "
+            f"{100 * result.confidence_level:.3g} %, equivalence margin &plusmn;{100 * result.margin:g} %.")
+    items = []
+    for v in VERDICTS:
+        sel = t[t["verdict"] == v]
+        if sel.empty:
+            continue
+        top = _strongest(sel, v).head(strongest)
+        named = []
+        for _, r in top.iterrows():
+            phrase = f"{_cell_phrase(r, by)} {_pct_change(r['estimate'])} {_pct_interval(r['ci_low'], r['ci_high'])}"
+            if v == "inconclusive" and pd.notna(r.get("runs_needed")):
+                phrase += f", about {int(r['runs_needed'])} runs per model would settle it"
+            named.append(esc(phrase))
+        more = f"; {len(sel) - len(top)} more in the verdict table" if len(sel) > len(top) else ""
+        lead = "strongest: " if v != "inconclusive" else "closest to a verdict: "
+        word = verdict_label(v, result.margin)
+        if v == "confounded" and "verdict_label" in sel:  # "confounded with host": the factor named per row
+            word = " / ".join(dict.fromkeys(sel["verdict_label"].dropna().astype(str))) or word
+        items.append(f'<li><strong>{esc(word)}</strong> in {len(sel)} of {len(t)} compared cells '
+                     f"&mdash; {lead}{'; '.join(named)}{more}</li>")
+    if len(ex):
+        reasons = ex["reason"].astype(str).map(lambda r: re.split(r"[:(,;]", r, maxsplit=1)[0].strip()).value_counts()
+        by_reason = ", ".join(f"{esc(k)} ({int(n)})" for k, n in reasons.items())
+        items.append(f"<li><strong>not compared</strong>: {len(ex)} &mdash; {by_reason} "
+                     "(every one in the table &ldquo;Cells not compared&rdquo;)</li>")
+    adjusted = int((t.get("headline", pd.Series(dtype=str)) == "model-adjusted").sum())
+    if adjusted:
+        items.append(f"<li><strong>clock-adjusted</strong>: {adjusted} of the {len(t)} verdicts rest on the "
+                     "regression effect at equal clock (the models ran at different CPU clocks); raw and per-GHz "
+                     "changes are shown beside them</li>")
+    if result.audit is not None:
+        counts = result.audit.findings["severity"].value_counts()
+        items.append(f"<li><strong>audit</strong>: {int(counts.get('error', 0))} error(s), "
+                     f"{int(counts.get('warn', 0))} warning(s); read them before quoting these numbers</li>")
+    return f'<p class="pvfair-verdict">{head}</p><ul class="pvfair-verdicts">{"".join(items)}</ul>'

@@ -15,7 +15,7 @@ output_dir: str = ""  # folder for the CSV tables written by this notebook; empt
 
 # %%
 from analysis.ingest import format_ingest_summary, load_campaign
-from analysis.report import campaign_overview, resolve_campaign, save_tables, setup_notebook
+from analysis.notebook import campaign_overview, resolve_campaign, save_tables, setup_notebook
 
 setup_notebook()
 campaign_path = resolve_campaign(campaign)

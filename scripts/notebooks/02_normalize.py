@@ -20,12 +20,12 @@ campaign: str = "data/raw/demo"  # campaign folder, relative to the current fold
 output_dir: str = ""  # folder for the CSV tables written by this notebook; empty writes nothing
 
 # %%
-from analysis.ingest import load_campaign
 from IPython.display import display
 
+from analysis.ingest import load_campaign
 from analysis.normalize import normalization_table, normalize
+from analysis.notebook import resolve_campaign, save_tables, setup_notebook
 from analysis.plots import cpu_mhz_plot
-from analysis.report import resolve_campaign, save_tables, setup_notebook
 
 setup_notebook()
 campaign_path = resolve_campaign(campaign)

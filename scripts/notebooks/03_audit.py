@@ -29,17 +29,12 @@ from IPython.display import HTML, display
 from analysis.audit import audit
 from analysis.ingest import load_campaign
 from analysis.memo import memoized
+from analysis.model import primary_metrics
 from analysis.normalize import normalize
+from analysis.notebook import infer_models, resolve_campaign, save_tables, setup_notebook
 from analysis.plots import coverage_matrix_plot, drift_plot, love_plot
-from analysis.report import (
-    format_findings_table,
-    format_html_table,
-    infer_models,
-    primary_metrics,
-    resolve_campaign,
-    save_tables,
-    setup_notebook,
-)
+from analysis.present.findings import format_findings_table
+from analysis.present.html import format_html_table
 
 setup_notebook()
 campaign_path = resolve_campaign(campaign)

@@ -18,57 +18,24 @@
 # adjusted for the clock (notebook 05), and the raw and per-GHz ratios are shown beside it.
 
 # %% tags=["parameters"]
-campaign: str = "data/raw/demo"  # campaign folder, relative to the current folder or the repository root
-baseline: "Optional[str]" = None  # baseline PV model; None infers it (manifest role column, else first row)
-candidate: "Optional[str]" = None  # candidate PV model; None infers it (the campaign's other model)
-metrics: "Optional[list[str]]" = None  # metrics to compare; None takes the rates and mean latency measured
-margin: float = 0.05  # equivalence margin: equivalent when the ratio lies within 1/(1+margin) and 1+margin
-alpha: float = 0.05  # family-wise error rate of the faster/slower verdicts
-correction: str = "holm"  # multiplicity correction: holm, bonferroni, bh or none
-statistic: str = "mean"  # location statistic of the ratio: mean, median or geomean
-n_resamples: int = 9999  # bootstrap and permutation resamples per cell
-seed: int = 2009  # random seed: the same seed gives the same tables
-output_dir: str = ""  # folder for the CSV tables written by this notebook; empty writes nothing
+# pvfair: parameters compare  (the literal lines: PARAMETER_CELLS in scripts/build_notebooks.py)
 
 # %%
 from IPython.display import HTML, display
 
-from analysis.compare import compare, headline_paragraph
+from analysis.compare import headline_paragraph
 from analysis.explore import cell_picker, interactive
-from analysis.ingest import load_campaign
-from analysis.normalize import normalize
+from analysis.notebook import multi_size_tests, open_comparison, save_tables, setup_notebook, showcase_row
 from analysis.plots import estimation_plot, forest_plot, metric_vs_size_plot
-from analysis.report import (
-    format_html_table,
-    format_notes_html,
-    format_paragraph_html,
-    format_verdict_table,
-    infer_models,
-    multi_size_tests,
-    resolve_campaign,
-    save_tables,
-    setup_notebook,
-    showcase_row,
-)
+from analysis.present.html import format_html_table, format_notes_html, format_paragraph_html
+from analysis.present.verdicts import format_verdict_table
 from analysis.rerun import format_plan_html, rerun_plan
 
 setup_notebook()
-campaign_path = resolve_campaign(campaign)
-data = normalize(load_campaign(campaign_path))
-baseline, candidate = infer_models(data, baseline, candidate)
-result = compare(
-    data,
-    baseline=baseline,
-    candidate=candidate,
-    metrics=metrics,
-    margin=margin,
-    alpha=alpha,
-    correction=correction,
-    statistic=statistic,
-    n_resamples=n_resamples,
-    rng=seed,
+campaign_path, data, baseline, candidate, result, verdicts = open_comparison(
+    campaign, baseline, candidate, metrics=metrics, margin=margin, alpha=alpha, correction=correction,
+    statistic=statistic, n_resamples=n_resamples, seed=seed,
 )
-verdicts = result.to_frame()
 
 # %% [markdown]
 # ## The verdict in plain words

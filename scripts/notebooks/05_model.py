@@ -26,18 +26,11 @@ output_dir: str = ""  # folder for the CSV tables written by this notebook; empt
 from IPython.display import HTML, display
 
 from analysis.ingest import load_campaign
+from analysis.model import fit_models
 from analysis.normalize import normalize
+from analysis.notebook import infer_models, resolve_campaign, save_tables, setup_notebook
 from analysis.plots import model_diagnostics_plot
-from analysis.report import (
-    fit_models,
-    format_html_table,
-    format_notes_html,
-    format_paragraph_html,
-    infer_models,
-    resolve_campaign,
-    save_tables,
-    setup_notebook,
-)
+from analysis.present.html import format_html_table, format_notes_html, format_paragraph_html
 
 setup_notebook()
 campaign_path = resolve_campaign(campaign)

@@ -3,17 +3,7 @@
 # # pvfair summary
 
 # %% tags=["parameters"]
-campaign: str = "data/raw/demo"  # campaign folder, relative to the current folder or the repository root
-baseline: "Optional[str]" = None  # baseline PV model; None infers it (manifest role column, else first row)
-candidate: "Optional[str]" = None  # candidate PV model; None infers it (the campaign's other model)
-metrics: "Optional[list[str]]" = None  # metrics to compare; None takes the rates and mean latency measured
-margin: float = 0.05  # equivalence margin: equivalent when the ratio lies within 1/(1+margin) and 1+margin
-alpha: float = 0.05  # family-wise error rate of the faster/slower verdicts
-correction: str = "holm"  # multiplicity correction: holm, bonferroni, bh or none
-statistic: str = "mean"  # location statistic of the ratio: mean, median or geomean
-n_resamples: int = 9999  # bootstrap and permutation resamples per cell
-seed: int = 2009  # random seed: the same seed gives the same tables
-output_dir: str = ""  # folder for the CSV tables written by this notebook; empty writes nothing
+# pvfair: parameters compare  (the literal lines: PARAMETER_CELLS in scripts/build_notebooks.py)
 
 # %%
 import warnings
@@ -22,49 +12,30 @@ warnings.filterwarnings("ignore")  # the PDF is for readers of the verdicts; the
 
 from IPython.display import HTML, display  # noqa: E402
 
-from analysis.compare import compare
-from analysis.ingest import load_campaign
-from analysis.normalize import normalize
+from analysis.model import fit_models
+from analysis.notebook import campaign_overview, open_comparison, save_tables, setup_notebook
 from analysis.plots import forest_plot
-from analysis.report import (
-    campaign_overview,
-    fit_models,
-    format_effects_table,
-    format_findings_table,
-    format_confounds_html,
-    format_excluded_table,
+from analysis.present.campaign import format_header_html, format_overview_table
+from analysis.present.findings import format_confounds_html, format_findings_table
+from analysis.present.html import (
     format_figure_html,
-    format_header_html,
     format_html_table,
     format_notes_html,
-    format_overview_table,
     format_paragraph_html,
+)
+from analysis.present.verdicts import (
+    format_effects_table,
+    format_excluded_table,
     format_verdict_bullets_html,
     format_verdict_table,
-    infer_models,
-    resolve_campaign,
-    save_tables,
-    setup_notebook,
 )
 from analysis.rerun import format_plan_html, no_comparison_paragraph, rerun_plan
 
 setup_notebook(dpi=110)  # print quality for the PDF
-campaign_path = resolve_campaign(campaign)
-data = normalize(load_campaign(campaign_path))
-baseline, candidate = infer_models(data, baseline, candidate)
-result = compare(
-    data,
-    baseline=baseline,
-    candidate=candidate,
-    metrics=metrics,
-    margin=margin,
-    alpha=alpha,
-    correction=correction,
-    statistic=statistic,
-    n_resamples=n_resamples,
-    rng=seed,
+campaign_path, data, baseline, candidate, result, verdicts = open_comparison(
+    campaign, baseline, candidate, metrics=metrics, margin=margin, alpha=alpha, correction=correction,
+    statistic=statistic, n_resamples=n_resamples, seed=seed,
 )
-verdicts = result.to_frame()
 overview = campaign_overview(data)
 settings = {
     "margin": margin,

@@ -30,8 +30,9 @@ from IPython.display import HTML, display
 
 from analysis.archive import list_campaigns
 from analysis.history import history
+from analysis.notebook import save_tables, setup_notebook
 from analysis.plots import history_plot, verdict_heatmap
-from analysis.report import format_html_table, format_notes_html, save_tables, setup_notebook
+from analysis.present.html import format_html_table, format_notes_html
 
 setup_notebook(dpi=110)
 keys = [k.strip() for k in order_by.split(",") if k.strip()]

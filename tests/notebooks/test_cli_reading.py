@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.report import run_report
+from analysis.runner import run_report
 from analysis.simulate import CampaignSpec, simulate_campaign
 
 pytestmark = pytest.mark.notebooks

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.report import run_report
+from analysis.runner import run_report
 from analysis.simulate import CampaignSpec, simulate_campaign
 
 pytestmark = pytest.mark.notebooks

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from analysis import report
-from analysis.report import NOTEBOOK_DIR, NOTEBOOKS, notebook_parameters
+from analysis.parameters import import_jupyter, notebook_parameters
+from analysis.runner import NOTEBOOKS, NOTEBOOK_DIR
 from tests.conftest import ROOT
 
-report._import_jupyter()  # nbformat and papermill without the slow, unused rfc3987_syntax import
+import_jupyter()  # nbformat and papermill without the slow, unused rfc3987_syntax import
 import nbformat  # noqa: E402
 import papermill as pm  # noqa: E402
 

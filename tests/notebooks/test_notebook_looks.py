@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis.ingest import Campaign, load_campaign
-from analysis.report import run_report
+from analysis.runner import run_report
 from analysis.sequential import LOOKS_FILE, SequentialDesign, look_statistics, sequential_look
 from analysis.simulate import CampaignSpec, simulate_campaign
 

@@ -19,13 +19,13 @@ import pandas as pd
 import pytest
 
 from analysis.plots.compare import MIN_PRINT_PT, PRINT_WIDTH_IN
-from analysis.report import run_report
+from analysis.runner import run_report
 from analysis.simulate import CampaignSpec, simulate_campaign
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.notebooks
 
-#: the print style's page (A4) and side margins, in mm (analysis.report._PRINT_CSS)
+#: the print style's page (A4) and side margins, in mm (analysis.export._PRINT_CSS)
 PAGE_MM, MARGIN_MM = 210.0, 12.0
 DPI = 40
 

@@ -15,7 +15,7 @@ import sys
 import pandas as pd
 import pytest
 
-from analysis.report import NOTEBOOKS, run_report
+from analysis.runner import NOTEBOOKS, run_report
 from analysis.simulate import CampaignSpec, simulate_campaign
 from tests.conftest import ROOT
 

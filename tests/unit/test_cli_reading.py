@@ -27,7 +27,7 @@ def _notebook_compare(**overrides):
     """compare() called as notebooks/04_compare.py calls it, with that notebook's defaults written out."""
     from analysis.ingest import load_campaign
     from analysis.normalize import normalize
-    from analysis.report import infer_models, resolve_campaign
+    from analysis.notebook import infer_models, resolve_campaign
 
     data = normalize(load_campaign(resolve_campaign(DEMO)))
     baseline, candidate = infer_models(data, None, None)

@@ -11,7 +11,7 @@ import pytest
 from analysis.compare import compare, format_compare
 from analysis.confound import apply_design_confounds, cell_design, design_summary, factor_columns
 from analysis.ingest import load_campaign
-from analysis.report import format_verdict_table
+from analysis.present.verdicts import format_verdict_table
 from analysis.simulate import CampaignSpec, simulate_campaign
 from analysis.vocabulary import VERDICT_COLORS, VERDICTS, verdict_label
 

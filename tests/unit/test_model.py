@@ -407,7 +407,7 @@ def test_test_at_disjoint_message_sizes_is_listed_as_not_fitted():
 
 
 def test_fit_models_lists_every_metric_fitted_or_not_with_the_reason():
-    from analysis.report import fit_models
+    from analysis.model import fit_models
 
     camp = make_campaign(seed=2, n=3, low_clock=None)
     disjoint = camp.runs[((camp.runs["pv_model"] == BASE) & (camp.runs["msg_size_bytes"] == 64))

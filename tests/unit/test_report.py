@@ -1,4 +1,7 @@
-"""analysis.report: parameter checking, campaign resolution, provenance, escaping, index, PDF, failures.
+"""pvfair report: parameter checking, campaign resolution, provenance, escaping, index, PDF, failures.
+
+The runner (analysis.runner, .fanout), its parameters, provenance and export, the notebook helpers
+(analysis.notebook) and the HTML renderers (analysis.present).
 
 The wrapper is exercised on tiny synthetic notebooks (no analysis stage needed); the real notebooks are run in
 tests/notebooks/.
@@ -16,24 +19,33 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from analysis import report
+from analysis.export import _breakable, format_index, write_index
+from analysis.fanout import run_reports
 from analysis.ingest import Campaign
-from analysis.report import (
-    ReportError,
+from analysis.model import fit_models, primary_metrics
+from analysis.notebook import (
+    REPO_ROOT,
     campaign_overview,
-    format_html_table,
-    format_index,
-    format_notes_html,
     infer_models,
-    input_checksums,
-    notebook_parameters,
-    parse_parameter,
+    multi_size_tests,
     resolve_campaign,
-    run_report,
-    run_reports,
     save_tables,
-    write_index,
+    setup_notebook,
+    showcase_row,
 )
+from analysis.parameters import notebook_parameters, parse_parameter, split_assignments
+from analysis.present.campaign import format_header_html, format_overview_table
+from analysis.present.findings import format_confounds_html, format_findings_table
+from analysis.present.html import format_html_table, format_notes_html, format_paragraph_html
+from analysis.present.verdicts import (
+    format_effects_table,
+    format_excluded_table,
+    format_verdict_brief,
+    format_verdict_bullets_html,
+    format_verdict_table,
+)
+from analysis.provenance import input_checksums
+from analysis.runner import ReportError, run_report
 
 pytestmark = pytest.mark.unit
 
@@ -75,7 +87,7 @@ def notebooks(tmp_path) -> Path:
     nb_dir = tmp_path / "nb"
     _notebook(
         nb_dir / "01_one.ipynb",
-        "import pandas as pd\nfrom analysis.report import save_tables\n"
+        "import pandas as pd\nfrom analysis.notebook import save_tables\n"
         "m = pd.read_csv(campaign + '/manifest.csv')\n"
         "save_tables(output_dir, manifest=m, alpha=pd.DataFrame({'alpha': [alpha]}))\nm",
     )
@@ -116,7 +128,7 @@ def test_parse_parameter_errors():
     with pytest.raises(ValueError, match=r"parameter 'x': unsupported annotated type 'dict'"):
         parse_parameter("x", "{}", "dict")
     with pytest.raises(ValueError, match=r"-p: expected key=value, found 'alpha'"):
-        report._split_assignments(["alpha"])
+        split_assignments(["alpha"])
 
 
 def test_notebook_parameters(notebooks, tmp_path):
@@ -155,7 +167,7 @@ def test_resolve_campaign(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert resolve_campaign("camp") == folder.resolve()
     # the notebooks' default resolves from the repository root whatever the current folder
-    assert resolve_campaign("data/raw/demo") == (report.REPO_ROOT / "data" / "raw" / "demo").resolve()
+    assert resolve_campaign("data/raw/demo") == (REPO_ROOT / "data" / "raw" / "demo").resolve()
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match=r"campaign: 'empty' is not a campaign folder .*manifest.csv"):
         resolve_campaign("empty")
@@ -369,7 +381,7 @@ def _verdict_frame() -> pd.DataFrame:
 
 
 def test_format_verdict_table():
-    t = report.format_verdict_table(_verdict_frame(), by=("test", "msg_size_bytes", "pinning"))
+    t = format_verdict_table(_verdict_frame(), by=("test", "msg_size_bytes", "pinning"))
     nb = "\u00a0"
     # sorted by test, then size as a number
     assert t["test"].tolist() == ["TCP_RR", "TCP_STREAM", "TCP_STREAM"]
@@ -384,7 +396,7 @@ def test_format_verdict_table():
 
 
 def test_format_effects_table():
-    t = report.format_effects_table(_verdict_frame())
+    t = format_effects_table(_verdict_frame())
     row = t[t["size (B)"] == "16384"].iloc[0]
     assert row["clock MHz (b/c)"] == "2399/2081"
     assert row["adjusted"] == "+3.0\u00a0%" and row["elasticity"] == "0.04" and row["reading"] == "wire-bound"
@@ -397,30 +409,30 @@ def test_findings_table_and_header_escape():
          "cell": ["c1", "c2", "campaign"], "pv_model": [pd.NA, "A", pd.NA],
          "detail": ["few", "odd", f"host differs: {SCRIPT}"], "suggestion": ["run more", "look", "rerun"]}
     )  # fmt: skip
-    page = report.format_findings_table(findings, severities=("error", "warn"))
+    page = format_findings_table(findings, severities=("error", "warn"))
     assert "too_few_runs" in page and "outlier" not in page and "suggestion" not in page
     assert "&lt;script&gt;" in page and "<script>" not in page
-    assert "No findings of severity error" in report.format_findings_table(findings.iloc[[1]])
+    assert "No findings of severity error" in format_findings_table(findings.iloc[[1]])
     ov = campaign_overview(_mem_campaign(["A", "B"]))
-    head = report.format_header_html(f"c{SCRIPT}", "A", "B", ov, {"alpha": 0.05})
+    head = format_header_html(f"c{SCRIPT}", "A", "B", ov, {"alpha": 0.05})
     assert "A (1 runs)" in head and "alpha 0.05" in head and "<script>" not in head
-    assert report.format_paragraph_html(SCRIPT).count("&lt;script&gt;") == 1
-    tv = report.format_overview_table(ov)
+    assert format_paragraph_html(SCRIPT).count("&lt;script&gt;") == 1
+    tv = format_overview_table(ov)
     assert tv.columns.tolist() == ["attribute", "A", "B"] and "cpu_mhz_min" in tv["attribute"].tolist()
 
 
 def test_small_helpers():
     frame = _verdict_frame()
-    assert report.multi_size_tests(frame) == ["TCP_STREAM"]
-    assert report.multi_size_tests(pd.DataFrame()) == []
-    assert report.showcase_row(frame) == 1
+    assert multi_size_tests(frame) == ["TCP_STREAM"]
+    assert multi_size_tests(pd.DataFrame()) == []
+    assert showcase_row(frame) == 1
     with pytest.raises(ValueError, match=r"frame: the verdict table is empty"):
-        report.showcase_row(pd.DataFrame())
+        showcase_row(pd.DataFrame())
     c = _mem_campaign(["A", "B"])
     c = Campaign("m", c.runs, pd.DataFrame({"run_id": ["r0"], "metric": ["latency_mean_s"], "value": [1.0]}),
                  pd.DataFrame(), pd.DataFrame())
-    assert report.primary_metrics(c) == ["latency_mean_s"]
-    report.setup_notebook()  # outside IPython: nothing to do, no error
+    assert primary_metrics(c) == ["latency_mean_s"]
+    setup_notebook()  # outside IPython: nothing to do, no error
 
 
 def test_fit_models_matches_fit_model():
@@ -433,7 +445,7 @@ def test_fit_models_matches_fit_model():
     with tempfile.TemporaryDirectory() as d:
         spec = CampaignSpec(tests=("TCP_STREAM", "TCP_RR"), stream_msg_sizes_bytes=(64, 1024), trials=4)
         camp = load_campaign(simulate_campaign(Path(d) / "c", spec, seed=3))
-    both = report.fit_models(camp, baseline=spec.baseline, candidate=spec.candidate)
+    both = fit_models(camp, baseline=spec.baseline, candidate=spec.candidate)
     assert list(both.results) == ["throughput_bps", "transactions_per_s"]
     direct = fit_model(camp, metric="throughput_bps", baseline=spec.baseline, candidate=spec.candidate)
     got = both.to_frame()
@@ -442,12 +454,12 @@ def test_fit_models_matches_fit_model():
     assert set(both.raw_vs_adjusted["metric"]) == {"throughput_bps", "transactions_per_s"}
     assert "transactions_per_s" in both.summary()
     with pytest.raises(ValueError, match=r"metrics: \['jitter_s'\] not measured in campaign"):
-        report.fit_models(camp, baseline=spec.baseline, candidate=spec.candidate, metrics=["jitter_s"])
+        fit_models(camp, baseline=spec.baseline, candidate=spec.candidate, metrics=["jitter_s"])
 
 
 def test_verdict_brief_and_confounds():
     frame = _verdict_frame()
-    brief = report.format_verdict_brief(frame, baseline="virtio", candidate="venet", margin=0.05, n_excluded=2)
+    brief = format_verdict_brief(frame, baseline="virtio", candidate="venet", margin=0.05, n_excluded=2)
     assert brief == ("venet vs virtio (baseline): faster in 1 of 3 compared cells, inconclusive in 2. The models ran "
                      "at different CPU clocks in 1 of them: those verdicts rest on the clock-adjusted regression "
                      "effect. 2 cell(s) not compared.")
@@ -455,14 +467,14 @@ def test_verdict_brief_and_confounds():
         {"severity": ["error", "error", "warn", "info"], "check": ["too_few_runs", "too_few_runs", "balance", "outlier"],
          "detail": ["too few runs", "too few runs", f"host mix differs: {SCRIPT} " + "x" * 100, "odd"]}
     )  # fmt: skip
-    html_list = report.format_confounds_html(findings)
+    html_list = format_confounds_html(findings)
     assert "<strong>cells with too few runs</strong> (2):<ul><li>too few runs</li></ul>" in html_list  # shown once
     assert "covariate imbalance between the models" in html_list and "outlier" not in html_list
     assert "&lt;script&gt;" in html_list and "<script>" not in html_list
     assert "…" not in html_list and "x" * 100 in html_list  # every detail in full, never ellipsized
-    assert report.format_confounds_html(findings.iloc[[3]]) == "<p>The audit found no error or warn.</p>"
+    assert format_confounds_html(findings.iloc[[3]]) == "<p>The audit found no error or warn.</p>"
     many = pd.DataFrame({"severity": ["warn"] * 5, "check": ["drift"] * 5, "detail": [f"d{i}" for i in range(5)]})
-    listed = report.format_confounds_html(many, max_items=3)
+    listed = format_confounds_html(many, max_items=3)
     assert "<li>d2</li>" in listed and "d3" not in listed and "and 2 more (see the audit findings table)" in listed
 
 
@@ -481,7 +493,7 @@ def test_verdict_bullets_count_every_verdict_and_name_the_strongest():
     result = SimpleNamespace(table=frame, excluded=excluded, by=("test", "msg_size_bytes", "pinning"),
                              baseline="virtio", candidate="venet", statistic="mean", correction="holm", alpha=0.05,
                              confidence_level=0.99, margin=0.05, audit=SimpleNamespace(findings=findings))
-    out = report.format_verdict_bullets_html(result, strongest=1)
+    out = format_verdict_bullets_html(result, strongest=1)
     assert "4 comparison(s), 3 cell(s) not compared" in out
     # faster: 2 cells, the larger change named first and alone; the other counted
     assert ("<strong>faster</strong> in 2 of 4 compared cells &mdash; strongest: TCP_STREAM 64 B split +23.7\u00a0% "
@@ -490,16 +502,16 @@ def test_verdict_bullets_count_every_verdict_and_name_the_strongest():
     assert "TCP_STREAM 16384 B split +3.0\u00a0%" in out and "about 17 runs per model would settle it" in out
     assert "<strong>not compared</strong>: 3 &mdash; too few runs (2), measured by venet only (1)" in out
     assert "1 error(s), 2 warning(s)" in out and "clock-adjusted</strong>: 1 of the 4" in out
-    table = report.format_excluded_table(excluded, by=result.by)
+    table = format_excluded_table(excluded, by=result.by)
     assert table["reason"].tolist()[0] == "measured by venet only (4 runs), none of virtio"  # sorted by cell
     assert table["n (b/c)"].tolist() == ["0/4", "2/5", "3/3"] and (table["metric"] == "-").all()
-    assert "&lt;b&gt;" in report.format_html_table(table) and "<b>" not in report.format_html_table(table)
+    assert "&lt;b&gt;" in format_html_table(table) and "<b>" not in format_html_table(table)
 
 
 def test_pdf_tables_break_long_words_not_numbers():
     t = pd.DataFrame({"metric": ["transactions_per_s"], "host": ["kvm.example.lab"], "ci": ["[+7.2,\u00a0+20.9]\u00a0%"],
                       "clock": ["2400.5/1919"]})
-    out = report._breakable("<p>not_a_cell</p>" + report.format_html_table(t))
+    out = _breakable("<p>not_a_cell</p>" + format_html_table(t))
     assert "<p>not_a_cell</p>" in out and "<th>metric</th>" in out  # only the cells get break opportunities
     assert "transactions_<wbr>per_<wbr>s" in out and "kvm.<wbr>example.<wbr>lab" in out
     assert "[+7.2,<wbr>\u00a0+20.9]" in out and "2400.5/1919" in out

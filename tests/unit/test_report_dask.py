@@ -17,7 +17,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from analysis.report import ReportError, run_reports
+from analysis.fanout import run_reports
+from analysis.runner import ReportError
 from analysis.simulate import CampaignSpec, simulate_campaign
 
 pytestmark = pytest.mark.unit
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PARAMS = 'campaign: str = "x"  # campaign folder\noutput_dir: str = ""  # tables folder\n'
 BODY = (
-    "import pathlib, pandas as pd\nfrom analysis.report import save_tables\n"
+    "import pathlib, pandas as pd\nfrom analysis.notebook import save_tables\n"
     "if pathlib.Path(campaign).name.startswith('bad'):\n    raise RuntimeError('planted failure')\n"
     "m = pd.read_csv(campaign + '/manifest.csv')\nsave_tables(output_dir, manifest=m)\nlen(m)"
 )

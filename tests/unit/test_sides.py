@@ -7,9 +7,10 @@ import argparse
 import pandas as pd
 import pytest
 
-from analysis import report
+from analysis import cli, fanout
 from analysis.ingest import load_campaign
-from analysis.report import infer_models, resolve_campaign
+from analysis.notebook import infer_models, resolve_campaign
+from analysis.provenance import input_checksums
 from analysis.sides import load_campaigns, marked_roles, side_folders, write_sides_file
 from analysis.simulate import CampaignSpec, simulate_campaign
 
@@ -74,14 +75,14 @@ def test_sides_file_and_as_one_cli(labs, tmp_path, monkeypatch):
         seen["campaigns"] = campaigns
         return ()
 
-    monkeypatch.setattr(report, "run_reports", fake_run_reports)
+    monkeypatch.setattr(fanout, "run_reports", fake_run_reports)
     p = argparse.ArgumentParser()
-    report.cli_arguments(p)
+    cli.report_arguments(p)
     args = p.parse_args([str(labs / "lab-a"), str(labs / "lab-b"), "--as-one", "NAME", "--out", str(tmp_path)])
-    assert report.cli_run(args) == 0
+    assert cli.report_run(args) == 0
     assert seen["campaigns"][0] == tmp_path / ".as-one" / "NAME"
     assert resolve_campaign(seen["campaigns"][0]).name == "NAME"
-    sums = report.input_checksums(folder)
+    sums = input_checksums(folder)
     assert "sides.csv" in sums and "lab-a/manifest.csv" in sums and "lab-b/manifest.csv" in sums
 
 

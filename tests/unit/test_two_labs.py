@@ -10,7 +10,7 @@ import pytest
 
 from analysis.compare import compare
 from analysis.ingest import load_campaign
-from analysis.report import infer_models
+from analysis.notebook import infer_models
 from tests.conftest import ROOT
 
 FOLDER = ROOT / "data" / "raw" / "two-labs"

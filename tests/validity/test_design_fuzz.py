@@ -29,8 +29,8 @@ from analysis.audit import audit
 from analysis.compare import compare
 from analysis.ingest import load_campaign
 from analysis.memo import memoized
+from analysis.model import fit_models, primary_metrics
 from analysis.normalize import normalize
-from analysis.report import fit_models, primary_metrics
 from analysis.rerun import rerun_plan
 from analysis.simulate import TESTS, TOOLS, CampaignSpec, plan_runs, simulate_campaign
 from tests.conftest import FULL, ROOT
