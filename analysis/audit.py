@@ -76,6 +76,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.ingest import Campaign
+from analysis.memo import Memo, content_key, memoizes
 from analysis.schema import METRICS
 from analysis.vocabulary import CELL_KEY, CLOCK_TOLERANCE, MEASUREMENT_SETTINGS
 
@@ -1086,6 +1087,11 @@ CHECK_NAMES: dict[str, str] = {
 }
 
 
+#: audit() results by content key (the campaign's tables, the validated arguments); see analysis.memo
+_AUDIT_MEMO = Memo("audit", maxsize=8)
+
+
+@memoizes(_AUDIT_MEMO)
 def audit(
     campaign: Campaign,
     *,
@@ -1123,9 +1129,21 @@ def audit(
     -------
     AuditResult
         See the module docstring for every check and threshold.
+
+    Notes
+    -----
+    Memoized by content (:mod:`analysis.memo`): a second call on equal tables with the same arguments (after
+    validation, so an inferred baseline keys like a named one) returns the same, read-only result, as compare and
+    the report's notebooks do.
     """
-    baseline, candidate, metrics, by, exclude_outliers, exclude_warmup = _audit_iv(
-        campaign, baseline, candidate, metrics, by, exclude_outliers, exclude_warmup)
+    checked = _audit_iv(campaign, baseline, candidate, metrics, by, exclude_outliers, exclude_warmup)
+    key = content_key("audit", campaign, *checked)
+    return _AUDIT_MEMO.get_or_compute(key, lambda: _audit(campaign, *checked))
+
+
+def _audit(campaign: Campaign, baseline: str, candidate: str, metrics: tuple[str, ...] | None, by: tuple[str, ...],
+           exclude_outliers: bool, exclude_warmup: bool | str) -> AuditResult:
+    """The audit behind :func:`audit`, on validated arguments."""
     runs, values, order_label = _prepare(campaign, baseline, candidate, metrics, by)
     scale = _pooled_scale(values)
     outliers = _detect_outliers(values, scale)

@@ -77,7 +77,7 @@ from analysis.cells import (
     route_evidence,
 )
 from analysis.ingest import Campaign
-from analysis.memo import Memo, content_key, memoized
+from analysis.memo import Memo, content_key, memoizes
 from analysis.model import ModelResult, fit_model
 from analysis.normalize import PER_GHZ, normalize
 from analysis.schema import METRICS
@@ -410,6 +410,11 @@ def _label(by: Sequence[str], values: Sequence[Any]) -> str:
 # compare
 
 
+#: compare() results by content key (campaign tables, parameters, integer seed); see analysis.memo
+_COMPARE_MEMO = Memo("compare", maxsize=8)
+
+
+@memoizes(_COMPARE_MEMO)
 def compare(
     campaign: Campaign,
     *,
@@ -469,7 +474,8 @@ def compare(
     -----
     With an integer seed the result is memoized by content (:mod:`analysis.memo`): a second call on equal tables
     with the same parameters and seed returns the same (read-only) result, as the report's summary notebook does
-    after the compare notebook. The audit inside is shared the same way with ``memoized(audit)`` callers.
+    after the compare notebook. The audit inside is :func:`analysis.audit.audit`'s, memoized the same way, so the
+    audit notebook's result is reused.
     """
     checked = _compare_iv(campaign, baseline, candidate, metrics, by, margin, alpha, correction, normalized,
                           statistic, n_resamples, rng, headline)
@@ -481,17 +487,13 @@ def compare(
         campaign, baseline, candidate, correction, statistic, exclude_outliers, exclude_warmup, *checked))
 
 
-#: compare() results by content key (campaign tables, parameters, integer seed); see analysis.memo
-_COMPARE_MEMO = Memo("compare", maxsize=8)
-
-
 def _compare(campaign, baseline, candidate, correction, statistic, exclude_outliers, exclude_warmup,
              metrics, by, margin, alpha, n_resamples, gen, headline) -> CompareResult:
     """The comparison behind :func:`compare`, on validated arguments."""
     notes: list[str] = []
     camp = campaign if "cpu_ghz" in campaign.runs.columns else normalize(campaign)
-    aud = memoized(audit)(camp, baseline=baseline, candidate=candidate, by=by, exclude_outliers=exclude_outliers,
-                          exclude_warmup=exclude_warmup)
+    aud = audit(camp, baseline=baseline, candidate=candidate, by=by, exclude_outliers=exclude_outliers,
+                exclude_warmup=exclude_warmup)
     runs = camp.runs[camp.runs["pv_model"].isin([baseline, candidate])].copy()
     if len(aud.excluded_runs):
         runs = runs[~runs["run_id"].isin(aud.excluded_runs["run_id"])]

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
-import dataclasses
 import gc
 import hashlib
 import html
@@ -56,7 +54,7 @@ from analysis.manifest import (
     resolve_inside,
     scan_campaign,
 )
-from analysis.memo import Memo, content_key
+from analysis.memo import Memo, content_key, isolated, memoizes
 from analysis.schema import (
     IGNORED_COLUMNS,
     INTERVAL_COLUMNS,
@@ -558,6 +556,11 @@ def _load_campaign_iv(path: str | Path) -> Path:
     return folder
 
 
+#: load_campaign() results by folder and file stamps (:func:`_folder_stamp`); see analysis.memo
+_LOAD_MEMO = Memo("load_campaign", maxsize=4)
+
+
+@memoizes(_LOAD_MEMO)
 def load_campaign(path: str | Path, *, cache: bool = True) -> Campaign:
     """A campaign's tables in memory, for notebooks and the later stages.
 
@@ -605,9 +608,7 @@ def _load_campaign(folder: Path) -> Campaign:
                      "campaign folder or a raw one")
 
 
-# ------------------------------------------------------------------------------- load_campaign memo (report kernel)
-
-_LOAD_MEMO = Memo("load_campaign", maxsize=4)
+# ------------------------------------------------------------------------------------------- load_campaign memo
 
 
 def _folder_stamp(folder: Path) -> tuple[tuple[str, int, int, int], ...]:
@@ -620,25 +621,15 @@ def _folder_stamp(folder: Path) -> tuple[tuple[str, int, int, int], ...]:
     return tuple(sorted(out))
 
 
-def _isolated(campaign: Campaign) -> Campaign:
-    """A Campaign of its own over the same tables: shallow copies under pandas copy-on-write (a write copies),
-    deep copies without it."""
-    deep = not (int(pd.__version__.split(".")[0]) >= 3 or pd.options.mode.copy_on_write is True)
-    return dataclasses.replace(
-        campaign,
-        **{t: getattr(campaign, t).copy(deep=deep) for t in TABLE_FILES},
-        summary=copy.deepcopy(campaign.summary),
-    )
-
-
 def _load_campaign_cached(folder: Path) -> Campaign:
     """:func:`_load_campaign` memoized on the folder's resolved path and :func:`_folder_stamp`.
 
     The report runs its notebooks in one kernel and each loads the campaign; with the memo the folder is parsed
-    once per kernel (and once per edit of any of its files).
+    once per kernel (and once per edit of any of its files). Each call gets its own :func:`~analysis.memo.isolated`
+    Campaign.
     """
     key = content_key("load_campaign", str(folder.resolve()), _folder_stamp(folder))
-    return _isolated(_LOAD_MEMO.get_or_compute(key, lambda: _load_campaign(folder)))
+    return isolated(_LOAD_MEMO.get_or_compute(key, lambda: _load_campaign(folder)))
 
 
 def format_ingest_summary(campaign: Campaign, *, max_rejects: int | None = None) -> str:
