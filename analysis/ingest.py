@@ -32,7 +32,7 @@ import html
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -338,16 +338,21 @@ def _sorted(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------------- ingest
 
 
+def _folder_arg(path: str | Path, expected: str) -> Path:
+    """*path* as a Path to an existing folder: FileNotFoundError when nothing is there, ValueError when it is not a
+    folder, each naming the path and *expected*."""
+    folder = Path(path)
+    if not folder.exists():
+        raise FileNotFoundError(f"path: {str(folder)!r} does not exist; expected {expected}")
+    if not folder.is_dir():
+        raise ValueError(f"path: {str(folder)!r} is not a folder; expected {expected}")
+    return folder
+
+
 def _ingest_campaign_iv(path: str | Path, progress: bool) -> tuple[Path, ManifestResult]:
     if not isinstance(progress, bool):
         raise TypeError(f"progress: expected True or False, got {progress!r}")
-    root = Path(path)
-    if not root.exists():
-        raise FileNotFoundError(f"path: campaign folder {str(root)!r} does not exist; expected a folder with the "
-                                f"raw output and a {MANIFEST_NAME}")
-    if not root.is_dir():
-        raise ValueError(f"path: {str(root)!r} is not a folder; expected a campaign folder with the raw output "
-                         f"and a {MANIFEST_NAME}")
+    root = _folder_arg(path, f"a campaign folder with the raw output and a {MANIFEST_NAME}")
     return root, read_manifest(root)
 
 
@@ -546,14 +551,7 @@ def write_campaign(campaign: Campaign, out_dir: str | Path) -> dict[str, Path]:
 
 
 def _load_campaign_iv(path: str | Path) -> Path:
-    folder = Path(path)
-    if not folder.exists():
-        raise FileNotFoundError(f"path: {str(folder)!r} does not exist; expected a raw campaign folder (with "
-                                f"{MANIFEST_NAME}) or a processed one (with runs.parquet)")
-    if not folder.is_dir():
-        raise ValueError(f"path: {str(folder)!r} is not a folder; expected a raw campaign folder (with "
-                         f"{MANIFEST_NAME}) or a processed one (with runs.parquet)")
-    return folder
+    return _folder_arg(path, f"a raw campaign folder (with {MANIFEST_NAME}) or a processed one (with runs.parquet)")
 
 
 #: load_campaign() results by folder and file stamps (:func:`_folder_stamp`); see analysis.memo
@@ -643,19 +641,19 @@ def format_ingest_summary(campaign: Campaign, *, max_rejects: int | None = None)
     by_reason = s.get("rejected_by_reason", {})
     if by_reason:
         lines.append("rejected by reason: " + ", ".join(f"{r} {n}" for r, n in by_reason.items()))
-    rejects = campaign.rejects
-    shown = rejects if max_rejects is None else rejects.head(max_rejects)
-    for rec in shown.itertuples(index=False):
-        lines.append(f"  reject {rec.source_file}: {rec.reason}: {rec.detail}")
-    if len(shown) < len(rejects):
-        lines.append(f"  ... and {len(rejects) - len(shown)} more rejects")
-    ign = campaign.ignored
-    shown_ign = ign if max_rejects is None else ign.head(max_rejects)
-    for rec in shown_ign.itertuples(index=False):
-        lines.append(f"  ignored {rec.path}: {rec.reason}")
-    if len(shown_ign) < len(ign):
-        lines.append(f"  ... and {len(ign) - len(shown_ign)} more ignored files")
+    lines += _capped(campaign.rejects, max_rejects, lambda r: f"  reject {r.source_file}: {r.reason}: {r.detail}",
+                     "rejects")
+    lines += _capped(campaign.ignored, max_rejects, lambda r: f"  ignored {r.path}: {r.reason}", "ignored files")
     return "\n".join(lines)
+
+
+def _capped(frame: pd.DataFrame, limit: int | None, line: Callable[[Any], str], what: str) -> list[str]:
+    """One *line* per row of *frame* (the first *limit*), then how many more *what* there are."""
+    shown = frame if limit is None else frame.head(limit)
+    out = [line(rec) for rec in shown.itertuples(index=False)]
+    if len(shown) < len(frame):
+        out.append(f"  ... and {len(frame) - len(shown)} more {what}")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------- CLI
