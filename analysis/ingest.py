@@ -433,8 +433,8 @@ def _ingest_campaign(path: str | Path, progress: bool) -> Campaign:
             tasks.append((str(root), name, run_id, rows[0], on_disk.get(run_id, False)))
         else:
             outcomes.append(_unnamed_file(str(root), run_id, on_disk[run_id]))
-    # A process pool was tried (fork, 2 workers on the 2-core test machine) and was slower every time, so files
-    # are parsed in this process (benchmarks/bench_ingest.py).
+    # Files are parsed in this process: a process pool (fork, 2 workers) is slower on a 2-core machine, since
+    # sending each file's tables between processes costs more than parsing them (benchmarks/bench_ingest.py).
     for task in tqdm(tasks, desc=f"ingest {name}", unit="file", disable=not progress):
         outcomes.append(_ingest_one(*task))
     files_seen = len(outcomes)

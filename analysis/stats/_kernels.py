@@ -2,49 +2,34 @@
 
 Why a compiled kernel and not chunked numpy
 -------------------------------------------
-A bootstrap of a location statistic needs B x n random indices. Measured on the 2-core project machine
-(n = 20,000, B = 500; numpy 2.4, numba 0.68; the machine was shared, so figures are +/-30 %):
-
-====================================================  =========================
-route                                                  ns per resampled element
-====================================================  =========================
-numpy ``Generator.integers`` (int32) + gather + sum    ~40 (12 draw + 28 gather)
-numba, ``Generator.integers`` inside the kernel        ~42
-numba, legacy ``np.random.randint`` (MT19937)          ~20
-numba, inline xoshiro256** + multiply-shift (chosen)   ~1.4-3 (one thread)
-====================================================  =========================
-
-The chunked-numpy route also has to materialize index blocks (bounded by chunking, but still written to and
-read back from memory), while the kernel keeps the generator state in registers and never stores an index:
-memory is O(n + B) whatever the size. The kernel is therefore 10-25x faster than the numpy route, which is what
-makes ratio_ci 20-30x faster than ``scipy.stats.bootstrap`` at n = 20,000 (benchmarks/bench_bootstrap.py), and
-makes the n = 1,000,000 case run in constant extra memory. A variant drawing 4 indices per output (16-bit
-multiply-shift with rejection) and one interleaving the two samples' streams were measured too: within 25 %,
-not worth the code.
+A bootstrap of a location statistic needs B x n random indices. Drawn with numpy they are materialized in blocks
+(written to memory and read back for the gather), and numpy's ``Generator.integers`` costs as much per index
+inside a kernel as outside it. The kernels here run their own generator (xoshiro256** with multiply-shift
+indices, below) with its state in registers and never store an index: memory is O(n + B) whatever the size, so
+even n = 1,000,000 runs in constant extra memory. benchmarks/bench_bootstrap.py measures the kernels against
+numpy and ``scipy.stats.bootstrap``.
 
 Compile time
 ------------
 numba compiles these kernels on first use and caches the machine code beside the module (``cache=True``); a
 fresh clone, and so every CI run, pays the compile once per cache. Inlining whole resampling routes into the
-parallel kernel (numba ``inline="always"``) made :func:`ratio_of_sums` take ~115 s to compile on the 2-core
-machine; the large-n and plain-index routes (:func:`_resampled_sum`, :func:`_streamed_sum`,
-:func:`_streamed_pair`) are therefore ordinary compiled functions called once per replicate (the call is
-negligible next to their n-element loop; case (a) of the benchmark kept its 30-40x), while the small-n table route
-(:func:`_table_sum`, :func:`_side_sum`) and the generator stay inlined, since case (b) (n = 10) halved in speed
-without it. First call on a cold cache: ~140 s before, ~55 s after (~20 s of it :func:`ratio_of_sums`).
+parallel kernel (numba ``inline="always"``) makes the compile of :func:`ratio_of_sums` very long, so the large-n
+and plain-index routes (:func:`_resampled_sum`, :func:`_streamed_sum`, :func:`_streamed_pair`) are ordinary
+compiled functions called once per replicate (the call is negligible next to their n-element loop), while the
+small-n table route (:func:`_table_sum`, :func:`_side_sum`) and the generator stay inlined: at n = 10 the call
+would cost as much as the replicate. benchmarks/bench_first_run.py times the first call on a cold cache.
 
 Small and large samples
 -----------------------
 * Small n (<= 45): :func:`draw_sum_tables` lists, per cell, the sum of every m-tuple of observations
   (n**m <= 2,048 entries, 16 KB); one multiply-shift draw over the table is m independent uniform draws, so a
   replicate of n = 10 costs 4 table reads instead of 10 gathers (:func:`_table_sum`).
-* Large n (>= 131,072, chosen by measurement: random gathers start missing the 1 MB L2 there): the sum of a
+* Large n (>= 131,072, where random gathers start missing a 1 MB L2 cache): the sum of a
   resample is streamed (:func:`_streamed_sum`): one sequential pass draws a Poisson(lam) count per observation
   from a 4,096-bucket lookup table, lam = 1 - 4/sqrt(n); if the total t exceeds n the pass is redone (~3e-5 of
   passes), else n - t uniform draws are added. Given t, Poisson counts are Multinomial(t, 1/n), so the result is
-  exactly Multinomial(n, 1/n): the ordinary bootstrap, not the Poisson-bootstrap approximation. Measured at
-  n = 10^6: ~2-4 ns per observation against ~20 ns for the gathers (the 16-minute ratio of means at n = 10^6,
-  B = 9,999 now takes about a minute).
+  exactly Multinomial(n, 1/n): the ordinary bootstrap, not the Poisson-bootstrap approximation. One sequential
+  pass replaces n random gathers that miss the cache.
 
 Randomness and reproducibility
 ------------------------------
