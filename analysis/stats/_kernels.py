@@ -87,6 +87,12 @@ def _next(s0, s1, s2, s3):
 
 
 @njit(inline="always")
+def _state(states, item):
+    """The xoshiro256** state of work item *item* (a row of *states*) as four words."""
+    return states[item, 0], states[item, 1], states[item, 2], states[item, 3]
+
+
+@njit(inline="always")
 def _index(r, n):
     return int(float(r >> uint64(11)) * _INV53 * n)
 
@@ -166,10 +172,7 @@ def resample_sums(x, n_resamples, states):  # pragma: no cover - compiled
     for item in prange(cells * blocks):
         cell = item // blocks
         blk = item % blocks
-        s0 = states[item, 0]
-        s1 = states[item, 1]
-        s2 = states[item, 2]
-        s3 = states[item, 3]
+        s0, s1, s2, s3 = _state(states, item)
         row = x[cell]
         stop = min((blk + 1) * BLOCK, n_resamples)
         for b in range(blk * BLOCK, stop):
@@ -404,14 +407,8 @@ def ratio_of_sums(  # pragma: no cover - compiled
     for item in prange(items):
         cell = item // blocks
         blk = item % blocks
-        b0 = states_b[item, 0]
-        b1 = states_b[item, 1]
-        b2 = states_b[item, 2]
-        b3 = states_b[item, 3]
-        c0 = states_c[item, 0]
-        c1 = states_c[item, 1]
-        c2 = states_c[item, 2]
-        c3 = states_c[item, 3]
+        b0, b1, b2, b3 = _state(states_b, item)
+        c0, c1, c2, c3 = _state(states_c, item)
         rb = xb[cell]
         rc = xc[cell]
         th = theta[cell]
@@ -483,10 +480,7 @@ def resample_medians(xs, n_resamples, states, thr, tab):  # pragma: no cover - c
     for item in prange(cells * blocks):
         cell = item // blocks
         blk = item % blocks
-        s0 = states[item, 0]
-        s1 = states[item, 1]
-        s2 = states[item, 2]
-        s3 = states[item, 3]
+        s0, s1, s2, s3 = _state(states, item)
         counts = np.zeros(n, dtype=np.int64)
         stop = min((blk + 1) * BLOCK, n_resamples)
         for b in range(blk * BLOCK, stop):
@@ -521,6 +515,19 @@ def resample_medians(xs, n_resamples, states, thr, tab):  # pragma: no cover - c
     return out
 
 
+@njit(inline="always")
+def _shuffle_head(buf, k, n, s0, s1, s2, s3):
+    """Partial Fisher-Yates in place: ``buf[:k]`` becomes a uniform random draw without replacement of its ``n``
+    elements (the rest stays a permutation of the others); returns the advanced generator state."""
+    for i in range(k):
+        r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+        j = i + _index(r, n - i)
+        tmp = buf[i]
+        buf[i] = buf[j]
+        buf[j] = tmp
+    return s0, s1, s2, s3
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def permutation_sums(pooled, k, n_resamples, states):  # pragma: no cover - compiled
     """Sum of the first ``k`` elements of random permutations of ``pooled`` (partial Fisher-Yates)."""
@@ -528,20 +535,12 @@ def permutation_sums(pooled, k, n_resamples, states):  # pragma: no cover - comp
     blocks = (n_resamples + BLOCK - 1) // BLOCK
     out = np.empty(n_resamples)
     for blk in prange(blocks):
-        s0 = states[blk, 0]
-        s1 = states[blk, 1]
-        s2 = states[blk, 2]
-        s3 = states[blk, 3]
+        s0, s1, s2, s3 = _state(states, blk)
         buf = pooled.copy()
-        stop = min((blk + 1) * BLOCK, n_resamples)
-        for b in range(blk * BLOCK, stop):
+        for b in range(blk * BLOCK, min((blk + 1) * BLOCK, n_resamples)):
+            s0, s1, s2, s3 = _shuffle_head(buf, k, n, s0, s1, s2, s3)
             acc = 0.0
-            for i in range(k):
-                r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
-                j = i + _index(r, n - i)
-                tmp = buf[i]
-                buf[i] = buf[j]
-                buf[j] = tmp
+            for i in range(k):  # in draw order: the twin adds in the same order
                 acc += buf[i]
             out[b] = acc
     return out
@@ -554,19 +553,10 @@ def permutation_medians(pooled, k, n_resamples, states):  # pragma: no cover - c
     blocks = (n_resamples + BLOCK - 1) // BLOCK
     out = np.empty((2, n_resamples))
     for blk in prange(blocks):
-        s0 = states[blk, 0]
-        s1 = states[blk, 1]
-        s2 = states[blk, 2]
-        s3 = states[blk, 3]
+        s0, s1, s2, s3 = _state(states, blk)
         buf = pooled.copy()
-        stop = min((blk + 1) * BLOCK, n_resamples)
-        for b in range(blk * BLOCK, stop):
-            for i in range(k):
-                r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
-                j = i + _index(r, n - i)
-                tmp = buf[i]
-                buf[i] = buf[j]
-                buf[j] = tmp
+        for b in range(blk * BLOCK, min((blk + 1) * BLOCK, n_resamples)):
+            s0, s1, s2, s3 = _shuffle_head(buf, k, n, s0, s1, s2, s3)
             out[0, b] = np.median(buf[:k])
             out[1, b] = np.median(buf[k:])
     return out
