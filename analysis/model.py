@@ -287,7 +287,7 @@ def model_frame(campaign: Any, *, metric: str, baseline: str, candidate: str, ex
     return out[list(_MODEL_FRAME_COLUMNS)], notes
 
 
-#: clock differences below this (relative) are reading jitter, not a different clock
+#: clock differences below this (relative) are reading jitter, not a different clock: vocabulary.CLOCK_TOLERANCE
 CLOCK_JITTER = CLOCK_TOLERANCE
 
 
