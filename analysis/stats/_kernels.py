@@ -287,21 +287,22 @@ def _streamed_pair(rb, rc, n, thr, tab, b0, b1, b2, b3, c0, c1, c2, c3):
         ac0 += wc0 * rc[n - 1]
         tb += wb0
         tc += wc0
-    if tb > n:
-        sb, b0, b1, b2, b3 = _streamed_sum(rb, n, thr, tab, b0, b1, b2, b3)
-    else:
-        for _ in range(n - int(tb)):
-            r, b0, b1, b2, b3 = _next(b0, b1, b2, b3)
-            ab0 += rb[_index(r, n)]
-        sb = ab0 + ab1
-    if tc > n:
-        sc, c0, c1, c2, c3 = _streamed_sum(rc, n, thr, tab, c0, c1, c2, c3)
-    else:
-        for _ in range(n - int(tc)):
-            q, c0, c1, c2, c3 = _next(c0, c1, c2, c3)
-            ac0 += rc[_index(q, n)]
-        sc = ac0 + ac1
+    sb, b0, b1, b2, b3 = _finish_pass(rb, n, thr, tab, tb, ab0, ab1, b0, b1, b2, b3)
+    sc, c0, c1, c2, c3 = _finish_pass(rc, n, thr, tab, tc, ac0, ac1, c0, c1, c2, c3)
     return sb, sc, b0, b1, b2, b3, c0, c1, c2, c3
+
+
+@njit(inline="always")
+def _finish_pass(row, n, thr, tab, total, a0, a1, s0, s1, s2, s3):
+    """The resampled sum of one side of a streamed pass whose Poisson counts add up to *total* (partial sums *a0*,
+    *a1*): redone alone by :func:`_streamed_sum` when *total* exceeds ``n``, else topped up with ``n - total``
+    uniform draws (added to *a0*, as :func:`_streamed_sum` does)."""
+    if total > n:
+        return _streamed_sum(row, n, thr, tab, s0, s1, s2, s3)
+    for _ in range(n - int(total)):
+        r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+        a0 += row[_index(r, n)]
+    return a0 + a1, s0, s1, s2, s3
 
 
 @njit(parallel=True, cache=True, nogil=True)
