@@ -30,7 +30,7 @@ Data flows one way; each stage is a module with a small public API (its own ``__
     analysis.explore.cell_picker(result)                 JupyterLab: pick any cell, see its runs, plot and route
     analysis.simulate.simulate_campaign(out_dir, CampaignSpec(...), seed=0)     campaigns with a known truth
     analysis.simulate.simulate_archive(out_dir, ArchiveSpec(...), seed=0)       many, with a planted change
-    analysis.memo    content-keyed memos (load_campaign, compare, audit, fits) shared by a report's notebooks
+    analysis.memo    one memo rule: load_campaign, normalize, audit, compare and the fits memoize inside themselves
     analysis.present verdict_summary(result), findings_summary(result) -> Summary: as_text/markdown/csv/json;
                      the notebooks' tables and HTML per result (.verdicts, .findings, .campaign, .html)
     analysis.sides.load_campaigns([dir_a, dir_b], as_one=NAME) -> Campaign   one comparison from each side's folder

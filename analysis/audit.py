@@ -55,28 +55,38 @@ column, as ``pvfair collect`` writes its warm-up blocks) are excluded by default
 ``False`` keeps them, ``"detected"`` also excludes the first-of-session runs the ``warmup`` check finds slow);
 outliers only with ``exclude_outliers``. Excluded runs are listed in ``excluded_runs`` (with their count in the
 findings); all other checks then run without them.
+
+How the checks are put together: :data:`CHECKS` maps each check's name to a :class:`Check` (the function and the
+:data:`FACTS` it reads, such as ``coverage`` or ``balance``); a fact is computed once per audit, on first use, so
+no check depends on another having run, and :data:`CHECK_NAMES` (every name a finding's ``check`` column takes,
+with what it means) fixes the order findings are listed in. A new check is a function, a :data:`CHECKS` entry and a
+:data:`CHECK_NAMES` entry, all here.
 """
 
 from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from analysis.ingest import Campaign, default_baseline
+from analysis.memo import Memo, content_key, memoizes
 from analysis.schema import METRICS
-from analysis.vocabulary import CELL_KEY, MEASUREMENT_SETTINGS
+from analysis.vocabulary import CELL_KEY, CLOCK_TOLERANCE, MEASUREMENT_SETTINGS
 
 __all__ = [
     "audit",
     "AuditResult",
     "CHECKS",
+    "CHECK_NAMES",
+    "Check",
+    "FACTS",
     "SEVERITIES",
     "PRIMARY_METRICS",
     "NUMERIC_COVARIATES",
@@ -97,8 +107,9 @@ SEVERITIES: tuple[str, ...] = ("error", "warn", "info")
 #: the metric audited per cell by default: the first of these the cell has
 PRIMARY_METRICS: tuple[str, ...] = ("throughput_bps", "transactions_per_s", "latency_mean_s", "latency_p50_s")
 #: numeric covariate -> practical tolerance: relative difference of the model means below which |SMD| > 0.1 is
-#: reported as info only (measurement jitter)
-NUMERIC_COVARIATES: dict[str, float] = {"cpu_mhz": 0.01, "streams": 0.0, "mtu_bytes": 0.0, "duration_s": 0.02}
+#: reported as info only (measurement jitter); the clock's is :data:`analysis.vocabulary.CLOCK_TOLERANCE`
+NUMERIC_COVARIATES: dict[str, float] = {"cpu_mhz": CLOCK_TOLERANCE, "streams": 0.0, "mtu_bytes": 0.0,
+                                       "duration_s": 0.02}
 CATEGORY_COVARIATES: tuple[str, ...] = ("pinning", "governor", "host", "host_kernel", "guest_kernel", "mtu_bytes",
                                         "tool")
 SMD_THRESHOLD = 0.1
@@ -281,25 +292,37 @@ def _pct(x: float) -> str:
     return f"{x * 100:+.1f} %"
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Ctx:
-    """Everything the checks share (built once by :func:`audit`)."""
+    """What the checks read, built once by :func:`audit` after the requested exclusions; the shared tables the
+    checks and the result both need (:data:`FACTS`) are computed from it on first use by :meth:`fact`."""
 
     campaign: Campaign
-    runs: pd.DataFrame  # the two models' runs (after requested exclusions), with _cell, _order, _band
+    runs: pd.DataFrame  # the two models' runs (after requested exclusions), with audit_cell, audit_order, audit_band
     all_runs: pd.DataFrame  # the two models' runs before exclusions
-    values: pd.DataFrame  # run_id, metric, value, sign, _cell, pv_model, _order, _band, session (audited metrics)
+    values: pd.DataFrame  # run_id, metric, value, sign, audit_cell, pv_model, audit_order, audit_band, session
     baseline: str
     candidate: str
     by: tuple[str, ...]
     metrics: tuple[str, ...] | None
     order_label: str
-    excluded: pd.DataFrame
-    balance: pd.DataFrame | None = None
-    coverage: pd.DataFrame | None = None
-    flagged_outliers: list[dict] = field(default_factory=list)
-    flagged_warmup: dict = field(default_factory=dict)
-    scale: float = math.nan
+    excluded: pd.DataFrame  # run_id, pv_model, cell, reason of the runs excluded on request
+    outliers: list[dict]  # robust-z outliers of every run (:func:`_detect_outliers`)
+    warmup: dict  # declared and detected warm-up runs (:func:`_detect_warmup`)
+    facts: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def fact(self, name: str) -> Any:
+        """The shared fact *name* (:data:`FACTS`), computed on the first call and kept."""
+        if name not in self.facts:
+            self.facts[name] = FACTS[name](self)
+        return self.facts[name]
+
+
+class _TableFact(NamedTuple):
+    """A fact that is a table of the result together with the findings read off it."""
+
+    table: pd.DataFrame
+    findings: list[dict]
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -376,7 +399,8 @@ def _order(runs: pd.DataFrame) -> tuple[pd.Series, str]:
     return pd.Series(np.nan, index=runs.index), ""
 
 
-def _prepare(campaign, baseline, candidate, metrics, by) -> _Ctx:
+def _prepare(campaign, baseline, candidate, metrics, by) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The two models' runs with their cell, order and clock band, the audited values, and the order's name."""
     runs = campaign.runs
     runs = runs[runs["pv_model"].isin([baseline, candidate])].copy()
     runs["pv_model"] = runs["pv_model"].astype("string")
@@ -403,8 +427,7 @@ def _prepare(campaign, baseline, candidate, metrics, by) -> _Ctx:
         ms = ms[ms["metric"].isin(metrics)]
     ms = ms[ms["value"] > 0].copy()
     ms["sign"] = [1.0 if METRICS[m].higher_is_better else -1.0 for m in ms["metric"]]
-    return _Ctx(campaign, runs, runs, ms.reset_index(drop=True), baseline, candidate, by, metrics, order_label,
-                excluded=pd.DataFrame(columns=["run_id", "pv_model", "cell", "reason"]))
+    return runs, ms.reset_index(drop=True), order_label
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -447,7 +470,8 @@ def _low_clock_hint(ctx: _Ctx) -> str:
     return "; ".join(parts)
 
 
-def _check_balance(ctx: _Ctx) -> list[dict]:
+def _balance(ctx: _Ctx) -> _TableFact:
+    """The ``balance`` table (one row per covariate) and its findings."""
     runs, out, rows = ctx.runs, [], []
     is_b, is_c = runs["pv_model"] == ctx.baseline, runs["pv_model"] == ctx.candidate
     for cov, tol in NUMERIC_COVARIATES.items():
@@ -494,9 +518,13 @@ def _check_balance(ctx: _Ctx) -> list[dict]:
         advice = _MIX_ADVICE.get(cov, "run both models with the same {cov} or compare within each {cov}").format(
             cov=cov, b=ctx.baseline, c=ctx.candidate)
         out.append(_finding("warn" if flagged else "info", "balance", "campaign", detail, advice))
-    ctx.balance = pd.DataFrame(rows, columns=["covariate", "kind", "smd", "mix_difference", "baseline",
-                                              "candidate", "flagged"])
-    return out
+    table = pd.DataFrame(rows, columns=["covariate", "kind", "smd", "mix_difference", "baseline", "candidate",
+                                        "flagged"])
+    return _TableFact(table, out)
+
+
+def _check_balance(ctx: _Ctx) -> list[dict]:
+    return ctx.fact("balance").findings
 
 
 def _smd_prop(pb: float, pc: float) -> float:
@@ -532,7 +560,9 @@ _MIX_ADVICE: dict[str, str] = {
 }
 
 
-def _check_coverage(ctx: _Ctx) -> list[dict]:
+def _coverage(ctx: _Ctx) -> _TableFact:
+    """Runs per model in every cell, with its status (``ok``, ``few``, ``too few``, ``one model``), and the
+    ``one_model_cell`` / ``too_few_runs`` findings."""
     runs, by, out = ctx.runs, ctx.by, []
     keys = list(by) if by else None
     rows = []
@@ -561,8 +591,11 @@ def _check_coverage(ctx: _Ctx) -> list[dict]:
             status, reason = "ok", ""
         rows.append({**dict(zip(by, key, strict=True)), "cell": cell, "n_baseline": nb, "n_candidate": nc,
                      "status": status, "reason": reason})
-    ctx.coverage = pd.DataFrame(rows, columns=[*by, "cell", "n_baseline", "n_candidate", "status", "reason"])
-    return out
+    return _TableFact(pd.DataFrame(rows, columns=[*by, "cell", "n_baseline", "n_candidate", "status", "reason"]), out)
+
+
+def _check_coverage(ctx: _Ctx) -> list[dict]:
+    return ctx.fact("coverage").findings
 
 
 def _centered(ctx: _Ctx) -> pd.DataFrame:
@@ -736,10 +769,8 @@ def _pooled_scale(v: pd.DataFrame) -> float:
     return scale if scale > 0 else math.nan
 
 
-def _detect_outliers(ctx: _Ctx) -> list[dict]:
-    v = ctx.values
-    scale = _pooled_scale(v)
-    ctx.scale = scale
+def _detect_outliers(v: pd.DataFrame, scale: float) -> list[dict]:
+    """Robust-z outliers of the audited values *v* within cell x model x band x metric (*scale*: the pooled sd)."""
     flagged = []
     for _, g in v.groupby(["audit_cell", "pv_model", "audit_band", "metric"], dropna=False):
         if len(g) < 4:
@@ -752,14 +783,13 @@ def _detect_outliers(ctx: _Ctx) -> list[dict]:
                 flagged.append({"run_id": row.run_id, "pv_model": row.pv_model, "cell": row.audit_cell,
                                 "metric": row.metric, "z": float(zi), "deviation": xi / med - 1,
                                 "z_pooled": math.log(xi / med) / scale})
-    ctx.flagged_outliers = flagged
     return flagged
 
 
 def _check_outliers(ctx: _Ctx) -> list[dict]:
     out = []
     excluded = set(ctx.excluded["run_id"])
-    for f in ctx.flagged_outliers:
+    for f in ctx.outliers:
         severity = "warn" if abs(f["z_pooled"]) > OUTLIER_WARN_Z else "info"
         state = "excluded on request" if f["run_id"] in excluded else "kept in the comparison"
         out.append(_finding(
@@ -771,13 +801,12 @@ def _check_outliers(ctx: _Ctx) -> list[dict]:
     return out
 
 
-def _detect_warmup(ctx: _Ctx) -> dict[str, Any]:
-    """Declared warm-up runs, first-of-session suspects and the systematic test."""
-    runs = ctx.all_runs
+def _detect_warmup(runs: pd.DataFrame, values: pd.DataFrame, scale: float) -> dict[str, Any]:
+    """Declared warm-up runs, first-of-session suspects and the systematic test, over all the prepared runs."""
     declared = []
     if "warmup" in runs.columns:
         declared = runs.loc[runs["warmup"].fillna(False).astype(bool), "run_id"].tolist()
-    v = ctx.values[~ctx.values["run_id"].isin(declared) & ctx.values["audit_order"].notna()]
+    v = values[~values["run_id"].isin(declared) & values["audit_order"].notna()]
     has_session = bool(v["session"].notna().any())
     # the first run of each session (boot) of each model; the whole campaign is one session without `session`
     skeys = ["session", "pv_model"] if has_session else ["pv_model"]
@@ -795,7 +824,7 @@ def _detect_warmup(ctx: _Ctx) -> dict[str, Any]:
         d = float(first["sign"] * math.log(first["value"] / np.median(x_rest)))
         deficits.append(d)
         # sd of log(first / median of the rest) under no warm-up: scale * sqrt(1 + pi / (2 n_rest))
-        z = d / (ctx.scale * math.sqrt(1 + math.pi / (2 * len(x_rest))))
+        z = d / (scale * math.sqrt(1 + math.pi / (2 * len(x_rest))))
         if z < -ROBUST_Z:
             suspects.append({"run_id": run_id, "pv_model": first["pv_model"], "cell": first["audit_cell"],
                              "metric": first["metric"], "z": z, "deficit": d})
@@ -805,13 +834,11 @@ def _detect_warmup(ctx: _Ctx) -> dict[str, Any]:
         med = float(np.median(deficits))
         systematic = {"p": p, "median": med, "n": len(deficits),
                       "fires": p < WARMUP_ALPHA and med < -WARMUP_MIN_DEFICIT, "firsts": firsts}
-    info = {"declared": declared, "suspects": suspects, "systematic": systematic, "session": has_session}
-    ctx.flagged_warmup = info
-    return info
+    return {"declared": declared, "suspects": suspects, "systematic": systematic, "session": has_session}
 
 
 def _check_warmup(ctx: _Ctx) -> list[dict]:
-    info = ctx.flagged_warmup
+    info = ctx.warmup
     excluded = set(ctx.excluded["run_id"])
     out = []
     unit = "session" if info["session"] else "model (no session recorded)"
@@ -988,26 +1015,70 @@ def _check_design(ctx: _Ctx) -> list[dict]:
     return design_findings(ctx.runs, baseline=ctx.baseline, candidate=ctx.candidate, cell_column="audit_cell")
 
 
-#: check name -> function(ctx) -> findings, run in this order
-CHECKS: dict[str, Callable[[_Ctx], list[dict]]] = {
-    "rejects": _check_rejects,
-    "ignored": _check_ignored,
-    "missing_info": _check_missing_info,
-    "balance": _check_balance,
-    "one_model_cell": _check_coverage,
-    "order": _check_order,
-    "drift": _check_drift,
-    "simpson": _check_simpson,
-    "outlier": _check_outliers,
-    "warmup": _check_warmup,
-    "settings": _check_settings,
-    "confidence": _check_confidence,
-    "cpu_mhz_change": _check_cpu_mhz_change,
-    "blocked": _check_blocked,
-    "design_confound": _check_design,
+#: the tables checks and the result share: name -> function(ctx) -> the fact, computed once per audit on first use
+#: (:meth:`_Ctx.fact`); a check names those it reads in :attr:`Check.needs`
+FACTS: dict[str, Callable[[_Ctx], Any]] = {
+    "coverage": _coverage,
+    "balance": _balance,
 }
 
 
+@dataclass(frozen=True)
+class Check:
+    """One audit check: *run* (ctx) -> findings, and the :data:`FACTS` it reads (*needs*). A check depends on no
+    other check, so :data:`CHECKS` may run in any order."""
+
+    run: Callable[[_Ctx], list[dict]]
+    needs: tuple[str, ...] = ()
+
+
+#: check name -> :class:`Check`
+CHECKS: dict[str, Check] = {
+    "rejects": Check(_check_rejects),
+    "ignored": Check(_check_ignored),
+    "missing_info": Check(_check_missing_info),
+    "balance": Check(_check_balance, needs=("balance",)),
+    "one_model_cell": Check(_check_coverage, needs=("coverage",)),
+    "order": Check(_check_order),
+    "drift": Check(_check_drift),
+    "simpson": Check(_check_simpson),
+    "outlier": Check(_check_outliers),
+    "warmup": Check(_check_warmup),
+    "settings": Check(_check_settings),
+    "confidence": Check(_check_confidence),
+    "cpu_mhz_change": Check(_check_cpu_mhz_change),
+    "blocked": Check(_check_blocked),
+    "design_confound": Check(_check_design),
+}
+
+#: every name a finding's ``check`` column takes -> what its findings are about (the words of the report's
+#: "confounds" list); within a severity, findings are listed in this order
+CHECK_NAMES: dict[str, str] = {
+    "rejects": "rejected input files",
+    "ignored": "files that are not runs (ignored)",
+    "missing_info": "missing clock or pinning information",
+    "balance": "covariate imbalance between the models",
+    "one_model_cell": "cells measured by one model only",
+    "order": "models run in blocks, not interleaved",
+    "drift": "drift with run order",
+    "simpson": "Simpson's paradox across a stratum",
+    "outlier": "outliers",
+    "warmup": "warm-up runs",
+    "settings": "cells pooling different streams, target rates or tool modes",
+    "confidence": "netperf confidence not achieved",
+    "cpu_mhz_change": "CPU clock changed during runs",
+    "blocked": "whether the runs come in complete rounds",
+    "design_confound": "design factors (host, kernel, side, ...) confounded with the model",
+    "too_few_runs": "cells with too few runs",
+    "exclusions": "runs excluded on request",
+}
+
+
+#: audit() results by content key (the campaign's tables, the validated arguments); see analysis.memo
+_AUDIT_MEMO = Memo("audit", maxsize=8)
+
+
+@memoizes(_AUDIT_MEMO)
 def audit(
     campaign: Campaign,
     *,
@@ -1044,13 +1115,42 @@ def audit(
     -------
     AuditResult
         See the module docstring for every check and threshold.
+
+    Notes
+    -----
+    Memoized by content (:mod:`analysis.memo`): a second call on equal tables with the same arguments (after
+    validation, so an inferred baseline keys like a named one) returns the same, read-only result, as compare and
+    the report's notebooks do.
     """
-    baseline, candidate, metrics, by, exclude_outliers, exclude_warmup = _audit_iv(
-        campaign, baseline, candidate, metrics, by, exclude_outliers, exclude_warmup)
-    ctx = _prepare(campaign, baseline, candidate, metrics, by)
-    outliers = _detect_outliers(ctx)
-    warm = _detect_warmup(ctx)
-    excluded: list[dict] = []
+    checked = _audit_iv(campaign, baseline, candidate, metrics, by, exclude_outliers, exclude_warmup)
+    key = content_key("audit", campaign, *checked)
+    return _AUDIT_MEMO.get_or_compute(key, lambda: _audit(campaign, *checked))
+
+
+def _audit(campaign: Campaign, baseline: str, candidate: str, metrics: tuple[str, ...] | None, by: tuple[str, ...],
+           exclude_outliers: bool, exclude_warmup: bool | str) -> AuditResult:
+    """The audit behind :func:`audit`, on validated arguments."""
+    runs, values, order_label = _prepare(campaign, baseline, candidate, metrics, by)
+    scale = _pooled_scale(values)
+    outliers = _detect_outliers(values, scale)
+    warm = _detect_warmup(runs, values, scale)
+    excluded = _exclusions(runs, outliers, warm, exclude_outliers, exclude_warmup)
+    kept = runs[~runs["run_id"].isin(excluded["run_id"])].reset_index(drop=True) if len(excluded) else runs
+    ctx = _Ctx(campaign, kept, runs, values, baseline, candidate, by, metrics, order_label, excluded, outliers, warm)
+    findings = _run_checks(ctx, CHECKS)
+    coverage = ctx.fact("coverage").table
+    excluded_cells = coverage[coverage["status"].isin(["one model", "too few"])].drop(columns="status")
+    options = {"baseline": baseline, "candidate": candidate, "metrics": metrics, "by": by,
+               "exclude_outliers": exclude_outliers, "exclude_warmup": exclude_warmup,
+               "order": ctx.order_label}
+    return AuditResult(findings=findings, excluded_cells=excluded_cells.reset_index(drop=True),
+                       excluded_runs=ctx.excluded.reset_index(drop=True), balance=ctx.fact("balance").table,
+                       coverage=coverage.drop(columns="reason").reset_index(drop=True), options=options)
+
+
+def _exclusions(runs: pd.DataFrame, outliers: list[dict], warm: dict, exclude_outliers: bool,
+                exclude_warmup: bool | str) -> pd.DataFrame:
+    """``run_id, pv_model, cell, reason`` of the runs excluded on request (warm-up first, then outliers)."""
     w = {r: "warm-up (manifest)" for r in warm["declared"]} if exclude_warmup else {}
     if exclude_warmup == "detected":
         for s in warm["suspects"]:
@@ -1058,27 +1158,31 @@ def audit(
         if warm["systematic"] is not None and warm["systematic"]["fires"]:
             for r in warm["systematic"]["firsts"]:
                 w.setdefault(r, "warm-up: first run of its session (first runs are systematically slower)")
-    excluded += [{"run_id": r, "reason": why} for r, why in w.items()]
+    excluded = [{"run_id": r, "reason": why} for r, why in w.items()]
     if exclude_outliers:
         seen = {e["run_id"] for e in excluded}
         for f in outliers:
             if f["run_id"] not in seen:
                 seen.add(f["run_id"])
-                excluded.append({"run_id": f["run_id"],
-                                 "reason": f"outlier: {f['metric']} robust z {f['z']:+.1f}"})
-    if excluded:
-        ex = pd.DataFrame(excluded)
-        info = ctx.all_runs.set_index("run_id")
-        ex["pv_model"] = ex["run_id"].map(info["pv_model"])
-        ex["cell"] = ex["run_id"].map(info["audit_cell"])
-        ctx.excluded = ex[["run_id", "pv_model", "cell", "reason"]].astype("string")
-        ctx.runs = ctx.all_runs[~ctx.all_runs["run_id"].isin(ex["run_id"])].reset_index(drop=True)
-    else:
-        ctx.excluded = pd.DataFrame({c: pd.Series(dtype="string") for c in ["run_id", "pv_model", "cell", "reason"]})
+                excluded.append({"run_id": f["run_id"], "reason": f"outlier: {f['metric']} robust z {f['z']:+.1f}"})
+    columns = ["run_id", "pv_model", "cell", "reason"]
+    if not excluded:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
+    ex = pd.DataFrame(excluded)
+    info = runs.set_index("run_id")
+    ex["pv_model"] = ex["run_id"].map(info["pv_model"])
+    ex["cell"] = ex["run_id"].map(info["audit_cell"])
+    return ex[columns].astype("string")
 
+
+def _run_checks(ctx: _Ctx, checks: Mapping[str, Check]) -> pd.DataFrame:
+    """Every check's findings (each check's needs computed first), errors first, then in :data:`CHECK_NAMES`
+    order; within a check, in the order it found them."""
     found: list[dict] = []
-    for check in CHECKS.values():
-        found.extend(check(ctx))
+    for check in checks.values():
+        for need in check.needs:
+            ctx.fact(need)
+        found.extend(check.run(ctx))
     if len(ctx.excluded):
         found.append(_finding("info", "exclusions", "campaign",
                               f"{len(ctx.excluded)} run(s) excluded on request before the other checks: "
@@ -1088,15 +1192,7 @@ def audit(
     if findings.empty:
         findings = pd.DataFrame({c: pd.Series(dtype="string") for c in _FINDING_COLUMNS})
     rank = {s: i for i, s in enumerate(SEVERITIES)}
-    check_rank = {c: i for i, c in enumerate([*CHECKS, "too_few_runs", "exclusions"])}
+    check_rank = {c: i for i, c in enumerate(CHECK_NAMES)}
     findings = findings.assign(_s=findings["severity"].map(rank), _c=findings["check"].map(check_rank))
-    findings = (findings.sort_values(["_s", "_c"], kind="stable").drop(columns=["_s", "_c"])
-                .reset_index(drop=True).astype("string"))
-    coverage = ctx.coverage
-    excluded_cells = coverage[coverage["status"].isin(["one model", "too few"])].drop(columns="status")
-    options = {"baseline": baseline, "candidate": candidate, "metrics": metrics, "by": by,
-               "exclude_outliers": exclude_outliers, "exclude_warmup": exclude_warmup,
-               "order": ctx.order_label}
-    return AuditResult(findings=findings, excluded_cells=excluded_cells.reset_index(drop=True),
-                       excluded_runs=ctx.excluded.reset_index(drop=True), balance=ctx.balance,
-                       coverage=coverage.drop(columns="reason").reset_index(drop=True), options=options)
+    return (findings.sort_values(["_s", "_c"], kind="stable").drop(columns=["_s", "_c"])
+            .reset_index(drop=True).astype("string"))

@@ -35,12 +35,11 @@ from analysis.stats import (
     ratio_ci,
     tost_ratio,
 )
+from analysis.vocabulary import same_clock
 
-__all__ = ["Cell", "Evidence", "Basis", "BASES", "PAIRED_MIN_ROUNDS", "BOOTSTRAP_MIN_RUNS", "CLOCK_TOLERANCE", "Priors",
-           "route_evidence", "model_interval"]
+__all__ = ["Cell", "Evidence", "Basis", "BASES", "PAIRED_MIN_ROUNDS", "BOOTSTRAP_MIN_RUNS", "Priors", "route_evidence",
+           "model_interval"]
 
-#: relative difference of the two models' mean clocks in a cell above which they "ran at different clocks"
-CLOCK_TOLERANCE = 0.01
 #: runs per model from which the bootstrap BCa decides (its coverage is validated at n >= 10, tests/validity)
 BOOTSTRAP_MIN_RUNS = 10
 
@@ -82,7 +81,8 @@ class Cell:
     @property
     def clocks_differ(self) -> bool:
         cb, cc = self.clock_mhz_baseline, self.clock_mhz_candidate
-        return bool(np.isfinite(cb) and np.isfinite(cc) and abs(cc / cb - 1) > CLOCK_TOLERANCE)
+        """The two models' mean clocks in the cell are both known and not :func:`~analysis.vocabulary.same_clock`."""
+        return bool(np.isfinite(cb) and np.isfinite(cc) and not same_clock(cb, cc))
 
     @property
     def model_available(self) -> bool:

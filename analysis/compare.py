@@ -69,7 +69,6 @@ from analysis.blocking import complete_rounds, round_column
 from analysis.cells import (
     BASES,
     BOOTSTRAP_MIN_RUNS,
-    CLOCK_TOLERANCE,
     Basis,
     Cell,
     Evidence,
@@ -78,7 +77,7 @@ from analysis.cells import (
     route_evidence,
 )
 from analysis.ingest import Campaign
-from analysis.memo import Memo, content_key, memoized
+from analysis.memo import Memo, content_key, memoizes
 from analysis.model import ModelResult, fit_model
 from analysis.normalize import PER_GHZ, normalize
 from analysis.schema import METRICS
@@ -90,7 +89,7 @@ from analysis.stats import (
     permutation_min_pvalue,
     runs_needed,
 )
-from analysis.vocabulary import CELL_KEY, VERDICTS
+from analysis.vocabulary import CELL_KEY, VERDICTS, same_clock, verdict_label
 
 __all__ = [
     "compare",
@@ -99,7 +98,6 @@ __all__ = [
     "DEFAULT_METRICS",
     "HEADLINES",
     "CORRECTIONS",
-    "CLOCK_TOLERANCE",
     "verdict",
     "format_compare",
     "headline_paragraph",
@@ -146,7 +144,7 @@ def _choose_auto(cell: Cell) -> tuple[str, str]:
     cb, cc = cell.clock_mhz_baseline, cell.clock_mhz_candidate
     if not (np.isfinite(cb) and np.isfinite(cc)):
         return "raw", "the CPU clock is not recorded for every run, so the raw ratio is used (no normalization)"
-    if abs(cc / cb - 1) <= CLOCK_TOLERANCE:
+    if same_clock(cb, cc):
         return "raw", f"both models ran at the same CPU clock ({cb:.0f} MHz), so the raw ratio needs no normalization"
     clocks = f"the models ran at different CPU clocks (mean {cb:.0f} MHz baseline, {cc:.0f} MHz candidate)"
     if cell.model_available:
@@ -324,7 +322,7 @@ def _compare_iv(campaign, baseline, candidate, metrics, by, margin, alpha, corre
     by = (by,) if isinstance(by, str) else tuple(by)
     missing = [c for c in by if c not in campaign.runs.columns]
     if missing or not by:
-        raise ValueError(f"by: expected columns of the runs table, e.g. ('test', 'msg_size_bytes', 'pinning'); "
+        raise ValueError(f"by: expected columns of the runs table, e.g. the default cell key {CELL_KEY}; "
                          f"unknown: {missing}")
     if not (isinstance(margin, float | int) and 0 < margin < 1):
         raise ValueError(f"margin: expected a relative margin in (0, 1), e.g. 0.05 for +/-5 %, got {margin!r}")
@@ -412,6 +410,11 @@ def _label(by: Sequence[str], values: Sequence[Any]) -> str:
 # compare
 
 
+#: compare() results by content key (campaign tables, parameters, integer seed); see analysis.memo
+_COMPARE_MEMO = Memo("compare", maxsize=8)
+
+
+@memoizes(_COMPARE_MEMO)
 def compare(
     campaign: Campaign,
     *,
@@ -471,7 +474,8 @@ def compare(
     -----
     With an integer seed the result is memoized by content (:mod:`analysis.memo`): a second call on equal tables
     with the same parameters and seed returns the same (read-only) result, as the report's summary notebook does
-    after the compare notebook. The audit inside is shared the same way with ``memoized(audit)`` callers.
+    after the compare notebook. The audit inside is :func:`analysis.audit.audit`'s, memoized the same way, so the
+    audit notebook's result is reused.
     """
     checked = _compare_iv(campaign, baseline, candidate, metrics, by, margin, alpha, correction, normalized,
                           statistic, n_resamples, rng, headline)
@@ -483,17 +487,13 @@ def compare(
         campaign, baseline, candidate, correction, statistic, exclude_outliers, exclude_warmup, *checked))
 
 
-#: compare() results by content key (campaign tables, parameters, integer seed); see analysis.memo
-_COMPARE_MEMO = Memo("compare", maxsize=8)
-
-
 def _compare(campaign, baseline, candidate, correction, statistic, exclude_outliers, exclude_warmup,
              metrics, by, margin, alpha, n_resamples, gen, headline) -> CompareResult:
     """The comparison behind :func:`compare`, on validated arguments."""
     notes: list[str] = []
     camp = campaign if "cpu_ghz" in campaign.runs.columns else normalize(campaign)
-    aud = memoized(audit)(camp, baseline=baseline, candidate=candidate, by=by, exclude_outliers=exclude_outliers,
-                          exclude_warmup=exclude_warmup)
+    aud = audit(camp, baseline=baseline, candidate=candidate, by=by, exclude_outliers=exclude_outliers,
+                exclude_warmup=exclude_warmup)
     runs = camp.runs[camp.runs["pv_model"].isin([baseline, candidate])].copy()
     if len(aud.excluded_runs):
         runs = runs[~runs["run_id"].isin(aud.excluded_runs["run_id"])]
@@ -804,7 +804,7 @@ def headline_paragraph(result: CompareResult) -> str:
     parts = [
         f"{result.candidate} against {result.baseline} (baseline), ratio of {result.statistic}s candidate/baseline "
         f"in {len(t)} comparison(s), {CORRECTIONS[result.correction].label} at alpha = {result.alpha:g} "
-        f"(each interval below at {pct_level}), equivalence margin +/-{100 * result.margin:g} %."
+        f"(each interval below at {pct_level}), equivalence margin ±{100 * result.margin:g} %."
     ]
     groups = []
     for v in VERDICTS:
@@ -815,10 +815,10 @@ def headline_paragraph(result: CompareResult) -> str:
         if v == "inconclusive":
             items = [f"{p} (about {int(n)} runs per model would settle it)" if pd.notna(n) else p
                      for p, n in zip(items, sel["runs_needed"], strict=True)]
-        name = {"equivalent": f"equivalent within +/-{100 * result.margin:g} %",
-                "inconclusive": "the evidence is inconclusive"}.get(v, v)
         if v == "confounded":  # "confounded with host": the design factor named (analysis.confound)
             name = " / ".join(dict.fromkeys(sel["verdict_label"]))
+        else:
+            name = "the evidence is inconclusive" if v == "inconclusive" else verdict_label(v, result.margin)
         groups.append(f"{name} in {len(sel)}: " + "; ".join(items))
     if groups:
         parts.append(f"{result.candidate} is " + ", ".join(groups[:1]) + (". " if len(groups) == 1 else "; ")

@@ -24,12 +24,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.vocabulary import CELL_KEY
+from analysis.vocabulary import CELL_KEY, TOOL_FREE_KEY
 
 __all__ = ["ToolAgreementResult", "tool_agreement"]
 
-_COLUMNS = ["test", "msg_size_bytes", "pinning", "metric", "tool_a", "tool_b", "estimate_a", "estimate_b",
-            "verdict_a", "verdict_b", "ratio_of_ratios", "ci_low", "ci_high", "pvalue", "agree"]
+_COLUMNS = [*TOOL_FREE_KEY, "metric", "tool_a", "tool_b", "estimate_a", "estimate_b", "verdict_a", "verdict_b",
+            "ratio_of_ratios", "ci_low", "ci_high", "pvalue", "agree"]
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def _tool_agreement_iv(result, confidence_level) -> tuple[pd.DataFrame, float, l
                          f"cell key {CELL_KEY} (which carries 'tool')")
     if not (isinstance(confidence_level, float | int) and 0 < confidence_level < 1):
         raise ValueError(f"confidence_level: expected a level in (0, 1), got {confidence_level!r}")
-    keys = [k for k in CELL_KEY if k != "tool" and k in frame.columns]
+    keys = [k for k in TOOL_FREE_KEY if k in frame.columns]
     return frame, float(confidence_level), keys
 
 
@@ -125,6 +125,6 @@ def tool_agreement(result, *, confidence_level: float = 0.95) -> ToolAgreementRe
                          "ci_low": lo, "ci_high": hi, "pvalue": p, "agree": bool(lo <= 1.0 <= hi)})
     if not rows:
         notes.append("no test, size, pinning and metric was measured by more than one tool")
-    cols = [c for c in _COLUMNS if c in keys or c not in ("test", "msg_size_bytes", "pinning")]
+    cols = [c for c in _COLUMNS if c in keys or c not in TOOL_FREE_KEY]
     table = pd.DataFrame(rows, columns=[*keys, *[c for c in cols if c not in keys]])
     return ToolAgreementResult(table=table, confidence_level=level, notes=tuple(notes))

@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
-import dataclasses
 import gc
 import hashlib
 import html
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,7 +54,7 @@ from analysis.manifest import (
     resolve_inside,
     scan_campaign,
 )
-from analysis.memo import Memo, content_key
+from analysis.memo import Memo, content_key, isolated, memoizes
 from analysis.schema import (
     IGNORED_COLUMNS,
     INTERVAL_COLUMNS,
@@ -403,16 +401,21 @@ def _sorted(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------------- ingest
 
 
+def _folder_arg(path: str | Path, expected: str) -> Path:
+    """*path* as a Path to an existing folder: FileNotFoundError when nothing is there, ValueError when it is not a
+    folder, each naming the path and *expected*."""
+    folder = Path(path)
+    if not folder.exists():
+        raise FileNotFoundError(f"path: {str(folder)!r} does not exist; expected {expected}")
+    if not folder.is_dir():
+        raise ValueError(f"path: {str(folder)!r} is not a folder; expected {expected}")
+    return folder
+
+
 def _ingest_campaign_iv(path: str | Path, progress: bool) -> tuple[Path, ManifestResult]:
     if not isinstance(progress, bool):
         raise TypeError(f"progress: expected True or False, got {progress!r}")
-    root = Path(path)
-    if not root.exists():
-        raise FileNotFoundError(f"path: campaign folder {str(root)!r} does not exist; expected a folder with the "
-                                f"raw output and a {MANIFEST_NAME}")
-    if not root.is_dir():
-        raise ValueError(f"path: {str(root)!r} is not a folder; expected a campaign folder with the raw output "
-                         f"and a {MANIFEST_NAME}")
+    root = _folder_arg(path, f"a campaign folder with the raw output and a {MANIFEST_NAME}")
     return root, read_manifest(root)
 
 
@@ -493,8 +496,8 @@ def _ingest_campaign(path: str | Path, progress: bool) -> Campaign:
             tasks.append((str(root), name, run_id, rows[0], on_disk.get(run_id, False)))
         else:
             outcomes.append(_unnamed_file(str(root), run_id, on_disk[run_id]))
-    # A process pool was tried (fork, 2 workers on the 2-core test machine) and was slower every time, so files
-    # are parsed in this process (benchmarks/bench_ingest.py).
+    # Files are parsed in this process: a process pool (fork, 2 workers) is slower on a 2-core machine, since
+    # sending each file's tables between processes costs more than parsing them (benchmarks/bench_ingest.py).
     for task in tqdm(tasks, desc=f"ingest {name}", unit="file", disable=not progress):
         outcomes.append(_ingest_one(*task))
     files_seen = len(outcomes)
@@ -611,16 +614,14 @@ def write_campaign(campaign: Campaign, out_dir: str | Path) -> dict[str, Path]:
 
 
 def _load_campaign_iv(path: str | Path) -> Path:
-    folder = Path(path)
-    if not folder.exists():
-        raise FileNotFoundError(f"path: {str(folder)!r} does not exist; expected a raw campaign folder (with "
-                                f"{MANIFEST_NAME}) or a processed one (with runs.parquet)")
-    if not folder.is_dir():
-        raise ValueError(f"path: {str(folder)!r} is not a folder; expected a raw campaign folder (with "
-                         f"{MANIFEST_NAME}) or a processed one (with runs.parquet)")
-    return folder
+    return _folder_arg(path, f"a raw campaign folder (with {MANIFEST_NAME}) or a processed one (with runs.parquet)")
 
 
+#: load_campaign() results by folder and file stamps (:func:`_folder_stamp`); see analysis.memo
+_LOAD_MEMO = Memo("load_campaign", maxsize=4)
+
+
+@memoizes(_LOAD_MEMO)
 def load_campaign(path: str | Path, *, cache: bool = True) -> Campaign:
     """A campaign's tables in memory, for notebooks and the later stages.
 
@@ -668,9 +669,7 @@ def _load_campaign(folder: Path) -> Campaign:
                      "campaign folder or a raw one")
 
 
-# ------------------------------------------------------------------------------- load_campaign memo (report kernel)
-
-_LOAD_MEMO = Memo("load_campaign", maxsize=4)
+# ------------------------------------------------------------------------------------------- load_campaign memo
 
 
 def _folder_stamp(folder: Path) -> tuple[tuple[str, int, int, int], ...]:
@@ -683,25 +682,15 @@ def _folder_stamp(folder: Path) -> tuple[tuple[str, int, int, int], ...]:
     return tuple(sorted(out))
 
 
-def _isolated(campaign: Campaign) -> Campaign:
-    """A Campaign of its own over the same tables: shallow copies under pandas copy-on-write (a write copies),
-    deep copies without it."""
-    deep = not (int(pd.__version__.split(".")[0]) >= 3 or pd.options.mode.copy_on_write is True)
-    return dataclasses.replace(
-        campaign,
-        **{t: getattr(campaign, t).copy(deep=deep) for t in TABLE_FILES},
-        summary=copy.deepcopy(campaign.summary),
-    )
-
-
 def _load_campaign_cached(folder: Path) -> Campaign:
     """:func:`_load_campaign` memoized on the folder's resolved path and :func:`_folder_stamp`.
 
     The report runs its notebooks in one kernel and each loads the campaign; with the memo the folder is parsed
-    once per kernel (and once per edit of any of its files).
+    once per kernel (and once per edit of any of its files). Each call gets its own :func:`~analysis.memo.isolated`
+    Campaign.
     """
     key = content_key("load_campaign", str(folder.resolve()), _folder_stamp(folder))
-    return _isolated(_LOAD_MEMO.get_or_compute(key, lambda: _load_campaign(folder)))
+    return isolated(_LOAD_MEMO.get_or_compute(key, lambda: _load_campaign(folder)))
 
 
 def format_ingest_summary(campaign: Campaign, *, max_rejects: int | None = None) -> str:
@@ -715,19 +704,19 @@ def format_ingest_summary(campaign: Campaign, *, max_rejects: int | None = None)
     by_reason = s.get("rejected_by_reason", {})
     if by_reason:
         lines.append("rejected by reason: " + ", ".join(f"{r} {n}" for r, n in by_reason.items()))
-    rejects = campaign.rejects
-    shown = rejects if max_rejects is None else rejects.head(max_rejects)
-    for rec in shown.itertuples(index=False):
-        lines.append(f"  reject {rec.source_file}: {rec.reason}: {rec.detail}")
-    if len(shown) < len(rejects):
-        lines.append(f"  ... and {len(rejects) - len(shown)} more rejects")
-    ign = campaign.ignored
-    shown_ign = ign if max_rejects is None else ign.head(max_rejects)
-    for rec in shown_ign.itertuples(index=False):
-        lines.append(f"  ignored {rec.path}: {rec.reason}")
-    if len(shown_ign) < len(ign):
-        lines.append(f"  ... and {len(ign) - len(shown_ign)} more ignored files")
+    lines += _capped(campaign.rejects, max_rejects, lambda r: f"  reject {r.source_file}: {r.reason}: {r.detail}",
+                     "rejects")
+    lines += _capped(campaign.ignored, max_rejects, lambda r: f"  ignored {r.path}: {r.reason}", "ignored files")
     return "\n".join(lines)
+
+
+def _capped(frame: pd.DataFrame, limit: int | None, line: Callable[[Any], str], what: str) -> list[str]:
+    """One *line* per row of *frame* (the first *limit*), then how many more *what* there are."""
+    shown = frame if limit is None else frame.head(limit)
+    out = [line(rec) for rec in shown.itertuples(index=False)]
+    if len(shown) < len(frame):
+        out.append(f"  ... and {len(frame) - len(shown)} more {what}")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------- CLI

@@ -42,7 +42,7 @@ import io
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -195,21 +195,23 @@ def scan_campaign_files(root: str | Path) -> dict[str, bool]:
     directories are not followed (their files are reachable only through the manifest, checked by
     :func:`resolve_inside`). Nothing is opened.
     """
-    found: dict[str, bool] = {}
+    found = {rel: entry.is_file(follow_symlinks=False) for rel, entry in _walk(root) if not is_ignored(entry.name)}
+    return dict(sorted(found.items()))
+
+
+def _walk(root: str | Path) -> Iterator[tuple[str, os.DirEntry]]:
+    """(campaign-relative posix path, entry) of every entry under *root* that is not a directory: hidden
+    directories are not entered, symlinked directories neither entered nor yielded. Nothing is opened."""
     stack = [(os.fspath(root), "")]
     while stack:
         folder, prefix = stack.pop()
         with os.scandir(folder) as entries:
             for entry in entries:
-                name = entry.name
                 if entry.is_dir(follow_symlinks=False):
-                    if not name.startswith("."):
-                        stack.append((entry.path, prefix + name + "/"))
-                elif entry.is_symlink() and entry.is_dir(follow_symlinks=True):
-                    continue  # a symlinked directory is not walked
-                elif not is_ignored(name):
-                    found[prefix + name] = entry.is_file(follow_symlinks=False)
-    return dict(sorted(found.items()))
+                    if not entry.name.startswith("."):
+                        stack.append((entry.path, prefix + entry.name + "/"))
+                elif not (entry.is_symlink() and entry.is_dir(follow_symlinks=True)):
+                    yield prefix + entry.name, entry
 
 
 @dataclass(frozen=True)
@@ -265,28 +267,18 @@ def scan_campaign(root: str | Path) -> CampaignScan:
     candidates: dict[str, bool] = {}
     ignored: dict[str, str] = {}
     by_spec: dict[str, str] = {}
-    stack = [(os.fspath(root), "")]
-    while stack:
-        folder, prefix = stack.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                name, rel = entry.name, prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    if not name.startswith("."):
-                        stack.append((entry.path, rel + "/"))
-                    continue
-                if entry.is_symlink() and entry.is_dir(follow_symlinks=True):
-                    continue
-                if not prefix and (name.lower() == MANIFEST_NAME or name == IGNORE_FILE):
-                    continue
-                if spec is not None and spec.match_file(rel):
-                    by_spec[rel] = _matching_pattern(spec, rel)
-                    ignored[rel] = f"matches {IGNORE_FILE} pattern {by_spec[rel]!r}"
-                elif is_ignored(name):
-                    ignored[rel] = ("hidden file" if name.startswith(".") else
-                                    "not a run by name (README*, truth.csv, metadata*, manifest.csv)")
-                else:
-                    candidates[rel] = entry.is_file(follow_symlinks=False)
+    for rel, entry in _walk(root):
+        name = entry.name
+        if rel == name and (name.lower() == MANIFEST_NAME or name == IGNORE_FILE):
+            continue
+        if spec is not None and spec.match_file(rel):
+            by_spec[rel] = _matching_pattern(spec, rel)
+            ignored[rel] = f"matches {IGNORE_FILE} pattern {by_spec[rel]!r}"
+        elif is_ignored(name):
+            ignored[rel] = ("hidden file" if name.startswith(".") else
+                            "not a run by name (README*, truth.csv, metadata*, manifest.csv)")
+        else:
+            candidates[rel] = entry.is_file(follow_symlinks=False)
     return CampaignScan(dict(sorted(candidates.items())), dict(sorted(ignored.items())), dict(sorted(by_spec.items())))
 
 

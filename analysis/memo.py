@@ -1,15 +1,29 @@
 """Memos keyed by content: pure, expensive results computed once per process and reused while their inputs stay
 the same.
 
-The report runs its notebooks one after the other in one kernel (:func:`analysis.runner.run_report`); the user
-namespace is reset between them, but module state survives. Notebooks 04 and 06 both compare the campaign, 03 and
-04 both audit it, every notebook loads it. With a memo each of those is computed once per kernel, and an
-interactive user re-running a notebook in JupyterLab gets the same benefit.
+The report runs its notebooks one after the other in one kernel (:func:`analysis.runner.run_report`; the user namespace is reset between them, module
+state survives), and several notebooks compute the same stages on the same campaign: every notebook loads and
+normalizes it, 03 and 04 audit it, 04 and 06 compare it, 05 and 06 fit its models. An interactive user re-running
+a notebook in JupyterLab is in the same position.
+
+The rule, the same for every stage the notebooks share (:func:`analysis.ingest.load_campaign`,
+:func:`analysis.normalize.normalize`, :func:`analysis.audit.audit`, :func:`analysis.compare.compare` and the
+per-test model fits behind :func:`analysis.model.fit_model`):
+
+* the stage memoizes *inside itself*: its public function validates the arguments, keys the call with
+  :func:`content_key` over the validated arguments, and computes through a module-level :class:`Memo` of its own
+  (marked on the function with :func:`memoizes`, so ``stage.memo`` is that memo);
+* callers (notebooks, the CLI, a stage calling another, as compare calls audit) call the plain function and never
+  wrap it; :func:`memoized` of a stage is the stage itself;
+* a campaign (what load_campaign and normalize return, the notebooks' working data) comes back as an
+  :func:`isolated` copy per call, so one caller's changes never reach another; an analysis result (audit, compare,
+  model) is the stored object itself: treat it as read-only (frozen dataclasses; do not modify their DataFrames in
+  place).
 
 A key is a digest of *everything* the result depends on: the content of the input tables (not their identity), the
-parameters, and an integer seed. A call that is not reproducible (a ``numpy.random.Generator`` or no seed) has no
-key and is always computed. A hit returns the very object the first call returned: treat memoized results as
-read-only (they are frozen dataclasses; do not modify their DataFrames in place).
+parameters, and an integer seed (load_campaign, whose argument is a folder, keys on its files' paths, sizes and
+times). A call that is not reproducible (a ``numpy.random.Generator`` or no seed) has no key and is always
+computed. :func:`memoized` applies the same keying to any other pure function (a user's own analysis).
 
 Set the environment variable ``PVFAIR_NO_CACHE=1`` (before import) or use :func:`caching` to switch memos off;
 :func:`clear_caches` empties them, :func:`cache_info` reports hits and misses.
@@ -17,6 +31,7 @@ Set the environment variable ``PVFAIR_NO_CACHE=1`` (before import) or use :func:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import hashlib
@@ -27,13 +42,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Memo", "MemoInfo", "content_key", "frame_digest", "memoized", "caching", "clear_caches", "cache_info"]
+__all__ = ["Memo", "MemoInfo", "content_key", "frame_digest", "memoized", "memoizes", "isolated", "caching",
+           "clear_caches", "cache_info"]
 
+F = TypeVar("F", bound=Callable[..., Any])
 _ENABLED = [os.environ.get("PVFAIR_NO_CACHE", "").strip().lower() not in {"1", "true", "yes"}]
 _REGISTRY: dict[str, Memo] = {}
 _WRAPPERS: dict[str, Callable[..., Any]] = {}
@@ -65,7 +82,7 @@ def frame_digest(frame: pd.DataFrame | pd.Series) -> str:
         labels = (type(frame).__name__, repr(frame.name), str(frame.dtype))
     h.update(repr((labels, frame.shape, str(frame.index.dtype))).encode())
     dtypes = list(frame.dtypes) if isinstance(frame, pd.DataFrame) else [frame.dtype]
-    if frame.index.dtype == object or any(d == object for d in dtypes):
+    if frame.index.dtype == object or any(pd.api.types.is_object_dtype(d) for d in dtypes):
         # pandas hashes mixed-type object values by their str (1 and "1" alike) and fails on lists: pickle them
         h.update(pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL))
     else:
@@ -202,9 +219,9 @@ class Memo:
 def memoized(fn: Callable[..., Any], *, maxsize: int = 8) -> Callable[..., Any]:
     """*fn* memoized by the content of its arguments (defaults filled in), for a pure function of keyable ones.
 
-    Every call of ``memoized(f)`` returns the same wrapper, with one store, so separate callers share results:
-    notebook 03's ``memoized(audit)(data, baseline=b, candidate=c)`` is reused by :func:`analysis.compare.compare`
-    in notebook 04. A call with an argument :func:`content_key` cannot key (a random Generator) is computed.
+    Every call of ``memoized(f)`` returns the same wrapper, with one store, so separate callers share results. A
+    stage that memoizes inside itself (:func:`memoizes`) is returned as it is. A call with an argument
+    :func:`content_key` cannot key (a random Generator) is computed.
 
     >>> calls = []
     >>> def double(x, *, factor=2):
@@ -216,6 +233,8 @@ def memoized(fn: Callable[..., Any], *, maxsize: int = 8) -> Callable[..., Any]:
     """
     if not callable(fn):
         raise TypeError(f"fn: expected a function, got {type(fn).__name__}")
+    if isinstance(getattr(fn, "memo", None), Memo):
+        return fn  # a memoized wrapper or a stage that memoizes inside itself
     name = f"{fn.__module__}.{fn.__qualname__}"
     wrapper = _WRAPPERS.get(name)
     if wrapper is not None and getattr(wrapper, "__wrapped__", None) is fn:
@@ -236,6 +255,44 @@ def memoized(fn: Callable[..., Any], *, maxsize: int = 8) -> Callable[..., Any]:
     wrapper.memo = memo  # type: ignore[attr-defined]
     _WRAPPERS[name] = wrapper
     return wrapper
+
+
+def memoizes(memo: Memo) -> Callable[[F], F]:
+    """Mark a stage function that memoizes inside itself through *memo*: it is then ``fn.memo``, shown by
+    :func:`cache_info`, and :func:`memoized` returns the function as it is.
+
+    >>> m = Memo("doctest stage")
+    >>> @memoizes(m)
+    ... def stage(x):
+    ...     return stage.memo.get_or_compute(content_key("stage", x), lambda: x + 1)
+    >>> stage(1), stage(1), m.hits, memoized(stage) is stage
+    (2, 2, 1, True)
+    """
+    if not isinstance(memo, Memo):
+        raise TypeError(f"memo: expected a Memo, got {type(memo).__name__}")
+
+    def mark(fn: F) -> F:
+        fn.memo = memo  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def isolated(result: Any) -> Any:
+    """A copy of the dataclass *result* whose DataFrame fields and dict fields are its own: shallow DataFrame copies
+    under pandas copy-on-write (a write copies), deep ones without it; dicts deep-copied; other fields shared.
+
+    What a memoized stage returns when its callers may change the result (a campaign a notebook adds columns to).
+    """
+    deep = not (int(pd.__version__.split(".")[0]) >= 3 or pd.options.mode.copy_on_write is True)
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(result):
+        value = getattr(result, f.name)
+        if isinstance(value, pd.DataFrame):
+            changes[f.name] = value.copy(deep=deep)
+        elif isinstance(value, dict):
+            changes[f.name] = copy.deepcopy(value)
+    return dataclasses.replace(result, **changes)
 
 
 @contextmanager

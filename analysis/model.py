@@ -47,7 +47,7 @@ from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
 from analysis.memo import Memo, content_key
 from analysis.schema import METRICS
-from analysis.vocabulary import CELL_KEY
+from analysis.vocabulary import CELL_KEY, CLOCK_TOLERANCE
 
 __all__ = ["ModelResult", "fit_model", "model_frame", "default_formula", "clock_reading", "CLOCK_JITTER"]
 
@@ -292,8 +292,8 @@ def model_frame(campaign: Any, *, metric: str, baseline: str, candidate: str, ex
     return out[list(_MODEL_FRAME_COLUMNS)], notes
 
 
-#: clock differences below this (relative) are reading jitter, not a different clock
-CLOCK_JITTER = 0.01
+#: clock differences below this (relative) are reading jitter, not a different clock: vocabulary.CLOCK_TOLERANCE
+CLOCK_JITTER = CLOCK_TOLERANCE
 
 
 def _clock_status(sub: pd.DataFrame) -> tuple[str, ...]:

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.ingest import Campaign
+from analysis.memo import Memo, content_key, isolated, memoizes
 from analysis.schema import MEASUREMENT_COLUMNS, coerce_frame
 
 __all__ = ["normalize", "normalization_table", "PER_GHZ", "NORMALIZED_METRICS", "CYCLES"]
@@ -155,6 +156,11 @@ _STEPS: dict[str, Callable[[pd.DataFrame, pd.DataFrame, float | None], dict[str,
 }
 
 
+#: normalize() results by content key (the campaign's tables, reference_ghz); see analysis.memo
+_NORMALIZE_MEMO = Memo("normalize", maxsize=8)
+
+
+@memoizes(_NORMALIZE_MEMO)
 def normalize(campaign: Campaign, *, reference_ghz: float | None = None) -> Campaign:
     """Add per-GHz rates, packets/s and cycles per byte / per transaction to a campaign.
 
@@ -184,8 +190,19 @@ def normalize(campaign: Campaign, *, reference_ghz: float | None = None) -> Camp
     >>> c = normalize(Campaign("x", runs, ms, pd.DataFrame(), pd.DataFrame()))
     >>> c.measurements.set_index("metric").loc[["throughput_bps_per_ghz", "packets_per_s"], "value"].tolist()
     [4000000000.0, 1000000.0]
+
+    Notes
+    -----
+    Memoized by content (:mod:`analysis.memo`): a second call on equal tables returns an equal campaign of its own
+    without recomputing.
     """
     ref = _normalize_iv(campaign, reference_ghz)
+    key = content_key("normalize", campaign, ref)
+    return isolated(_NORMALIZE_MEMO.get_or_compute(key, lambda: _normalize(campaign, ref)))
+
+
+def _normalize(campaign: Campaign, ref: float | None) -> Campaign:
+    """The normalization behind :func:`normalize`, on a validated reference clock."""
     runs = campaign.runs.copy()
     ghz, source = _effective_ghz(runs)
     runs["cpu_ghz"] = ghz.astype("float64")

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.audit import MIN_RUNS_ERROR, MIN_RUNS_WARN, NUMERIC_COVARIATES, cell_label
-from analysis.vocabulary import CELL_KEY
+from analysis.audit import MIN_RUNS_ERROR, MIN_RUNS_WARN, cell_label
+from analysis.vocabulary import CELL_KEY, CLOCK_TOLERANCE
 
 __all__ = ["rerun_plan", "RerunPlanResult", "CONFOUNDS", "PLAN_COLUMNS", "format_plan", "format_plan_html",
            "no_comparison_paragraph"]
@@ -40,10 +40,6 @@ CONFOUNDS: tuple[str, ...] = ("pinning x model", "clock x model", "one-model cel
 #: the plan table's columns after the ``by`` keys
 PLAN_COLUMNS: tuple[str, ...] = ("cell", "pv_model", "runs_now", "runs_to_add", "run_pinning", "run_cpu_mhz",
                                   "confound", "reason")
-
-#: relative clock difference below which two clocks are the same (reading jitter), as the audit's balance check
-_CLOCK_TOLERANCE = NUMERIC_COVARIATES["cpu_mhz"]
-
 
 @dataclass(frozen=True)
 class RerunPlanResult:
@@ -124,7 +120,7 @@ def _disjoint_clocks(a: np.ndarray, b: np.ndarray) -> bool:
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
     if not (len(a) and len(b)):
         return False
-    return a.min() > b.max() * (1 + _CLOCK_TOLERANCE) or b.min() > a.max() * (1 + _CLOCK_TOLERANCE)
+    return a.min() > b.max() * (1 + CLOCK_TOLERANCE) or b.min() > a.max() * (1 + CLOCK_TOLERANCE)
 
 
 def _mhz(values: np.ndarray) -> float:
@@ -135,7 +131,7 @@ def _mhz(values: np.ndarray) -> float:
         return np.nan
     med = float(np.median(v))
     step = round(med / 100.0) * 100.0
-    return step if step > 0 and abs(med / step - 1) <= _CLOCK_TOLERANCE else float(round(med))
+    return step if step > 0 and abs(med / step - 1) <= CLOCK_TOLERANCE else float(round(med))
 
 
 def _pinning_confound(runs: pd.DataFrame, baseline: str, candidate: str, by: tuple[str, ...]) -> str:

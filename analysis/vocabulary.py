@@ -10,7 +10,7 @@
 * :data:`MEASUREMENT_SETTINGS`: run settings outside the cell key that still change the measured quantity (the
   audit names a cell that mixes them).
 * :data:`DESIGN_FACTORS`: the run columns whose confounding with the PV model voids a verdict (analysis.confound).
-* :data:`CHECK_TITLES`: every check name an audit finding can carry, with what it means in words.
+* :data:`CLOCK_TOLERANCE` / :func:`same_clock`: when two CPU clock readings are the same clock.
 
 A verdict, a colour or a cell-key column added here reaches compare, plots, the text renderers and the report
 without a second edit.
@@ -18,8 +18,11 @@ without a second edit.
 
 from __future__ import annotations
 
-__all__ = ["VERDICTS", "VERDICT_COLORS", "verdict_label", "confounded_label", "CELL_KEY", "DESIGN_FACTORS", "TESTS",
-           "TOOL_TESTS", "MEASUREMENT_SETTINGS", "is_test_name", "same_test_name", "CHECK_TITLES"]
+import math
+
+__all__ = ["VERDICTS", "VERDICT_COLORS", "verdict_label", "confounded_label", "CELL_KEY", "TOOL_FREE_KEY",
+           "DESIGN_FACTORS", "TESTS", "TOOL_TESTS", "MEASUREMENT_SETTINGS", "is_test_name", "same_test_name",
+           "CLOCK_TOLERANCE", "same_clock"]
 
 #: every verdict a cell can get, in reading order
 VERDICTS: tuple[str, ...] = (
@@ -72,6 +75,10 @@ def confounded_label(factors: str | None) -> str:
 #: pool), the canonical ``test`` (so the direction: TCP_STREAM and TCP_MAERTS are two cells), the message size and
 #: the pinning stratum.
 CELL_KEY: tuple[str, ...] = ("tool", "test", "msg_size_bytes", "pinning")
+
+#: :data:`CELL_KEY` without ``tool``: what two tools' cells share when they measured the same thing
+#: (analysis.crosstool pairs such cells)
+TOOL_FREE_KEY: tuple[str, ...] = tuple(c for c in CELL_KEY if c != "tool")
 
 #: canonical test -> what it measures (client's point of view). netperf's names, which the field speaks.
 TESTS: dict[str, str] = {
@@ -134,25 +141,22 @@ def same_test_name(given: str, test: str, tool_test: str | None) -> bool:
 DESIGN_FACTORS: tuple[str, ...] = ("host", "host_kernel", "guest_kernel", "qemu_version", "governor",
                                    "nic_firmware", "side")
 
-#: every check name an audit finding can carry (the keys of :data:`analysis.audit.CHECKS`, and the findings the
-#: coverage check and the exclusions report under their own names) -> what it means, in the words of the summary's
-#: "confounds" list. A check added to the audit gets its words here (a test holds the two together).
-CHECK_TITLES: dict[str, str] = {
-    "rejects": "rejected input files",
-    "ignored": "files that are not runs (ignored)",
-    "missing_info": "missing clock or pinning information",
-    "balance": "covariate imbalance between the models",
-    "one_model_cell": "cells measured by one model only",
-    "too_few_runs": "cells with too few runs",
-    "order": "models run in blocks, not interleaved",
-    "drift": "drift with run order",
-    "simpson": "Simpson's paradox across a stratum",
-    "outlier": "outliers",
-    "warmup": "warm-up runs",
-    "settings": "cells pooling different streams, target rates or tool modes",
-    "confidence": "netperf confidence not achieved",
-    "cpu_mhz_change": "CPU clock changed during runs",
-    "blocked": "whether the runs come in complete rounds",
-    "design_confound": "design factors (host, kernel, side, ...) confounded with the model",
-    "exclusions": "runs excluded on request",
-}
+
+#: "the same clock": two CPU clock readings (MHz or GHz) whose relative difference is at most this are one clock.
+#: ``/proc/cpuinfo`` of a fixed clock wobbles by a few MHz, so a 2398 vs 2401 MHz reading is jitter, while a
+#: governor or P-state step (100 MHz and more) is a different clock. The audit's balance check, compare's
+#: raw-or-adjusted headline, the model's clock status and the rerun plan all read "same clock" through this one
+#: number.
+CLOCK_TOLERANCE: float = 0.01
+
+
+def same_clock(baseline: float, candidate: float) -> bool:
+    """True when *candidate*'s clock is within :data:`CLOCK_TOLERANCE` of *baseline*'s (relative); False when
+    either is unknown (NaN).
+
+    >>> same_clock(2400.0, 2410.0), same_clock(2400.0, 1600.0), same_clock(2400.0, float("nan"))
+    (True, False, False)
+    """
+    if not (math.isfinite(baseline) and math.isfinite(candidate)):
+        return False
+    return abs(candidate / baseline - 1) <= CLOCK_TOLERANCE

@@ -5,7 +5,7 @@ its own; the figure printed is the peak of the whole child process (interpreter 
 work), and "after setup" is the peak before the timed call (imports, data, warm-up compile). Wall time is
 the timed call only (numba kernels are compiled and cached by the warm-up call).
 
-Cases (issue 3):
+Cases:
   (a) n = 20,000 per model, B = 9,999, ratio of means: target >= 20x faster than scipy, CI endpoints agreeing
       within Monte-Carlo error (pvfair with ``expand=False``: the plain BCa interval that scipy computes);
   (b) 500 cells x n = 10 x B = 9,999: ``ratio_ci_batch`` (the default, expanded interval) vs a Python loop of
@@ -14,26 +14,6 @@ Cases (issue 3):
       would evaluate the statistic on 2 x 10^6 samples of 10^6 values);
   (d) the same for the ratio of medians (no target: what it costs).
 (a) and (b) are timed ``--repeat`` times (default 3); speed-ups use the best times.
-
-Figures (2-core AMD EPYC VM shared with other jobs, load average 2.0-3.0 during the run, so the parallel
-kernels got little of the second core; 2026-11-26, commit 38e3ec5):
-
-case  pvfair best / median       scipy best / median   speed-up  peak RSS, notes
-(a)   0.454 s / 0.489 s           11.30 s / 11.88 s     24.9x     209 MB (scipy 509 MB); CI endpoints differ
-                                                                  by 2.3e-5 (Monte-Carlo tolerance 6.1e-5)
-(b)   0.224 s / 0.226 s           2.40 s / 3.10 s       10.7x     298 MB; target (20x) missed, see below
-(c)   28.6 s (was ~16 min)        not run               -         262 MB (target <= 1,536 MB)
-(d)   58.1 s (was ~11 min est.)   not run               -         268 MB
-
-(b) is limited by the per-replicate work that remains once the Python overhead is gone: of 0.22 s, the fused
-kernel takes ~0.15 s (5 x 10^6 replicates of two samples, ~30 ns per replicate on one core: ~10-18 ns for the
-generator, ratio and moments alone, the rest for the two table-draw sums), the two endpoint selections ~0.04 s,
-Python and result objects ~0.03 s. scipy's loop costs 3.4-4.8 ms per cell on this machine when it is quiet (up
-to 20 ms under load); 20x would need ~0.12 s, i.e. both cores free for the kernel. Before this round of work
-(size grouping, vectorized per-group arithmetic, draw tables, one-pass endpoint selection) the same call took
-0.8-0.97 s in-process (9x in the issue's measurement).
-(c): samples of n >= 131,072 are resampled by streaming (exact multinomial counts from Poisson counts, see
-analysis/stats/_kernels.py), ~1.5-3 ns per observation; the random gathers it replaces cost ~20 ns at n = 10^6.
 
 scipy runs with ``batch=500`` in (a): without it scipy materializes B x n resamples and an n x (n - 1) jackknife
 array per sample (over 8 GB here). Usage::

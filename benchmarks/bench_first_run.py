@@ -6,21 +6,6 @@ processes with the clone first on ``PYTHONPATH``: *first* (cold) and *warm*. Pri
 their ratio, how many numba cache index files the clone holds afterwards (0: nothing was compiled) and whether the
 compile notice appeared. The venv is this interpreter's (the clone is not installed).
 
-Figures (demo, n_resamples 9999; 2 CPUs shared with ~8 other jobs, load average 8-9, so +/-15 %):
-
-==========================================  ==========  =========  =====
-                                            first (s)   warm (s)   ratio
-==========================================  ==========  =========  =====
-before (575b4d4: every kernel compiled)        132.3       48.5     2.73
-after (numpy twins for small cells), round 1    68.8       63.6     1.08
-after, round 2                                  65.7       76.4     0.86
-after, this script (load average 9.7)           90.7       76.6     1.18
-==========================================  ==========  =========  =====
-
-Before, 04_compare took 99 s on the first run (numba compiling ``ratio_of_sums``, ``row_quantiles`` and their
-helpers) against 9 s warm; after, no kernel is compiled for the demo (0 cache files) and 04_compare takes 7-10 s
-in both runs.
-
 Usage: ``.venv/bin/python benchmarks/bench_first_run.py [--rounds N] [--campaign data/raw/demo]``
 """
 

@@ -15,46 +15,12 @@ cache: *bare read* opens and reads every file; *ingest* is :func:`analysis.inges
 of the bare read rate. Prints files/s and MB/s for both and their ratio, then the share of the ingest time spent in
 the parsers alone; ``--profile`` adds a cProfile listing.
 
-A process pool for parsing was tried (2 workers, fork) and was slower than one process every time on the shared
-2-core machine, so ingest parses in-process.
+Parsing runs in this process: a process pool (fork, 2 workers) is slower on a 2-core machine, since sending each
+file's tables between processes costs more than parsing them.
 
-Figures (2026-11-26; shared 2-vCPU VM, load 2-4 from other work, so single runs vary by +-30 %; Python 3.11,
-pandas 3.1; each line is one run of this script, best of ``--repeat 3``):
-
-==========================  =====================  ======================  ============  ==================
-mix                         bare read              ingest + Parquet        ingest/bare   parsers alone
-==========================  =====================  ======================  ============  ==================
-simulate, before (779eb09)  0.213 s, 47,660 f/s    5.597 s,  1,813 f/s        3.8 %      2.22 s
-simulate, after             0.201 s, 50,395 f/s    2.528 s,  4,015 f/s        8.0 %      0.90 s
-simulate, after             0.195 s, 51,957 f/s    2.734 s,  3,712 f/s        7.1 %      0.86 s
-simulate, after             0.188 s, 54,040 f/s    2.296 s,  4,419 f/s        8.2 %      1.01 s
-samples, before (779eb09)   0.226 s, 44,256 f/s    2.527 s,  3,958 f/s        8.9 %      0.95 s
-samples, after              0.251 s, 39,865 f/s    1.801 s,  5,553 f/s       13.9 %      0.78 s
-samples, after              0.209 s, 47,951 f/s    1.813 s,  5,516 f/s       11.5 %      0.70 s
-samples, after              0.202 s, 49,582 f/s    1.760 s,  5,682 f/s       11.5 %      0.94 s
-==========================  =====================  ======================  ============  ==================
-
-(simulate: 10,148 files, 13.4 MB: 7,080 netperf classic / omni key=value, 1,416 iperf3 JSON with 10 intervals,
-1,416 iperf 2, 236 sockperf; samples: 10,000 files, 10.0 MB, all four tools. "before" and the first "after" of
-each mix ran back to back, the old package first on ``PYTHONPATH``.) Ingest got 2.2x (simulate) and 1.4x
-(samples) faster, the parsers 2.5x and 1.2x; the target of 25 % is **not met**: 7-8 % and 11.5-14 %.
-
-What limits it: the bare read costs about 20 us per file (open + read of a small file with a warm cache); ingest
-does a few hundred microseconds of interpreted Python per file. In CPU us per file (simulate / samples): parse 100
-/ 80 (netperf about 50, iperf2 35, iperf3 160 / 100 of which ``json.loads`` with the duplicate-key check is
-about 110 / 60, sockperf 130), manifest (read, typed cells, path checks) 25 / 15, reconcile 12 / 5, tables (run
-dicts to typed columns) 30 / 22, Parquet 10 / 8, read + sha256 + decode about 30, the rest of the per-file
-bookkeeping about 25. Even with parsing free, ingest would run at only 10-15 % (simulate) and 19-24 % (samples)
-of the bare read (the script's last line). Reaching 25 % would take the per-file work out of the interpreter (a
-compiled parser / manifest reader) or more cores than this machine has free.
-
-How the time came down (each step keeps every result and error message; checked against the old code on 12,929
-real and mutated inputs and 42 mutated campaigns): the iperf3 intervals read from the decoded objects, the
-key-path reader (line numbers for errors) only when something is off; netperf's tool-error check as one regex
-behind a literal pre-check, result rows read inline; sniffers behind literal pre-checks; sockperf lines dispatched
-by their first characters; manifest cells cast once per distinct text; reconcile skipping equal values already in
-form; ingest decoding with the C UTF-8 codec, building text and integer columns through Arrow / numpy, and pausing
-the cyclic garbage collector (its full passes re-walked every live row object: about a quarter of the time).
+What limits it is the interpreted Python each file costs (parse, manifest cells, reconcile, tables, Parquet)
+against the open and read of a small file; the last line printed says how fast ingest would be with parsing
+free.
 """
 
 from __future__ import annotations

@@ -11,28 +11,6 @@ The ratio full / bare says how much of what users wait for is the analysis itsel
 are printed (wall time, and per notebook / the PDF). A run during which a source under ``analysis/`` changed is
 flagged: numba then recompiles its cached kernels, which is not the report's cost.
 
-Figures (demo, n_resamples 9999, ``--repeat 3``; 2 CPUs shared with other jobs, load average 1.2-1.9; both runs
-back to back on frozen copies of the tree, so no recompilation):
-
-=========================================  ========  ========  =====
-                                           full (s)  bare (s)  ratio
-=========================================  ========  ========  =====
-before (cac8fd5, as the report was)          30.8      10.5     2.94
-after (memos, imports, figures, PDF font)    28.6      10.4     2.75
-=========================================  ========  ========  =====
-
-Target missed: 2.75 against 1.5, i.e. the full run would have to fall from 28.6 s to 15.6 s (18 s of analysis
-against a 5 s budget). Per notebook after (before):
-01 3.1 (4.9), 02 3.2 (1.5), 03 3.4 (3.8), 04 4.1 (4.8), 05 3.6 (4.0), 06 2.3 (3.6), pdf 3.1 (3.0); the bare run
-spends 0.6-0.9 s per notebook and 2.1 s on the PDF. What the remaining ~18 s is, measured per cell: importing
-pandas, pyarrow, scipy.stats (statsmodels needs it), matplotlib and statsmodels ~3 s (moved from 01 to 02, where
-the plots are first imported); numba's first kernel call ~0.7 s (cache load, analysis.stats); the computations,
-each once per kernel now (ingest, normalize, audit, compare, model fits) ~1.5 s; drawing the 11 figures
-~5-6 s (constrained layout measures every tick label twice, then draws: ~0.4 s per axes-heavy figure, 05's three
-3-panel diagnostics ~2 s); the PDF's tables, figure and three fonts +1 s, the HTML exports of notebooks with
-outputs ~1.5 s. Earlier single runs of the same code measured 2.4-2.6; the spread between runs on this machine
-is +/-10 %.
-
 Usage: ``.venv/bin/python benchmarks/bench_report.py [CAMPAIGN] [--repeat N] [--no-warmup]``
 """
 

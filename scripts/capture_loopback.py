@@ -4,7 +4,7 @@ Superseded by the collector: ``pvfair collect examples/loopback.yaml --out data/
 campaign from a plan (with per-run metadata, a system check and ``--resume``). This script is kept because it
 produced the committed ``data/raw/loopback`` campaign, whose README cites it.
 
-The two "PV models" are two loopback configurations (the collect issue will replace this script):
+The two "PV models" are two loopback configurations:
 
 * ``lo-gso-64k``   : namespace ``pvA``, ``lo`` with MTU 65536 and GSO/TSO on (the kernel's default for lo);
 * ``lo-nogso-1500``: namespace ``pvB``, ``lo`` with MTU 1500 and GSO/TSO off (``ethtool -K lo gso off tso off``).

@@ -240,18 +240,13 @@ def estimation_plot(result: CompareResult, cell: str | int, *, metric: str | Non
     ax_data.set_xlim(-0.6, 1.6)
     ax_data.set_ylabel(row["metric"])
     ax_data.set_title(f"{row['cell']}", fontsize=9, loc="left")
-    dist = result.distributions.get((idx, "raw"))
-    if dist is not None:
-        parts = ax_eff.violinplot(dist[np.isfinite(dist)], positions=[0], showextrema=False, widths=0.8)
-        for b in parts["bodies"]:
-            b.set_facecolor("#aab7b8")
-            b.set_alpha(0.6)
-    gd = result.distributions.get((idx, "per-GHz"))
-    if gd is not None:
-        parts = ax_eff.violinplot(gd[np.isfinite(gd)], positions=[1], showextrema=False, widths=0.8)
-        for b in parts["bodies"]:
-            b.set_facecolor("#d5dbdb")
-            b.set_alpha(0.6)
+    for position, (basis, colour) in enumerate((("raw", "#aab7b8"), ("per-GHz", "#d5dbdb"))):
+        dist = result.distributions.get((idx, basis))
+        if dist is not None:
+            parts = ax_eff.violinplot(dist[np.isfinite(dist)], positions=[position], showextrema=False, widths=0.8)
+            for b in parts["bodies"]:
+                b.set_facecolor(colour)
+                b.set_alpha(0.6)
     ax_eff.errorbar([0], [row["raw_estimate"]], yerr=[[row["raw_estimate"] - row["raw_ci_low"]],
                                                        [row["raw_ci_high"] - row["raw_estimate"]]],
                     fmt="o", color="black", capsize=3, label="raw")

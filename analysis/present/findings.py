@@ -4,7 +4,7 @@
 information), each finding with its check, cell, model, detail and suggestion; the header counts them and names
 the cells left out of comparisons. Text prints each finding as an item (details are prose and wrap); Markdown,
 CSV and JSON carry the same rows as a table. :func:`format_findings_table` and :func:`format_confounds_html` give the
-notebooks' and the PDF's HTML of the same findings (the checks named by :data:`analysis.vocabulary.CHECK_TITLES`).
+notebooks' and the PDF's HTML of the same findings (the checks named by :data:`analysis.audit.CHECK_NAMES`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from analysis.audit import CHECK_NAMES
 from analysis.present.html import format_html_table
 from analysis.present.summary import Section, Summary
-from analysis.vocabulary import CHECK_TITLES
 
 __all__ = ["SEVERITY_TITLES", "findings_summary", "format_findings_table", "format_confounds_html"]
 
@@ -90,7 +90,7 @@ def format_confounds_html(findings: pd.DataFrame, *, severities: Sequence[str] =
         return f"<p>The audit found no {html.escape(' or '.join(severities))}.</p>"
     items = []
     for check, g in f.groupby("check", sort=False):
-        what = CHECK_TITLES.get(str(check), str(check))
+        what = CHECK_NAMES.get(str(check), str(check))
         details = list(dict.fromkeys(str(d) for d in g["detail"]))  # distinct, in order
         shown = "".join(f"<li>{html.escape(d)}</li>" for d in details[:max_items])
         if len(details) > max_items:

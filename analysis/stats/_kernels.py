@@ -2,49 +2,34 @@
 
 Why a compiled kernel and not chunked numpy
 -------------------------------------------
-A bootstrap of a location statistic needs B x n random indices. Measured on the 2-core project machine
-(n = 20,000, B = 500; numpy 2.4, numba 0.68; the machine was shared, so figures are +/-30 %):
-
-====================================================  =========================
-route                                                  ns per resampled element
-====================================================  =========================
-numpy ``Generator.integers`` (int32) + gather + sum    ~40 (12 draw + 28 gather)
-numba, ``Generator.integers`` inside the kernel        ~42
-numba, legacy ``np.random.randint`` (MT19937)          ~20
-numba, inline xoshiro256** + multiply-shift (chosen)   ~1.4-3 (one thread)
-====================================================  =========================
-
-The chunked-numpy route also has to materialize index blocks (bounded by chunking, but still written to and
-read back from memory), while the kernel keeps the generator state in registers and never stores an index:
-memory is O(n + B) whatever the size. The kernel is therefore 10-25x faster than the numpy route, which is what
-makes ratio_ci 20-30x faster than ``scipy.stats.bootstrap`` at n = 20,000 (benchmarks/bench_bootstrap.py), and
-makes the n = 1,000,000 case run in constant extra memory. A variant drawing 4 indices per output (16-bit
-multiply-shift with rejection) and one interleaving the two samples' streams were measured too: within 25 %,
-not worth the code.
+A bootstrap of a location statistic needs B x n random indices. Drawn with numpy they are materialized in blocks
+(written to memory and read back for the gather), and numpy's ``Generator.integers`` costs as much per index
+inside a kernel as outside it. The kernels here run their own generator (xoshiro256** with multiply-shift
+indices, below) with its state in registers and never store an index: memory is O(n + B) whatever the size, so
+even n = 1,000,000 runs in constant extra memory. benchmarks/bench_bootstrap.py measures the kernels against
+numpy and ``scipy.stats.bootstrap``.
 
 Compile time
 ------------
 numba compiles these kernels on first use and caches the machine code beside the module (``cache=True``); a
 fresh clone, and so every CI run, pays the compile once per cache. Inlining whole resampling routes into the
-parallel kernel (numba ``inline="always"``) made :func:`ratio_of_sums` take ~115 s to compile on the 2-core
-machine; the large-n and plain-index routes (:func:`_resampled_sum`, :func:`_streamed_sum`,
-:func:`_streamed_pair`) are therefore ordinary compiled functions called once per replicate (the call is
-negligible next to their n-element loop; case (a) of the benchmark kept its 30-40x), while the small-n table route
-(:func:`_table_sum`, :func:`_side_sum`) and the generator stay inlined, since case (b) (n = 10) halved in speed
-without it. First call on a cold cache: ~140 s before, ~55 s after (~20 s of it :func:`ratio_of_sums`).
+parallel kernel (numba ``inline="always"``) makes the compile of :func:`ratio_of_sums` very long, so the large-n
+and plain-index routes (:func:`_resampled_sum`, :func:`_streamed_sum`, :func:`_streamed_pair`) are ordinary
+compiled functions called once per replicate (the call is negligible next to their n-element loop), while the
+small-n table route (:func:`_table_sum`, :func:`_side_sum`) and the generator stay inlined: at n = 10 the call
+would cost as much as the replicate. benchmarks/bench_first_run.py times the first call on a cold cache.
 
 Small and large samples
 -----------------------
 * Small n (<= 45): :func:`draw_sum_tables` lists, per cell, the sum of every m-tuple of observations
   (n**m <= 2,048 entries, 16 KB); one multiply-shift draw over the table is m independent uniform draws, so a
   replicate of n = 10 costs 4 table reads instead of 10 gathers (:func:`_table_sum`).
-* Large n (>= 131,072, chosen by measurement: random gathers start missing the 1 MB L2 there): the sum of a
+* Large n (>= 131,072, where random gathers start missing a 1 MB L2 cache): the sum of a
   resample is streamed (:func:`_streamed_sum`): one sequential pass draws a Poisson(lam) count per observation
   from a 4,096-bucket lookup table, lam = 1 - 4/sqrt(n); if the total t exceeds n the pass is redone (~3e-5 of
   passes), else n - t uniform draws are added. Given t, Poisson counts are Multinomial(t, 1/n), so the result is
-  exactly Multinomial(n, 1/n): the ordinary bootstrap, not the Poisson-bootstrap approximation. Measured at
-  n = 10^6: ~2-4 ns per observation against ~20 ns for the gathers (the 16-minute ratio of means at n = 10^6,
-  B = 9,999 now takes about a minute).
+  exactly Multinomial(n, 1/n): the ordinary bootstrap, not the Poisson-bootstrap approximation. One sequential
+  pass replaces n random gathers that miss the cache.
 
 Randomness and reproducibility
 ------------------------------
@@ -99,6 +84,12 @@ def _next(s0, s1, s2, s3):
     s2 ^= t
     s3 = _rotl(s3, 45)
     return result, s0, s1, s2, s3
+
+
+@njit(inline="always")
+def _state(states, item):
+    """The xoshiro256** state of work item *item* (a row of *states*) as four words."""
+    return states[item, 0], states[item, 1], states[item, 2], states[item, 3]
 
 
 @njit(inline="always")
@@ -181,10 +172,7 @@ def resample_sums(x, n_resamples, states):  # pragma: no cover - compiled
     for item in prange(cells * blocks):
         cell = item // blocks
         blk = item % blocks
-        s0 = states[item, 0]
-        s1 = states[item, 1]
-        s2 = states[item, 2]
-        s3 = states[item, 3]
+        s0, s1, s2, s3 = _state(states, item)
         row = x[cell]
         stop = min((blk + 1) * BLOCK, n_resamples)
         for b in range(blk * BLOCK, stop):
@@ -299,21 +287,22 @@ def _streamed_pair(rb, rc, n, thr, tab, b0, b1, b2, b3, c0, c1, c2, c3):
         ac0 += wc0 * rc[n - 1]
         tb += wb0
         tc += wc0
-    if tb > n:
-        sb, b0, b1, b2, b3 = _streamed_sum(rb, n, thr, tab, b0, b1, b2, b3)
-    else:
-        for _ in range(n - int(tb)):
-            r, b0, b1, b2, b3 = _next(b0, b1, b2, b3)
-            ab0 += rb[_index(r, n)]
-        sb = ab0 + ab1
-    if tc > n:
-        sc, c0, c1, c2, c3 = _streamed_sum(rc, n, thr, tab, c0, c1, c2, c3)
-    else:
-        for _ in range(n - int(tc)):
-            q, c0, c1, c2, c3 = _next(c0, c1, c2, c3)
-            ac0 += rc[_index(q, n)]
-        sc = ac0 + ac1
+    sb, b0, b1, b2, b3 = _finish_pass(rb, n, thr, tab, tb, ab0, ab1, b0, b1, b2, b3)
+    sc, c0, c1, c2, c3 = _finish_pass(rc, n, thr, tab, tc, ac0, ac1, c0, c1, c2, c3)
     return sb, sc, b0, b1, b2, b3, c0, c1, c2, c3
+
+
+@njit(inline="always")
+def _finish_pass(row, n, thr, tab, total, a0, a1, s0, s1, s2, s3):
+    """The resampled sum of one side of a streamed pass whose Poisson counts add up to *total* (partial sums *a0*,
+    *a1*): redone alone by :func:`_streamed_sum` when *total* exceeds ``n``, else topped up with ``n - total``
+    uniform draws (added to *a0*, as :func:`_streamed_sum` does)."""
+    if total > n:
+        return _streamed_sum(row, n, thr, tab, s0, s1, s2, s3)
+    for _ in range(n - int(total)):
+        r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+        a0 += row[_index(r, n)]
+    return a0 + a1, s0, s1, s2, s3
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -419,14 +408,8 @@ def ratio_of_sums(  # pragma: no cover - compiled
     for item in prange(items):
         cell = item // blocks
         blk = item % blocks
-        b0 = states_b[item, 0]
-        b1 = states_b[item, 1]
-        b2 = states_b[item, 2]
-        b3 = states_b[item, 3]
-        c0 = states_c[item, 0]
-        c1 = states_c[item, 1]
-        c2 = states_c[item, 2]
-        c3 = states_c[item, 3]
+        b0, b1, b2, b3 = _state(states_b, item)
+        c0, c1, c2, c3 = _state(states_c, item)
         rb = xb[cell]
         rc = xc[cell]
         th = theta[cell]
@@ -498,10 +481,7 @@ def resample_medians(xs, n_resamples, states, thr, tab):  # pragma: no cover - c
     for item in prange(cells * blocks):
         cell = item // blocks
         blk = item % blocks
-        s0 = states[item, 0]
-        s1 = states[item, 1]
-        s2 = states[item, 2]
-        s3 = states[item, 3]
+        s0, s1, s2, s3 = _state(states, item)
         counts = np.zeros(n, dtype=np.int64)
         stop = min((blk + 1) * BLOCK, n_resamples)
         for b in range(blk * BLOCK, stop):
@@ -536,6 +516,19 @@ def resample_medians(xs, n_resamples, states, thr, tab):  # pragma: no cover - c
     return out
 
 
+@njit(inline="always")
+def _shuffle_head(buf, k, n, s0, s1, s2, s3):
+    """Partial Fisher-Yates in place: ``buf[:k]`` becomes a uniform random draw without replacement of its ``n``
+    elements (the rest stays a permutation of the others); returns the advanced generator state."""
+    for i in range(k):
+        r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+        j = i + _index(r, n - i)
+        tmp = buf[i]
+        buf[i] = buf[j]
+        buf[j] = tmp
+    return s0, s1, s2, s3
+
+
 @njit(parallel=True, cache=True, nogil=True)
 def permutation_sums(pooled, k, n_resamples, states):  # pragma: no cover - compiled
     """Sum of the first ``k`` elements of random permutations of ``pooled`` (partial Fisher-Yates)."""
@@ -543,20 +536,12 @@ def permutation_sums(pooled, k, n_resamples, states):  # pragma: no cover - comp
     blocks = (n_resamples + BLOCK - 1) // BLOCK
     out = np.empty(n_resamples)
     for blk in prange(blocks):
-        s0 = states[blk, 0]
-        s1 = states[blk, 1]
-        s2 = states[blk, 2]
-        s3 = states[blk, 3]
+        s0, s1, s2, s3 = _state(states, blk)
         buf = pooled.copy()
-        stop = min((blk + 1) * BLOCK, n_resamples)
-        for b in range(blk * BLOCK, stop):
+        for b in range(blk * BLOCK, min((blk + 1) * BLOCK, n_resamples)):
+            s0, s1, s2, s3 = _shuffle_head(buf, k, n, s0, s1, s2, s3)
             acc = 0.0
-            for i in range(k):
-                r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
-                j = i + _index(r, n - i)
-                tmp = buf[i]
-                buf[i] = buf[j]
-                buf[j] = tmp
+            for i in range(k):  # in draw order: the twin adds in the same order
                 acc += buf[i]
             out[b] = acc
     return out
@@ -569,19 +554,10 @@ def permutation_medians(pooled, k, n_resamples, states):  # pragma: no cover - c
     blocks = (n_resamples + BLOCK - 1) // BLOCK
     out = np.empty((2, n_resamples))
     for blk in prange(blocks):
-        s0 = states[blk, 0]
-        s1 = states[blk, 1]
-        s2 = states[blk, 2]
-        s3 = states[blk, 3]
+        s0, s1, s2, s3 = _state(states, blk)
         buf = pooled.copy()
-        stop = min((blk + 1) * BLOCK, n_resamples)
-        for b in range(blk * BLOCK, stop):
-            for i in range(k):
-                r, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
-                j = i + _index(r, n - i)
-                tmp = buf[i]
-                buf[i] = buf[j]
-                buf[j] = tmp
+        for b in range(blk * BLOCK, min((blk + 1) * BLOCK, n_resamples)):
+            s0, s1, s2, s3 = _shuffle_head(buf, k, n, s0, s1, s2, s3)
             out[0, b] = np.median(buf[:k])
             out[1, b] = np.median(buf[k:])
     return out

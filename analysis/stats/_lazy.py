@@ -7,9 +7,9 @@
   silent compilation;
 * above it the compiled kernel, whose first compile is announced once per process on stderr (numba caches the
   machine code beside the module, so later processes load it);
-* the thread count: waking the worker threads of a parallel region costs from 0.1 ms to >10 ms on a busy 2-core
-  machine (measured: 0.2 ms per small call on one thread vs 0.5-11 ms on two), so calls with little work run on
-  the calling thread only; results do not depend on the thread count (see :mod:`analysis.stats._kernels`).
+* the thread count: waking the worker threads of a parallel region costs more than a small call's work, and far
+  more on a busy machine, so calls with little work run on the calling thread only; results do not depend on the
+  thread count (see :mod:`analysis.stats._kernels`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ __all__ = ["kernels", "run", "PARALLEL_MIN_WORK", "NUMPY_MAX_WORK", "COMPILE_NOT
 #: resampled elements below which a kernel runs single-threaded
 PARALLEL_MIN_WORK = 4_000_000
 
-#: resampled elements up to which a call takes the numpy twin of its kernel: at this size the twin takes a few
-#: seconds, the compiled kernel about a tenth of that, but its first compile costs about a minute
+#: resampled elements up to which a call takes the numpy twin of its kernel: up to this size the twin's extra time
+#: over the compiled kernel stays below what the kernel's first compile costs
 NUMPY_MAX_WORK = 50_000_000
 
 #: what the first compile in a process says on stderr

@@ -3,9 +3,9 @@
 Why twins
 ---------
 numba compiles a kernel on its first call and caches the machine code beside the module; a fresh clone (and so
-every CI run and every new user's first ``pvfair report``) pays that compile, about a minute for the fused ratio
-kernel on the 2-core project machine, while a report of small cells (3-10 runs, B = 9,999) resamples only a few
-million elements: a handful of milliseconds compiled, well under a second in numpy. Below
+every CI run and every new user's first ``pvfair report``) pays that compile, far longer for the fused ratio
+kernel than the resampling of a report of small cells (3-10 runs, B = 9,999: a few million elements) takes in
+numpy. Below
 :data:`analysis.stats._lazy.NUMPY_MAX_WORK` resampled elements a call therefore takes the numpy twin and nothing is
 compiled; above it the kernel is the faster route and is compiled (once, announced).
 

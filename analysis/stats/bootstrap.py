@@ -7,8 +7,8 @@ resample the top level with replacement, then the units inside each drawn group,
 Speed and memory
 ----------------
 * Resampling runs in compiled kernels (:mod:`analysis.stats._kernels`, numba): no B x n index array is ever
-  materialized, memory is O(n + B) and the loop is ~25x faster than generating indices with numpy (measurements
-  in that module's docstring). Many small cells (:func:`ratio_ci_batch`) are grouped by sample sizes once (point
+  materialized and memory is O(n + B) (why, in that module's docstring; benchmarks/bench_bootstrap.py measures
+  it). Many small cells (:func:`ratio_ci_batch`) are grouped by sample sizes once (point
   values, jackknife and expansion vectorized per group) and resampled in one kernel call, parallel over (cell,
   block of replicates); for the mean and geometric mean a fused kernel resamples both samples and returns the
   ratio distribution with its z0 count, SE and range in one pass, and the CI endpoints come from an O(B)

@@ -28,7 +28,6 @@ from IPython.display import HTML, display
 
 from analysis.audit import audit
 from analysis.ingest import load_campaign
-from analysis.memo import memoized
 from analysis.model import primary_metrics
 from analysis.normalize import normalize
 from analysis.notebook import infer_models, resolve_campaign, save_tables, setup_notebook
@@ -40,7 +39,7 @@ setup_notebook()
 campaign_path = resolve_campaign(campaign)
 data = normalize(load_campaign(campaign_path))
 baseline, candidate = infer_models(data, baseline, candidate)
-result = memoized(audit)(data, baseline=baseline, candidate=candidate)  # computed once; compare (04) reuses it
+result = audit(data, baseline=baseline, candidate=candidate)  # memoized inside: compare (04) reuses it
 print(f"baseline: {baseline}   candidate: {candidate}")
 
 # %% [markdown]

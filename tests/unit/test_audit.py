@@ -437,3 +437,47 @@ def test_explicit_metrics_audit_each_metric():
     c = set_value(c, "r010", 0.5)
     out = run_audit(c, metrics=["transactions_per_s", "throughput_bps"]).findings
     assert out.loc[out["check"] == "outlier", "metric"].notna().all()
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the checks declare what they read: their order in CHECKS changes nothing
+
+
+def _assert_same_audit(a: AuditResult, b: AuditResult) -> None:
+    for name in ("findings", "excluded_cells", "excluded_runs", "balance", "coverage"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), obj=name)
+    assert a.options == b.options
+
+
+@pytest.mark.parametrize("order", ["reversed", "shuffled"])
+def test_reordering_checks_changes_nothing(monkeypatch, order):
+    import analysis.audit as audit_module
+
+    demo = load_campaign(ROOT / "data" / "raw" / "demo")
+    mem = set_value(make_campaign(seed=11, n=10, sessions=2), "r030", 0.5)
+    mem = with_runs(mem, warmup=(lambda d: d["run_id"] == "r005", True))
+    cases = [(demo, {}), (mem, {"exclude_outliers": True, "exclude_warmup": "detected"})]
+    before = [audit(c, **kw) for c, kw in cases]
+    names = list(audit_module.CHECKS)
+    names = names[::-1] if order == "reversed" else list(np.random.default_rng(5).permutation(names))
+    assert names != list(audit_module.CHECKS)
+    monkeypatch.setattr(audit_module, "CHECKS", {n: audit_module.CHECKS[n] for n in names})
+    for (c, kw), b in zip(cases, before, strict=True):
+        _assert_same_audit(audit(c, **kw), b)
+    # without the coverage and balance checks the result's tables are still computed (they are facts, not side
+    # effects of a check)
+    monkeypatch.setattr(audit_module, "CHECKS", {n: ch for n, ch in audit_module.CHECKS.items()
+                                                 if n not in ("balance", "one_model_cell")})
+    bare = audit(demo)
+    pd.testing.assert_frame_equal(bare.coverage, before[0].coverage)
+    pd.testing.assert_frame_equal(bare.balance, before[0].balance)
+
+
+def test_check_names_are_declared_once():
+    from analysis.audit import CHECK_NAMES, CHECKS, FACTS
+
+    assert set(CHECKS) <= set(CHECK_NAMES)
+    assert all(need in FACTS for ch in CHECKS.values() for need in ch.needs)
+    demo = audit(load_campaign(ROOT / "data" / "raw" / "demo"), exclude_outliers=True)
+    assert set(demo.findings["check"]) <= set(CHECK_NAMES)
+    assert {"one_model_cell", "too_few_runs", "balance", "exclusions"} <= set(demo.findings["check"])

@@ -356,7 +356,7 @@ def test_symlink_inside_the_folder_is_followed(tmp_path, fake_tool):
 
 
 def test_ingest_argument_errors(tmp_path, fake_tool):
-    with pytest.raises(FileNotFoundError, match="path: campaign folder .*nope' does not exist; expected a folder"):
+    with pytest.raises(FileNotFoundError, match="path: .*nope' does not exist; expected a campaign folder"):
         ingest_campaign(tmp_path / "nope")
     (tmp_path / "f.txt").write_text("x")
     with pytest.raises(ValueError, match="path: .*f.txt' is not a folder; expected a campaign folder"):

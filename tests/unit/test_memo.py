@@ -1,4 +1,4 @@
-"""analysis.memo and the memos behind load_campaign, audit, compare and fit_model: hits on equal content, misses on
+"""analysis.memo and the memos behind load_campaign, normalize, audit, compare and fit_model: hits on equal content, misses on
 changed inputs or parameters, uncached without a seed, and a hit equal to a fresh computation."""
 
 from __future__ import annotations
@@ -218,13 +218,54 @@ def test_compare_memo_misses_on_changed_tables_and_skips_unseeded(folder):
         compare(data, baseline=BASE, candidate=CAND, alpha=0.7, **FAST)
 
 
-def test_audit_shared_between_memoized_callers_and_compare(folder):
+def test_audit_memoized_inside_and_shared_with_compare(folder):
     data = normalize(load_campaign(folder))
-    a = memoized(audit)(data, baseline=BASE, candidate=CAND)
+    a = audit(data, baseline=BASE, candidate=CAND)
+    assert audit(normalize(load_campaign(folder)), baseline=BASE, candidate=CAND) is a  # equal content: a hit
+    assert audit(data, baseline=BASE) is a  # the inferred candidate keys like the named one
+    assert _info("audit") == {"hits": 2, "misses": 1, "uncached": 0}
     r = compare(data, baseline=BASE, candidate=CAND, **FAST)
     assert r.audit is a
-    plain = audit(data, baseline=BASE, candidate=CAND)
-    pd.testing.assert_frame_equal(plain.findings, a.findings)
+    assert audit(data, baseline=BASE, candidate=CAND, exclude_outliers=True) is not a
+    with caching(False):
+        fresh = audit(data, baseline=BASE, candidate=CAND)
+    assert fresh is not a
+    pd.testing.assert_frame_equal(fresh.findings, a.findings)
+    pd.testing.assert_frame_equal(fresh.coverage, a.coverage)
+    with pytest.raises(ValueError, match="baseline: 'nope' is not a pv_model"):  # validation runs before the memo
+        audit(data, baseline="nope", candidate=CAND)
+
+
+def test_normalize_memo_hit_is_an_isolated_equal_campaign(folder):
+    raw = load_campaign(folder)
+    a = normalize(raw)
+    b = normalize(load_campaign(folder))
+    assert _info("normalize") == {"hits": 1, "misses": 1, "uncached": 0}
+    assert a is not b and a.runs is not b.runs and a.measurements is not b.measurements
+    with caching(False):
+        fresh = normalize(raw)
+    for t in ("runs", "measurements", "intervals", "rejects", "ignored"):
+        pd.testing.assert_frame_equal(getattr(b, t), getattr(fresh, t))
+    assert b.summary == fresh.summary
+    a.runs["extra"] = 1  # one caller's changes never reach another
+    a.summary["normalize"]["metrics"].append("changed")
+    c = normalize(raw)
+    assert "extra" not in c.runs and "changed" not in c.summary["normalize"]["metrics"]
+    normalize(raw, reference_ghz=2.0)
+    assert _info("normalize")["misses"] == 2
+
+
+def test_every_shared_stage_memoizes_inside_itself():
+    """The rule of analysis.memo: each stage carries its own memo; memoized() of a stage is the stage."""
+    from analysis.memo import memoizes
+
+    for stage, name in ((load_campaign, "load_campaign"), (normalize, "normalize"), (audit, "audit"),
+                        (compare, "compare")):
+        assert isinstance(stage.memo, Memo) and stage.memo.name == name
+        assert memoized(stage) is stage
+    assert "fit_model (per test)" in set(cache_info()["name"])
+    with pytest.raises(TypeError, match="memo: expected a Memo"):
+        memoizes("audit")
 
 
 def test_fit_model_memo_per_test_replays_notes(folder):

@@ -64,6 +64,23 @@ def test_vocabulary_is_defined_once_and_covers_every_tool():
     assert not names_match("TCP_MAERTS", "TCP_STREAM", "IPERF3_TCP")
 
 
+def test_one_clock_tolerance_reaches_every_stage(monkeypatch):
+    """"Same clock" is vocabulary.CLOCK_TOLERANCE everywhere: audit's balance, compare's headline, the cell's
+    clocks_differ, the model's clock status and the rerun plan's clock naming."""
+    import analysis.audit as audit_module
+    import analysis.model as model_module
+    import analysis.rerun as rerun_module
+    from analysis.vocabulary import CLOCK_TOLERANCE, TOOL_FREE_KEY, same_clock
+
+    assert audit_module.NUMERIC_COVARIATES["cpu_mhz"] == model_module.CLOCK_JITTER == CLOCK_TOLERANCE == 0.01
+    assert rerun_module.CLOCK_TOLERANCE is CLOCK_TOLERANCE
+    assert same_clock(2400.0, 2423.0) and not same_clock(2400.0, 2425.0) and not same_clock(2400.0, np.nan)
+    assert rerun_module._mhz(np.array([2398.0, 2399.0])) == 2400.0  # within the tolerance of a 100 MHz step
+    monkeypatch.setattr(rerun_module, "CLOCK_TOLERANCE", 0.0001)
+    assert rerun_module._mhz(np.array([2398.0, 2399.0])) == 2398.0
+    assert TOOL_FREE_KEY == tuple(c for c in CELL_KEY if c != "tool")
+
+
 @pytest.mark.parametrize("manifest", ["manifest_tool.csv", "manifest_canonical.csv"])
 def test_every_tool_and_mode_ingests_in_either_vocabulary(tmp_path, manifest):
     expected = pd.read_csv(VOCAB / "expected.csv", dtype=str, keep_default_na=False)
