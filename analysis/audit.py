@@ -77,6 +77,7 @@ from scipy import stats
 
 from analysis.ingest import Campaign, default_baseline
 from analysis.memo import Memo, content_key, memoizes
+from analysis.parsers import PARSERS
 from analysis.schema import METRICS
 from analysis.vocabulary import CELL_KEY, CLOCK_TOLERANCE, MEASUREMENT_SETTINGS
 
@@ -975,7 +976,7 @@ _REJECT_ADVICE: dict[str, str] = {
     "unsafe_path": "keep every file inside the campaign folder",
     "invalid_manifest_row": "fill in the missing or invalid manifest values",
     "duplicate_manifest_row": "name each file in one manifest row only",
-    "unknown_tool": "pass tool output pvfair can parse (netperf, iperf3, iperf2, sockperf)",
+    "unknown_tool": f"pass tool output pvfair can parse ({', '.join(sorted(PARSERS))})",
     "marked_failed": "nothing to do if the mark is right: the manifest says the run failed; re-run it for a full cell",
     "excluded_in_manifest": "nothing to do if the exclusion is deliberate: the manifest excludes the run",
 }
