@@ -212,29 +212,26 @@ _N_PATHS = 200_000  # simulated null paths per exact small-sample boundary
 _MIN_EVENTS = 50  # below this many crossings an increment is too small to simulate: the z mapping is used
 
 
-def _null_t_paths(sizes: tuple[tuple[int, int], ...], paired: tuple[bool, ...], seed: int) -> np.ndarray:
-    """t statistics of null paths at each look: rows paths, columns looks.
+_SEED = 20091105  # of the simulated null paths: the same design always gets the same boundaries
 
-    Run ``i`` of model ``j`` of each path is drawn from its own stream ``default_rng([seed, j, i])``, so the paths
-    of a sequence's first looks do not depend on how many looks follow: a look's boundary is the same whether it
-    is computed at that look or with the whole sequence known. A paired look takes the t of the first ``n_b``
-    differences candidate - baseline, a Welch look the Welch t of the first ``n_b`` and ``n_c`` runs: the same
-    draws, as a campaign's rounds feed both.
-    """
-    def runs(model: int, n: int) -> np.ndarray:
-        return np.stack([np.random.default_rng([seed, model, i]).standard_normal(_N_PATHS) for i in range(n)], 1)
 
-    b = runs(0, max(max(s) for s in sizes))
-    c = runs(1, max(max(s) for s in sizes))
-    out = np.empty((_N_PATHS, len(sizes)))
-    for k, ((nb, nc), pair) in enumerate(zip(sizes, paired, strict=True)):
-        if pair:
-            x = c[:, :nb] - b[:, :nb]
-            out[:, k] = x.mean(1) / (x.std(1, ddof=1) / math.sqrt(nb))
-        else:
-            vb, vc = b[:, :nb].var(1, ddof=1) / nb, c[:, :nc].var(1, ddof=1) / nc
-            out[:, k] = (c[:, :nc].mean(1) - b[:, :nb].mean(1)) / np.sqrt(vb + vc)
-    return out
+@functools.lru_cache(maxsize=32)
+def _draws(model: int, i: int) -> np.ndarray:
+    """Run *i* of *model* in every null path, from its own stream ``default_rng([seed, model, i])``."""
+    return np.random.default_rng([_SEED, model, i]).standard_normal(_N_PATHS)
+
+
+@functools.lru_cache(maxsize=48)
+def _null_t(nb: int, nc: int, paired: bool) -> np.ndarray:
+    """One look's t statistic in every null path: the paired t of the first ``nb`` differences candidate -
+    baseline, or the Welch t of the first ``nb`` and ``nc`` runs (the same draws, as a campaign's rounds feed
+    both)."""
+    b = np.stack([_draws(0, i) for i in range(nb)], 1)
+    if paired:
+        x = np.stack([_draws(1, i) for i in range(nb)], 1) - b
+        return x.mean(1) / (x.std(1, ddof=1) / math.sqrt(nb))
+    c = np.stack([_draws(1, i) for i in range(nc)], 1)
+    return (c.mean(1) - b.mean(1)) / np.sqrt(b.var(1, ddof=1) / nb + c.var(1, ddof=1) / nc)
 
 
 def exact_t_boundaries(sizes: Sequence[tuple[int, int]], fractions: Sequence[float], alpha: float, *,
@@ -269,17 +266,20 @@ def _exact_cached(sizes, fractions, alpha, spending, sides, paired) -> tuple[flo
     if len(sizes) == 1:
         return tuple(out)
     inc = np.diff(np.r_[0.0, spent(alpha, fractions, spending)])
-    stats = _null_t_paths(sizes, paired, 20091105)
-    stats = np.abs(stats) if sides == 2 else stats
-    alive = stats[:, 0] < out[0]
+    def stat(k: int) -> np.ndarray:  # paths of a sequence's first looks do not depend on the looks that follow
+        x = _null_t(*sizes[k], paired[k])
+        return np.abs(x) if sides == 2 else x
+
+    alive = stat(0) < out[0]
     for k in range(1, len(sizes)):
         events = inc[k] * _N_PATHS
+        x = stat(k)
         if events < _MIN_EVENTS:
             out.append(float(t_critical(z[k], _df(sizes[k], paired[k]))))
         else:
-            vals = np.sort(stats[alive, k])[::-1]
+            vals = np.sort(x[alive])[::-1]
             out.append(float(vals[int(round(events)) - 1]))
-        alive &= stats[:, k] < out[k]
+        alive &= x < out[k]
     return tuple(out)
 
 

@@ -16,7 +16,7 @@ the moderated paired t from 5; without ("welch") the moderated Welch t throughou
 * expected runs per model against the fixed design of equal power, for 2x, 8 % and no difference.
 
 Reduced size in ``make test`` (200 campaigns of 6 cells, 600 single cells per configuration, O'Brien-Fleming
-runs saved only); ``PVFAIR_FULL=1`` (``make validity``) runs 1000 and 5000 and prints the table quoted in README's
+runs saved only); ``PVFAIR_FULL=1`` (``make validity``) runs 4000 and 8000 and prints the table quoted in README's
 "Collect until settled".
 """
 
@@ -33,8 +33,8 @@ from tests.conftest import FULL
 pytestmark = pytest.mark.validity
 
 ALPHA, CV, CELLS = 0.05, 0.05, 6
-CAMPAIGNS = 1000 if FULL else 200
-SINGLE = CAMPAIGNS * (5 if FULL else 3)  # single-cell campaigns per configuration
+CAMPAIGNS = 4000 if FULL else 200
+SINGLE = CAMPAIGNS * (2 if FULL else 3)  # single-cell campaigns per configuration
 DESIGN = SequentialDesign(min_trials=3, max_trials=12, alpha=ALPHA)
 ROUTES = ("paired", "welch")
 
