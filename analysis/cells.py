@@ -38,7 +38,7 @@ from analysis.stats import (
 from analysis.vocabulary import same_clock
 
 __all__ = ["Cell", "Evidence", "Basis", "BASES", "PAIRED_MIN_ROUNDS", "BOOTSTRAP_MIN_RUNS", "Priors", "route_evidence",
-           "model_interval"]
+           "t_route", "model_interval"]
 
 #: runs per model from which the bootstrap BCa decides (its coverage is validated at n >= 10, tests/validity)
 BOOTSTRAP_MIN_RUNS = 10
@@ -163,14 +163,23 @@ def route_evidence(cell: Cell, kind: str, priors: Priors, *, statistic: str, n_r
                    rng: np.random.Generator, alpha: float) -> Evidence:
     """The route rule (module docstring) for the cell's *kind* of sample ("raw" or "per-GHz")."""
     b, c = (cell.b, cell.c) if kind == "raw" else (cell.b_ghz, cell.c_ghz)
-    if cell.paired and len(b) >= PAIRED_MIN_ROUNDS:
-        return _TEvidence(paired_log_t(b, c, prior=priors.paired.get(kind, _NONE)), paired=True)
-    if min(len(b), len(c)) >= BOOTSTRAP_MIN_RUNS:
+    if not (cell.paired and len(b) >= PAIRED_MIN_ROUNDS) and min(len(b), len(c)) >= BOOTSTRAP_MIN_RUNS:
         return _BootEvidence(b, c, statistic=statistic, n_resamples=n_resamples, rng=rng, alpha=alpha)
+    res = t_route(cell, kind, priors)
+    return _TEvidence(res, paired=res.method.endswith("paired t (log)"))
+
+
+def t_route(cell: Cell, kind: str, priors: Priors) -> LogTResult:
+    """The cell's t route (rule 1, else rule 3): the paired t from :data:`PAIRED_MIN_ROUNDS` complete rounds, else
+    the (moderated) Welch t; where the bootstrap decides (rule 2) this is the t it stands in for. The sequential
+    looks (:mod:`analysis.sequential`) test this statistic at every look."""
+    b, c = (cell.b, cell.c) if kind == "raw" else (cell.b_ghz, cell.c_ghz)
+    if cell.paired and len(b) >= PAIRED_MIN_ROUNDS:
+        return paired_log_t(b, c, prior=priors.paired.get(kind, _NONE))
     pb, pc = priors.unpaired.get((kind, "b"), _NONE), priors.unpaired.get((kind, "c"), _NONE)
     if not (pb.df > 0 and pc.df > 0):  # both models moderated or neither: a Welch df mixing a 2-df variance with
         pb = pc = _NONE                # a moderated one misstates the tail the adjusted level lives in
-    return _TEvidence(log_t(b, c, prior_baseline=pb, prior_candidate=pc), paired=False)
+    return log_t(b, c, prior_baseline=pb, prior_candidate=pc)
 
 
 _NONE = VariancePrior(0.0, math.nan)

@@ -75,6 +75,7 @@ from analysis.cells import (
     Priors,
     model_interval,
     route_evidence,
+    t_route,
 )
 from analysis.ingest import Campaign
 from analysis.memo import Memo, content_key, memoizes
@@ -258,7 +259,10 @@ class CompareResult:
         ``clock_reading``, ``clock_mhz_baseline``, ``clock_mhz_candidate``, ``route`` (the interval/test that
         decided: "bootstrap BCa", "Welch t (log)", "moderated Welch t (log)", "paired t (log)", "model Wald", ...),
         ``basis`` (``raw`` | ``per-GHz`` | ``model-adjusted`` | ``bracket``), ``paired`` (bool: within-round
-        pairs), ``permutation_min_pvalue`` (smallest p an exact permutation test of these runs can give). The per-GHz ratio of a rate is that of
+        pairs), ``permutation_min_pvalue`` (smallest p an exact permutation test of these runs can give),
+        ``t_route``, ``t_log_effect``, ``t_standard_error``, ``t_df`` (the headline sample's t route, also where
+        the bootstrap decides: the statistic the sequential looks test; empty on the model-adjusted and bracket
+        bases). The per-GHz ratio of a rate is that of
         rate / GHz (:data:`analysis.normalize.PER_GHZ`); of a time (latency), that of time x GHz (cycles).
         """
         return self.table.copy()
@@ -689,8 +693,19 @@ def _decide(cells, by, *, statistic, correction, margin, alpha, n_resamples, gen
             "clock_mhz_baseline": c.clock_mhz_baseline, "clock_mhz_candidate": c.clock_mhz_candidate,
             "route": bs.route(r, g), "basis": bs.basis, "paired": bool(bs.paired(r, g)),
             "permutation_min_pvalue": permutation_min_pvalue(len(c.b), len(c.c)),
+            **_t_columns(c, bs, priors),
         })
     return rows, distributions, level
+
+
+def _t_columns(cell: Cell, bs: Basis, priors: Priors) -> dict[str, Any]:
+    """The headline sample's t route (:func:`analysis.cells.t_route`) where the basis is one sample (raw or
+    per-GHz): what the sequential looks test (:mod:`analysis.sequential`); empty on the other bases."""
+    if bs.basis not in ("raw", "per-GHz"):
+        return {"t_route": "", "t_log_effect": np.nan, "t_standard_error": np.nan, "t_df": np.nan}
+    res = t_route(cell, bs.basis, priors)
+    return {"t_route": res.method, "t_log_effect": res.log_effect, "t_standard_error": res.standard_error,
+            "t_df": res.df}
 
 
 def _pvalue_method(bs: Basis, r: Evidence, g: Evidence | None) -> str:
@@ -727,6 +742,7 @@ _TABLE_DTYPES: dict[str, str] = {
     "clock_elasticity": "float64", "clock_reading": "object",
     "clock_mhz_baseline": "float64", "clock_mhz_candidate": "float64",
     "route": "object", "basis": "object", "paired": "bool", "permutation_min_pvalue": "float64",
+    "t_route": "object", "t_log_effect": "float64", "t_standard_error": "float64", "t_df": "float64",
 }
 
 

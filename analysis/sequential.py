@@ -4,33 +4,42 @@ Re-testing after every rerun inflates the false-verdict rate: each look is anoth
 line. A group-sequential design keeps the stated rate by spending it over the looks
 (:mod:`analysis.stats.sequential`: Lan-DeMets alpha spending, O'Brien-Fleming type by default, Pocock on request).
 
-**The look's statistic** (:func:`look_statistics`) is t-based on the log metric, the route that can reach the
-adjusted alpha at 3 runs per model (the permutation p-value cannot go below 0.1 at 3 vs 3):
+**The look's statistic** (:func:`look_statistics`) is :func:`analysis.compare.compare` itself, run on the
+campaign so far: the t route of each cell (:func:`analysis.cells.t_route`, compare's columns ``t_route``,
+``t_log_effect``, ``t_standard_error``, ``t_df``), with the variance priors fitted across the campaign's cells
+(settled cells stay in with their runs), so the small-sample routes lend each look the degrees of freedom the
+cells share:
 
-* rounds pair the models (every round, i.e. ``trial``, of the cell holds one run of each model, as ``pvfair
-  collect`` writes them): a paired t on the within-round log ratios, ``df = n - 1``;
-* otherwise Welch's t on the logs, Welch-Satterthwaite df.
+* rounds pair the models (every round of the cell holds one run of each model, as ``pvfair collect`` writes
+  them) and there are at least 5 of them: the (moderated) paired t on the within-round log ratios;
+* otherwise the (moderated) Welch t on the logs; where compare's headline is the bootstrap (10 or more unpaired
+  runs) the look tests the Welch t it stands in for.
 
-The effect is the ratio of geometric means candidate/baseline, ``exp(d)``. Cells, metrics and their directions
-are those of :func:`analysis.compare.compare` (:data:`analysis.vocabulary.CELL_KEY`,
-:data:`analysis.compare.DEFAULT_METRICS`, :mod:`analysis.schema`); warm-up runs are left out as there.
+The effect is the ratio of geometric means candidate/baseline, ``exp(d)``. A cell whose headline has no single t
+(model-adjusted, bracket, a design confound) is not tested before the last look. :func:`cell_statistics` computes
+the same statistic from :class:`analysis.cells.Cell` objects (the simulation of :mod:`analysis.sequential_sim`).
 
-**The decision at look k** (:func:`sequential_look`), with ``t_k`` the information fraction (paired: pairs /
-``max_trials``; Welch: ``(1/n_b + 1/n_c)^-1`` over its value at ``max_trials`` each; the last round spends what
-is left, ``t = 1``):
+**The decision at look k** (:func:`sequential_look`), with ``t_k`` the information fraction
+(``(1/n_b + 1/n_c)^-1`` over its value at ``max_trials`` runs each; the last round spends what is left, ``t = 1``):
 
 * *faster / slower*: ``|T| >= t_crit``, the two-sided boundary at level ``alpha / m`` (the Bonferroni share of
-  each of the campaign's m cells x metrics: the level of the report's simultaneous intervals, so Holm and
-  Bonferroni both use it; Holm's step-down has no group-sequential form without closed testing), mapped from the z
-  scale through the t distribution at the look's df (:func:`analysis.stats.sequential.t_critical`);
+  each of the campaign's m cells x metrics: the level of the report's simultaneous intervals, which compare's
+  Holm verdict also needs; Holm's step-down has no group-sequential form without closed testing);
 * *equivalent*: both one-sided TOST statistics against ``[1/(1+margin), 1+margin]`` cross the one-sided boundary
   at level ``alpha`` (as the report's TOST, unadjusted: an intersection-union test);
 * both: "... but within margin"; the verdict words are :func:`analysis.compare.verdict`'s;
 * otherwise inconclusive: the cell runs on, up to ``max_trials``.
 
+The boundaries (:func:`look_thresholds`): for a moderated t the z boundaries of the spending function mapped
+through the t distribution at the look's df; for a plain t after earlier looks (no prior: 2-11 df) the boundaries
+of simulated null paths of that sequence of paired / Welch statistics
+(:func:`analysis.stats.sequential.exact_t_boundaries`), as the mapping lets such a sequence cross too often.
+
 A metric settles at the first look whose verdict is not inconclusive and is not tested again; a cell leaves the
-following rounds once every metric of it has settled. With one look (``min_trials = max_trials``) the boundaries
-are ``z_{1 - alpha/(2m)}`` and ``z_{1 - alpha}``, i.e. exactly the fixed-sample t test and TOST.
+following rounds once every metric of it has settled. At the last look a cell never tested before (nothing of
+its alpha spent) takes compare's verdict, so one look (``min_trials = max_trials``) gives exactly compare's
+verdict; on the t routes the boundaries are then ``t_{1 - alpha/(2m)}`` and ``t_{1 - alpha}``, i.e. compare's own
+test and TOST.
 
 Each look's rows carry the repeated confidence interval (Jennison & Turnbull ch. 9): ``exp(d +/- t_crit se)``,
 which covers the true ratio at every look simultaneously with probability ``1 - alpha/m``: the interval shown
@@ -39,6 +48,7 @@ against the boundary in the notebooks (:func:`analysis.plots.sequential.looks_pl
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -51,18 +61,12 @@ from analysis.schema import metric_direction
 from analysis.stats.sequential import SPENDING, exact_t_boundaries, sequential_boundaries, t_critical
 from analysis.vocabulary import CELL_KEY
 
-__all__ = ["SequentialDesign", "look_statistics", "sequential_look", "settled_cells", "decide", "look_thresholds",
-           "LOOK_COLUMNS",
-           "ROUTES", "LOOKS_FILE", "SEQUENTIAL_FILE"]
+__all__ = ["SequentialDesign", "look_statistics", "cell_statistics", "sequential_look", "settled_cells", "decide",
+           "look_thresholds", "information_fraction", "LOOK_COLUMNS", "STAT_COLUMNS", "LOOKS_FILE", "SEQUENTIAL_FILE"]
 
 #: files a sequential collection writes in the campaign folder (``metadata*``: ingest ignores them)
 LOOKS_FILE = "metadata_looks.csv"
 SEQUENTIAL_FILE = "metadata_sequential.json"
-#: the look statistic's route -> what it is
-ROUTES: dict[str, str] = {
-    "paired-log-t": "paired t on within-round log ratios (one run of each model per round)",
-    "welch-log-t": "Welch t on the log metric",
-}
 _CORRECTIONS = ("holm", "bonferroni", "none")
 
 
@@ -120,69 +124,49 @@ class SequentialDesign:
 # ---------------------------------------------------------------------------------------------------- statistic
 
 
-STAT_COLUMNS = ("metric", "direction", "route", "n_baseline", "n_candidate", "n_pairs", "log_ratio", "se", "df",
-                "note")
-
-
-def _paired(cell: pd.DataFrame, baseline: str, candidate: str) -> pd.DataFrame | None:
-    """Per-round (baseline, candidate) values when every round has one run of each model, else None."""
-    if "trial" not in cell or cell["trial"].isna().any():
-        return None
-    counts = cell.groupby(["trial", "pv_model"]).size().unstack(fill_value=0)
-    if not {baseline, candidate} <= set(counts.columns) or not (counts[[baseline, candidate]] == 1).all().all():
-        return None
-    wide = cell.pivot(index="trial", columns="pv_model", values="value")
-    return wide[[baseline, candidate]] if len(wide) >= 2 else None
-
-
-def _cell_statistic(cell: pd.DataFrame, baseline: str, candidate: str) -> dict[str, Any]:
-    pos = cell["value"] > 0
-    note = "" if pos.all() else f"{int((~pos).sum())} non-positive value(s) left out (log scale)"
-    cell = cell[pos]
-    b = np.log(cell.loc[cell["pv_model"] == baseline, "value"].to_numpy(float))
-    c = np.log(cell.loc[cell["pv_model"] == candidate, "value"].to_numpy(float))
-    out = {"n_baseline": len(b), "n_candidate": len(c), "n_pairs": 0, "note": note}
-    wide = _paired(cell, baseline, candidate)
-    if wide is not None:
-        diff = np.log(wide[candidate].to_numpy(float)) - np.log(wide[baseline].to_numpy(float))
-        n = len(diff)
-        return out | {"route": "paired-log-t", "n_pairs": n, "log_ratio": float(diff.mean()),
-                      "se": float(diff.std(ddof=1) / math.sqrt(n)), "df": float(n - 1)}
-    if len(b) < 2 or len(c) < 2:
-        return out | {"route": "welch-log-t", "log_ratio": np.nan, "se": np.nan, "df": np.nan,
-                      "note": "; ".join(filter(None, [note, "fewer than 2 runs of a model: no t statistic"]))}
-    vb, vc = b.var(ddof=1) / len(b), c.var(ddof=1) / len(c)
-    se2 = vb + vc
-    df = se2 ** 2 / (vb ** 2 / (len(b) - 1) + vc ** 2 / (len(c) - 1)) if se2 > 0 else float(len(b) + len(c) - 2)
-    return out | {"route": "welch-log-t", "log_ratio": float(c.mean() - b.mean()), "se": float(math.sqrt(se2)),
-                  "df": float(df)}
+STAT_COLUMNS = ("metric", "direction", "route", "n_baseline", "n_candidate", "log_ratio", "se", "df",
+                "fixed_verdict", "note")
 
 
 def look_statistics(campaign: Any, baseline: str, candidate: str, *, metrics: Sequence[str] | None = None,
-                    by: Sequence[str] = CELL_KEY) -> pd.DataFrame:
-    """The t statistic on the log metric of every cell and metric of a campaign (see the module docstring).
+                    by: Sequence[str] = CELL_KEY, **compare_options: Any) -> pd.DataFrame:
+    """The look statistic of every cell and metric of a campaign: :func:`analysis.compare.compare` itself.
 
-    Returns a frame with the ``by`` columns and :data:`STAT_COLUMNS`; a cell that has a model with fewer than two
-    runs gets NaN statistics and says why in ``note``.
+    ``route``, ``log_ratio``, ``se``, ``df`` are compare's ``t_route``, ``t_log_effect``, ``t_standard_error``,
+    ``t_df`` (the cell's t route with the variance priors fitted across the campaign's cells); ``fixed_verdict``
+    is compare's verdict, which decides a cell at the last look if it was never tested before. A cell whose
+    headline has no single t (model-adjusted, bracket, a design confound) or that compare excluded gets NaN
+    statistics and says why in ``note``. Returns a frame with the ``by`` columns and :data:`STAT_COLUMNS`.
     """
-    from analysis.compare import DEFAULT_METRICS
+    from analysis.compare import compare
 
-    runs, meas = campaign.runs, campaign.measurements
-    for model in (baseline, candidate):
-        if model not in set(runs["pv_model"]):
-            raise ValueError(f"baseline/candidate: model {model!r} not in the campaign's runs; expected one of "
-                             f"{sorted(set(runs['pv_model']))}")
-    if "warmup" in runs:
-        runs = runs[~runs["warmup"].fillna(False).astype(bool)]
-    runs = runs[runs["pv_model"].isin([baseline, candidate])]
-    wanted = list(metrics) if metrics is not None else [m for m in DEFAULT_METRICS if m in set(meas["metric"])]
-    cols = [*by, "run_id", "pv_model"] + (["trial"] if "trial" in runs and "trial" not in by else [])
-    data = meas[meas["metric"].isin(wanted)].merge(runs[cols], on="run_id")
-    rows = []
-    for key, cell in data.groupby([*by, "metric"], sort=True, dropna=False):
-        stat = _cell_statistic(cell, baseline, candidate)
-        rows.append(dict(zip([*by, "metric"], key, strict=True)) | {"direction": metric_direction(key[-1])} | stat)
+    res = compare(campaign, baseline=baseline, candidate=candidate, metrics=metrics, by=tuple(by),
+                  **({"rng": 0} | compare_options))
+    t = res.table
+    rows = [{**{k: r[k] for k in by}, "metric": r["metric"], "direction": r["direction"],
+             "route": r["t_route"] or r["route"], "n_baseline": int(r["n_baseline"]),
+             "n_candidate": int(r["n_candidate"]), "log_ratio": r["t_log_effect"], "se": r["t_standard_error"],
+             "df": r["t_df"], "fixed_verdict": r["verdict"],
+             "note": "" if r["t_route"] else f"basis {r['basis']}: no t statistic; compare's verdict at the last look"}
+            for _, r in t.iterrows()]
+    for _, r in res.excluded.iterrows():
+        for metric in [r["metric"]] if pd.notna(r["metric"]) else res.metrics:
+            rows.append({**{k: r[k] for k in by}, "metric": metric, "direction": metric_direction(metric),
+                         "route": "", "n_baseline": int(r["n_baseline"]), "n_candidate": int(r["n_candidate"]),
+                         "log_ratio": np.nan, "se": np.nan, "df": np.nan, "fixed_verdict": "inconclusive",
+                         "note": f"not compared: {r['reason']}"})
     return pd.DataFrame(rows, columns=[*by, *STAT_COLUMNS])
+
+
+def cell_statistics(cells: Sequence[Any], kind: str = "raw") -> list[Any]:
+    """The t route of each :class:`analysis.cells.Cell` as compare decides it (priors fitted across *cells*):
+    the statistic behind compare's ``t_*`` columns, for simulations that skip ingest and audit
+    (:mod:`analysis.sequential_sim`)."""
+    from analysis.cells import t_route
+    from analysis.compare import _priors
+
+    priors = _priors(list(cells))
+    return [t_route(c, kind, priors) for c in cells]
 
 
 # ---------------------------------------------------------------------------------------------------- decision
@@ -193,13 +177,10 @@ LOOK_COLUMNS = ("look", "round", "metric", "direction", "route", "n_baseline", "
                 "rci_high", "tost_low", "tost_high", "verdict", "settled", "note")
 
 
-def _fraction(stat: pd.Series, design: SequentialDesign, final: bool) -> float:
-    if final:
-        return 1.0
-    if stat["route"] == "paired-log-t":
-        return min(stat["n_pairs"] / design.max_trials, 1.0)
-    info = 1 / (1 / stat["n_baseline"] + 1 / stat["n_candidate"])
-    return min(info / (design.max_trials / 2), 1.0)
+def information_fraction(n_baseline: Any, n_candidate: Any, max_trials: int) -> Any:
+    """``(1/n_b + 1/n_c)^-1`` over its value at ``max_trials`` runs each (``n / max_trials`` for n pairs)."""
+    info = 1 / (1 / np.asarray(n_baseline, float) + 1 / np.asarray(n_candidate, float))
+    return np.minimum(info / (max_trials / 2), 1.0)
 
 
 def decide(log_ratio: np.ndarray, se: np.ndarray, t_two: np.ndarray, t_one: np.ndarray,
@@ -217,22 +198,36 @@ def decide(log_ratio: np.ndarray, se: np.ndarray, t_two: np.ndarray, t_one: np.n
     return significant & np.isfinite(d), equivalent & np.isfinite(d)
 
 
-def look_thresholds(route: str, sizes: Sequence[tuple[int, int]], fractions: Sequence[float], df: float,
-                    alpha_two: float, alpha_one: float, spending: str) -> tuple[float, float, float, float]:
+def look_thresholds(fractions: Sequence[float], sizes: Sequence[tuple[int, int]], routes: Sequence[str], df: Any,
+                    alpha_two: float, alpha_one: float, spending: str) -> tuple[float, Any, float, Any]:
     """(z two-sided, t two-sided, z one-sided, t one-sided) boundaries of the last of these looks.
 
-    Paired route: :func:`analysis.stats.sequential.exact_t_boundaries` (first-crossing probabilities of the paired
-    t sequence equal the spent increments); Welch route: the z boundaries mapped through the t distribution at the
-    look's Welch df (:func:`analysis.stats.sequential.t_critical`), which tests/validity shows holds the level.
+    *fractions*, *sizes* (runs per model) and *routes* (compare's ``t_route``) of the cell's looks so far. A
+    moderated t (its df lent by the other cells) gets the z boundaries of the spending function mapped through
+    the t distribution at its df (:func:`analysis.stats.sequential.t_critical`; *df* may be an array); a plain
+    paired or Welch t after earlier looks, whose few df make the mapped sequence cross too often, gets the
+    boundaries of simulated null paths of that sequence (:func:`analysis.stats.sequential.exact_t_boundaries`).
+    tests/validity checks both by simulation.
     """
-    z2 = sequential_boundaries(fractions, alpha_two, spending=spending, sides=2)[-1]
-    z1 = sequential_boundaries(fractions, alpha_one, spending=spending, sides=1)[-1]
-    if route == "paired-log-t" and len(sizes) > 1:
-        t2 = exact_t_boundaries(sizes, fractions, alpha_two, spending=spending, sides=2)[-1]
-        t1 = exact_t_boundaries(sizes, fractions, alpha_one, spending=spending, sides=1)[-1]
-    else:
-        t2, t1 = t_critical(z2, df).item(), t_critical(z1, df).item()
-    return float(z2), float(t2), float(z1), float(t1)
+    z2, exact2, z1, exact1 = _thresholds(tuple(float(f) for f in fractions),
+                                         tuple((int(a), int(b)) for a, b in sizes), tuple(map(str, routes)),
+                                         float(alpha_two), float(alpha_one), spending)
+    if exact2 is None:
+        return z2, t_critical(z2, df), z1, t_critical(z1, df)
+    return z2, np.full(np.shape(df), exact2)[()], z1, np.full(np.shape(df), exact1)[()]
+
+
+@functools.lru_cache(maxsize=4096)
+def _thresholds(fractions, sizes, routes, alpha_two, alpha_one, spending):
+    """z boundaries, and the simulated t boundaries where the last look's t is plain after earlier looks."""
+    z2 = float(sequential_boundaries(fractions, alpha_two, spending=spending, sides=2)[-1])
+    z1 = float(sequential_boundaries(fractions, alpha_one, spending=spending, sides=1)[-1])
+    if len(fractions) == 1 or routes[-1].startswith("moderated"):
+        return z2, None, z1, None
+    paired = [r.endswith("paired t (log)") for r in routes]
+    t2 = exact_t_boundaries(sizes, fractions, alpha_two, spending=spending, sides=2, paired=paired)[-1]
+    t1 = exact_t_boundaries(sizes, fractions, alpha_one, spending=spending, sides=1, paired=paired)[-1]
+    return z2, float(t2), z1, float(t1)
 
 
 def _history(previous: pd.DataFrame | None, key: tuple, by: Sequence[str]) -> pd.DataFrame:
@@ -256,41 +251,47 @@ def sequential_look(stats: pd.DataFrame, design: SequentialDesign, *, look: int,
     m : the campaign's number of cells x metrics (fixed at the first look: the Bonferroni share ``alpha / m``)
     previous : the rows of the earlier looks (their fractions make this look's boundaries)
     """
-    from analysis.compare import verdict
-
     final = round >= design.max_trials
-    a2 = design.alpha_per_comparison(m)
     rows = []
     for _, st in stats.iterrows():
         key = tuple(st[c] for c in [*by, "metric"])
         hist = _history(previous, key, by)
-        if bool(hist["settled"].astype(bool).any()) if len(hist) else False:
+        if len(hist) and bool(hist["settled"].astype(bool).any()):
             continue
         base = {c: st[c] for c in [*by, "metric", "direction", "route", "n_baseline", "n_candidate", "df"]}
         base |= {"look": look, "round": round, "note": st["note"]}
         tested = hist[np.isfinite(hist["fraction"].astype(float))] if len(hist) else hist
-        frac = _fraction(st, design, final) if np.isfinite(st["se"]) else np.nan
-        if not np.isfinite(frac) or (len(tested) and frac <= float(tested["fraction"].astype(float).max())):
-            why = "no t statistic" if not np.isfinite(frac) else "no new runs since the last look"
-            rows.append(base | {"fraction": np.nan, "verdict": "inconclusive", "settled": False,
-                                "note": "; ".join(filter(None, [st["note"], why]))})
-            continue
-        fracs = [*tested["fraction"].astype(float), frac]
-        paired = st["route"] == "paired-log-t" and (tested["route"] == "paired-log-t").all()
-        sizes = [*zip(tested["n_baseline"].astype(int), tested["n_candidate"].astype(int), strict=True),
-                 (int(st["n_baseline"]), int(st["n_candidate"]))]
-        z2, t2, z1, t1 = look_thresholds("paired-log-t" if paired else "welch-log-t", sizes, fracs, st["df"], a2,
-                                         design.alpha, design.spending)
-        sig, eq = (x.item() for x in decide(st["log_ratio"], st["se"], t2, t1, design.margin))
-        est = math.exp(st["log_ratio"])
-        v = verdict(bool(sig), bool(eq), est, st["direction"])
-        rows.append(base | {
-            "fraction": frac, "z_boundary": z2, "t_boundary": t2, "z_equivalence": z1, "t_equivalence": t1,
-            "t_statistic": st["log_ratio"] / st["se"] if st["se"] > 0 else np.nan, "estimate": est,
-            "rci_low": math.exp(st["log_ratio"] - t2 * st["se"]), "rci_high": math.exp(st["log_ratio"] + t2 * st["se"]),
-            "tost_low": math.exp(st["log_ratio"] - t1 * st["se"]), "tost_high": math.exp(st["log_ratio"] + t1 * st["se"]),
-            "verdict": v, "settled": v != "inconclusive"})
+        rows.append(base | _decide_row(st, design, final, tested, design.alpha_per_comparison(m)))
     return pd.DataFrame(rows, columns=[*by, *LOOK_COLUMNS])
+
+
+def _decide_row(st: pd.Series, design: SequentialDesign, final: bool, tested: pd.DataFrame,
+                a2: float) -> dict[str, Any]:
+    """One cell x metric at one look: boundaries, repeated CI, verdict (see the module docstring)."""
+    from analysis.compare import verdict
+
+    untested_final = final and not len(tested)  # nothing spent yet: the fixed-sample verdict is compare's own
+    fixed = {"verdict": st["fixed_verdict"], "settled": st["fixed_verdict"] != "inconclusive"}
+    if not np.isfinite(st["se"]):
+        return {"fraction": np.nan, **(fixed if untested_final else {"verdict": "inconclusive", "settled": False})}
+    frac = 1.0 if final else float(information_fraction(st["n_baseline"], st["n_candidate"], design.max_trials))
+    if len(tested) and frac <= float(tested["fraction"].astype(float).max()):
+        return {"fraction": np.nan, "verdict": "inconclusive", "settled": False,
+                "note": "; ".join(filter(None, [st["note"], "no new runs since the last look"]))}
+    sizes = [*zip(tested["n_baseline"].astype(int), tested["n_candidate"].astype(int), strict=True),
+             (int(st["n_baseline"]), int(st["n_candidate"]))]
+    z2, t2, z1, t1 = look_thresholds([*tested["fraction"].astype(float), frac], sizes,
+                                     [*tested["route"].astype(str), str(st["route"])], st["df"], a2, design.alpha,
+                                     design.spending)
+    t2, t1 = float(t2), float(t1)
+    d, se = float(st["log_ratio"]), float(st["se"])
+    sig, eq = (bool(x.item()) for x in decide(d, se, t2, t1, design.margin))
+    v = verdict(sig, eq, math.exp(d), st["direction"])
+    return {"fraction": frac, "z_boundary": z2, "t_boundary": t2, "z_equivalence": z1, "t_equivalence": t1,
+            "t_statistic": d / se if se > 0 else np.nan, "estimate": math.exp(d),
+            "rci_low": math.exp(d - t2 * se), "rci_high": math.exp(d + t2 * se),
+            "tost_low": math.exp(d - t1 * se), "tost_high": math.exp(d + t1 * se),
+            **(fixed if untested_final else {"verdict": v, "settled": v != "inconclusive"})}
 
 
 def settled_cells(looks: pd.DataFrame, stats: pd.DataFrame, by: Sequence[str] = CELL_KEY) -> set[tuple]:

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-from analysis.sequential import SequentialDesign, decide
-from analysis.stats.sequential import exact_t_boundaries, sequential_boundaries, t_critical
+from analysis.cells import Cell
+from analysis.sequential import SequentialDesign, cell_statistics, decide, look_thresholds
 
-__all__ = ["SimulationResult", "simulate_sequential", "fixed_runs_for_power"]
+__all__ = ["SimulationResult", "simulate_sequential", "fixed_runs_for_power", "ROUTES"]
 
 
 @dataclass(frozen=True)
@@ -40,78 +40,80 @@ class SimulationResult:
         return dict(self.__dict__)
 
 
-def _statistics(eb: np.ndarray, ec: np.ndarray, n: int, route: str) -> tuple[np.ndarray, ...]:
-    b, c = eb[..., :n], ec[..., :n]
-    if route == "paired-log-t":
-        diff = c - b
-        return diff.mean(-1), diff.std(-1, ddof=1) / math.sqrt(n), np.full(diff.shape[:-1], n - 1.0)
-    vb, vc = b.var(-1, ddof=1) / n, c.var(-1, ddof=1) / n
-    se2 = vb + vc
-    df = se2 ** 2 / ((vb ** 2 + vc ** 2) / (n - 1))
-    return c.mean(-1) - b.mean(-1), np.sqrt(se2), df
+ROUTES = ("paired", "welch")
 
 
-def _thresholds(design: SequentialDesign, m: int, naive: bool, route: str, df: np.ndarray, k: int,
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """t boundaries at look k: the design's (as :func:`analysis.sequential.look_thresholds`) or the naive ones."""
-    rounds = design.look_rounds
+def _cells(eb: np.ndarray, ec: np.ndarray, runs: np.ndarray, paired: bool) -> list[Cell]:
+    """One campaign's cells as compare sees them: cell i has its first runs[i] runs of each model."""
+    return [Cell(keys=(i,), label=str(i), metric="throughput_bps", direction="higher", b=np.exp(eb[i, :n]),
+                 c=np.exp(ec[i, :n]), b_ghz=None, c_ghz=None, ghz_b=np.full(n, np.nan), ghz_c=np.full(n, np.nan),
+                 paired=paired, test=None, size=None) for i, n in enumerate(runs)]
+
+
+def _campaign(eb, ec, design: SequentialDesign, naive: bool, paired: bool, sign: float) -> dict[str, np.ndarray]:
+    """Looks over one campaign (cells x rounds of log values): per cell its stop round, verdict flags, first look."""
+    m = eb.shape[0]
     a2 = design.alpha_per_comparison(m)
-    if naive:
-        return t_critical(sps.norm.isf(a2 / 2), df), t_critical(sps.norm.isf(design.alpha), df)
-    fr = [n / design.max_trials for n in rounds]
-    if route == "paired-log-t" and k > 0:  # the whole sequence at once: a look's boundary ignores later looks
-        sizes = [(n, n) for n in rounds]
-        t2 = exact_t_boundaries(sizes, fr, a2, spending=design.spending, sides=2)[k]
-        t1 = exact_t_boundaries(sizes, fr, design.alpha, spending=design.spending, sides=1)[k]
-        return np.full(df.shape, t2), np.full(df.shape, t1)
-    z2 = sequential_boundaries(fr, a2, spending=design.spending, sides=2)[k]
-    z1 = sequential_boundaries(fr, design.alpha, spending=design.spending, sides=1)[k]
-    return t_critical(z2, df), t_critical(z1, df)
+    running = np.ones(m, bool)
+    runs = np.full(m, design.look_rounds[0])
+    out = {k: np.zeros(m, bool) for k in ("wrong", "right", "equiv", "first")}
+    routes: list[str] = []  # the route of the running cells at each look (one prior per campaign: the same)
+    for k, n in enumerate(design.look_rounds):
+        runs[running] = n
+        res = cell_statistics(_cells(eb, ec, runs, paired))
+        d, se, df = (np.array([getattr(r, a) for r in res]) for a in ("log_effect", "standard_error", "df"))
+        routes.append(res[int(np.argmax(running))].method)
+        looks = [(1.0, n)] if naive else [(r / design.max_trials, r) for r in design.look_rounds[:k + 1]]
+        _, t2, _, t1 = look_thresholds([f for f, _ in looks], [(r, r) for _, r in looks],
+                                       routes[-len(looks):], df, a2, design.alpha, design.spending)
+        sig, eq = decide(d, se, t2, t1, design.margin)
+        stop = running & (sig | eq)
+        out["wrong"] |= stop & sig & ((np.sign(d) != sign) | (sign == 0))
+        out["right"] |= stop & sig & (np.sign(d) == sign) & (sign != 0)
+        out["equiv"] |= stop & eq & ~sig
+        if k == 0:
+            out["first"] = stop.copy()
+        running &= ~stop
+        if not running.any():
+            break
+    return out | {"runs": np.where(running, design.max_trials, runs)}
 
 
 def simulate_sequential(design: SequentialDesign, *, campaigns: int, cells: int, ratio: float, cv: float,
-                        route: str = "paired-log-t", naive: bool = False, drift_cv: float = 0.0,
+                        route: str = "paired", naive: bool = False, drift_cv: float = 0.0,
                         rng: np.random.Generator | int | None = None) -> SimulationResult:
-    """Simulate *campaigns* campaigns of *cells* cells under the design (or the naive rule) and a known truth."""
-    if route not in ("paired-log-t", "welch-log-t"):
-        raise ValueError(f"route: expected 'paired-log-t' or 'welch-log-t', got {route!r}")
+    """Simulate *campaigns* campaigns of *cells* cells under the design (or the naive rule) and a known truth.
+
+    *route* ``"paired"``: every round holds one run of each model (as ``pvfair collect`` writes them), so compare
+    takes the paired t from 5 rounds and the Welch t before; ``"welch"``: runs without rounds (Welch t at every
+    look). At every look the statistic is compare's (:func:`analysis.sequential.cell_statistics`, priors fitted
+    across the campaign's cells, settled cells kept at their runs) and the boundaries those of
+    :func:`analysis.sequential.look_thresholds`.
+    """
+    if route not in ROUTES:
+        raise ValueError(f"route: expected one of {ROUTES}, got {route!r}")
     rng = np.random.default_rng(rng)
     sigma = math.sqrt(math.log1p(cv ** 2))
     shape = (campaigns, cells, design.max_trials)
     drift = rng.normal(0, math.sqrt(math.log1p(drift_cv ** 2)), shape) if drift_cv else 0.0
     eb = rng.normal(0, sigma, shape) + drift
     ec = rng.normal(math.log(ratio), sigma, shape) + drift
-    running = np.ones(shape[:2], bool)
-    runs = np.full(shape[:2], design.max_trials, float)
-    wrong = np.zeros(shape[:2], bool)
-    right = np.zeros(shape[:2], bool)
-    equiv = np.zeros(shape[:2], bool)
-    first = np.zeros(shape[:2], bool)
-    for k, n in enumerate(design.look_rounds):
-        d, se, df = _statistics(eb, ec, n, route)
-        t2, t1 = _thresholds(design, cells, naive, route, df, k)
-        sig, eq = decide(d, se, t2, t1, design.margin)
-        stop = running & (sig | eq)
-        wrong |= stop & sig & ((np.sign(d) != np.sign(math.log(ratio))) | (ratio == 1))
-        right |= stop & sig & (np.sign(d) == np.sign(math.log(ratio))) & (ratio != 1)
-        equiv |= stop & eq & ~sig
-        runs[stop] = n
-        if k == 0:
-            first = stop.copy()
-        running &= ~stop
-    return SimulationResult(campaigns=campaigns, cells=cells, familywise_rate=float(wrong.any(1).mean()),
-                            first_look_settled=float(first.mean()), power=float(right.mean()),
-                            equivalent=float(equiv.mean()), expected_runs=float(runs.mean()))
+    sign = float(np.sign(math.log(ratio)))
+    res = [_campaign(eb[i], ec[i], design, naive, route == "paired", sign) for i in range(campaigns)]
+    get = lambda k: np.stack([r[k] for r in res])  # noqa: E731
+    return SimulationResult(campaigns=campaigns, cells=cells, familywise_rate=float(get("wrong").any(1).mean()),
+                            first_look_settled=float(get("first").mean()), power=float(get("right").mean()),
+                            equivalent=float(get("equiv").mean()), expected_runs=float(get("runs").mean()))
 
 
-def fixed_runs_for_power(power: float, *, ratio: float, cv: float, alpha: float, route: str = "paired-log-t",
+def fixed_runs_for_power(power: float, *, ratio: float, cv: float, alpha: float, route: str = "paired",
                          max_runs: int = 200) -> int:
     """Fewest runs per model of a one-look t test on the logs at two-sided *alpha* with at least *power*
     against *ratio* (noncentral t; paired: ``df = n - 1``, Welch with equal variances: ``df = 2n - 2``)."""
     sigma = math.sqrt(math.log1p(cv ** 2))
     for n in range(2, max_runs + 1):
         se = sigma * math.sqrt(2 / n)
-        df = n - 1 if route == "paired-log-t" else 2 * n - 2
+        df = n - 1 if route == "paired" else 2 * n - 2
         crit = sps.t.isf(alpha / 2, df)
         nc = abs(math.log(ratio)) / se
         if sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc) >= power:

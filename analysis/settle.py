@@ -51,7 +51,7 @@ from analysis.sequential import (
 #: a plan names its cells by the tool's own test (``tool_test`` of the ingested runs), size and pinning
 PLAN_KEY: tuple[str, ...] = ("tool_test", "msg_size_bytes", "pinning")
 
-__all__ = ["collect_until_settled", "SettleResult", "read_looks"]
+__all__ = ["collect_until_settled", "SettleResult", "read_looks", "looks_summary", "LooksSummary"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +112,45 @@ def read_looks(folder: str | Path) -> pd.DataFrame | None:
     looks = pd.read_csv(path)
     looks["settled"] = looks["settled"].astype(str).str.lower().eq("true")
     return looks
+
+
+@dataclasses.dataclass(frozen=True)
+class LooksSummary:
+    """The looks of a campaign collected until settled, as a report shows them.
+
+    ``table``: per cell and metric the look and round at which it settled (blank: ran to the maximum), its
+    verdict, estimate and interval at the boundary (:func:`analysis.plots.looks_table`); ``looks``: every
+    recorded look (``metadata_looks.csv``); ``design``: the recorded design (``metadata_sequential.json``, empty
+    if absent).
+    """
+
+    table: pd.DataFrame
+    looks: pd.DataFrame
+    design: dict[str, Any]
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def figure(self) -> Any:
+        """The looks plot (:func:`analysis.plots.looks_plot`) at the design's margin."""
+        from analysis.plots.sequential import looks_plot
+
+        return looks_plot(self.looks, margin=float(self.design.get("margin", 0.05)))
+
+
+def looks_summary(folder: str | Path) -> LooksSummary | None:
+    """The looks recorded in a campaign folder by ``pvfair collect --until-settled`` (None: a fixed design)."""
+    from analysis.plots.sequential import looks_table
+
+    looks = read_looks(folder)
+    if looks is None or looks.empty:
+        return None
+    path = Path(folder) / SEQUENTIAL_FILE
+    design = json.loads(path.read_text(encoding="utf-8")).get("design", {}) if path.is_file() else {}
+    table = looks_table(looks)
+    cols = ["cell", "metric", "settled at look", "settled after round", "looks", "verdict", "estimate",
+            "interval at the boundary"]
+    return LooksSummary(table=table[cols], looks=looks, design=design)
 
 
 def _write_looks(out: Path, looks: pd.DataFrame) -> None:
@@ -180,8 +219,8 @@ def collect_until_settled(plan: col.Plan | str | Path, out: str | Path, *, desig
     out.mkdir(parents=True, exist_ok=True)
     state = _state_iv(out, design, resume) or {
         "design": design.to_dict(), "baseline": baseline, "candidate": candidate, "m": None, "by": list(PLAN_KEY),
-        "looks": [], "settled": {}, "rule": "analysis.sequential (Lan-DeMets alpha spending on t statistics of "
-                                            "the log metric)"}
+        "looks": [], "settled": {}, "rule": "analysis.sequential (Lan-DeMets alpha spending on compare's t "
+                                            "statistics of the log metric)"}
     looks = read_looks(out) if resume else None
     looks = looks if looks is not None else pd.DataFrame(columns=[*PLAN_KEY, "cell", *LOOK_COLUMNS])
     by_index = {r.order_index: r for r in schedule}
@@ -191,12 +230,43 @@ def collect_until_settled(plan: col.Plan | str | Path, out: str | Path, *, desig
     removed = col._cleanup_unfinished(out, schedule, done)
     check = sysinfo.system_check(interval_s=check_interval_s)
     say(check.summary())
+    meta, invocation = _record_start(plan, out, design, schedule, meta, check, len(done), removed)
+    col._atomic_write(out / SEQUENTIAL_FILE, col._json_bytes(state))  # the design is fixed from the start
+    run = _Rounds(plan, out, design, schedule, state, rows, done, invocation, say)
+    bar = tqdm(total=len(schedule), initial=len(done), desc=f"collect {plan.name} until settled", unit="run",
+               disable=not progress)
+    models_up: list[col.ModelSpec] = []
+    try:
+        for model in plan.models.values():
+            if resume and model.teardown:
+                col._run_shell_list(model.teardown, f"models.{model.name}.teardown", check=False)
+            models_up.append(model)
+            invocation.setdefault("setup", {})[model.name] = col._run_shell_list(
+                model.setup, f"{plan.source}: models.{model.name}.setup", check=True)
+        looks = run.all(looks, bar)
+    finally:
+        bar.close()
+        for model in reversed(models_up):
+            invocation.setdefault("teardown", {})[model.name] = col._run_shell_list(
+                model.teardown, f"models.{model.name}.teardown", check=False)
+        invocation["finished"] = datetime.now(UTC).isoformat()
+        invocation["runs_executed"] = len(run.executed)
+        col._atomic_write(out / col.CAMPAIGN_FILE, col._json_bytes(meta))
+    result = col.CollectResult(out=out, plan=plan, planned=len(done), already_done=invocation["runs_done_before"],
+                               executed=tuple(run.executed), system_check=check)
+    settled = {name: state["settled"].get(name) for name in dict.fromkeys(run.by_cell.values())}
+    return SettleResult(collect=result, design=design, looks=looks, settled_round=settled,
+                        skipped=len(schedule) - len(done))
+
+
+def _record_start(plan: col.Plan, out: Path, design: SequentialDesign, schedule: list, meta: dict | None,
+                  check: Any, n_done: int, removed: Any) -> tuple[dict, dict]:
+    """Write the plan (first start) and the campaign metadata with this invocation; returns (meta, invocation)."""
     uname = platform.uname()
-    host = {"host": uname.node, "kernel": uname.release}
-    session = plan.session or col._boot_session()
     invocation = {"started": datetime.now(UTC).isoformat(), "resume": meta is not None, "until_settled": True,
-                  "runs_done_before": len(done), "removed_unfinished": removed, "session": session,
-                  "system_check": check.to_dict(), "cpu_snapshot": check.snapshot}
+                  "runs_done_before": n_done, "removed_unfinished": removed,
+                  "session": plan.session or col._boot_session(), "system_check": check.to_dict(),
+                  "cpu_snapshot": check.snapshot}
     if meta is None:
         col._atomic_write(out / col.PLAN_FILE, plan.text.encode("utf-8") if plan.text else
                           yaml.safe_dump(dict(plan.raw), sort_keys=False).encode("utf-8"))
@@ -212,55 +282,48 @@ def collect_until_settled(plan: col.Plan | str | Path, out: str | Path, *, desig
                 "tool_versions": col._tool_versions(plan), "invocations": []}
     meta["invocations"].append(invocation)
     col._atomic_write(out / col.CAMPAIGN_FILE, col._json_bytes(meta))
-    col._atomic_write(out / SEQUENTIAL_FILE, col._json_bytes(state))  # the design is fixed from the start
-    by_cell = {(r.test, str(r.msg_size_bytes), r.pinning): _cell_name(r.test, r.msg_size_bytes, r.pinning)
-               for r in schedule}
-    executed: list[dict[str, Any]] = []
-    models_up: list[col.ModelSpec] = []
-    looked = {lk["round"] for lk in state["looks"]}
-    bar = tqdm(total=len(schedule), initial=len(done), desc=f"collect {plan.name} until settled", unit="run",
-               disable=not progress)
-    try:
-        for model in plan.models.values():
-            if resume and model.teardown:
-                col._run_shell_list(model.teardown, f"models.{model.name}.teardown", check=False)
-            models_up.append(model)
-            invocation.setdefault("setup", {})[model.name] = col._run_shell_list(
-                model.setup, f"{plan.source}: models.{model.name}.setup", check=True)
-        for rnd in range(0, design.max_trials + 1):
-            block = [r for r in schedule if (r.trial == rnd and not r.warmup) or (rnd == 0 and r.warmup)]
+    return meta, invocation
+
+
+class _Rounds:
+    """The measured rounds: every round's runs of the cells still running, then the look that is due."""
+
+    def __init__(self, plan, out, design, schedule, state, rows, done, invocation, say):
+        self.plan, self.out, self.design, self.schedule, self.state = plan, out, design, schedule, state
+        self.rows, self.done, self.say = rows, done, say
+        self.session = invocation["session"]
+        uname = platform.uname()
+        self.host = {"host": uname.node, "kernel": uname.release}
+        self.by_cell = {(r.test, str(r.msg_size_bytes), r.pinning): _cell_name(r.test, r.msg_size_bytes, r.pinning)
+                        for r in schedule}
+        self.executed: list[dict[str, Any]] = []
+
+    def all(self, looks: pd.DataFrame, bar: Any) -> pd.DataFrame:
+        looked = {lk["round"] for lk in self.state["looks"]}
+        for rnd in range(0, self.design.max_trials + 1):
+            block = [r for r in self.schedule if (r.trial == rnd and not r.warmup) or (rnd == 0 and r.warmup)]
             for run in block:
-                name = by_cell[(run.test, str(run.msg_size_bytes), run.pinning)]
-                settled_at = state["settled"].get(name)
-                if run.order_index in done or (settled_at is not None and settled_at < run.trial):
-                    continue
-                if col._TERMINATE.is_set():
-                    raise KeyboardInterrupt("signal 15")
-                bar.set_postfix_str(f"round {rnd} {run.model} {run.test} m{run.msg_size_bytes}", refresh=False)
-                row = col._execute(plan, run, out, session, host)
-                rows.append(row)
-                col._write_rows(out, rows)
-                done.add(run.order_index)
-                executed.append({k: row[k] for k in ("order_index", "file", "pv_model", "status", "exit_status",
-                                                     "elapsed_s")})
-                bar.update(1)
-                if plan.pause_s:
-                    time.sleep(plan.pause_s)
-            if rnd in design.look_rounds and rnd not in looked and len(state["settled"]) < len(by_cell):
-                looks = _take_look(out, state, looks, rnd, design, by_cell)
+                self._run(run, bar)
+            if rnd in self.design.look_rounds and rnd not in looked and len(self.state["settled"]) < len(self.by_cell):
+                looks = _take_look(self.out, self.state, looks, rnd, self.design, self.by_cell)
                 looked.add(rnd)
-                say(f"look {len(state['looks'])} after round {rnd}: settled "
-                    f"{', '.join(state['looks'][-1]['settled']) or 'none'}")
-    finally:
-        bar.close()
-        for model in reversed(models_up):
-            invocation.setdefault("teardown", {})[model.name] = col._run_shell_list(
-                model.teardown, f"models.{model.name}.teardown", check=False)
-        invocation["finished"] = datetime.now(UTC).isoformat()
-        invocation["runs_executed"] = len(executed)
-        col._atomic_write(out / col.CAMPAIGN_FILE, col._json_bytes(meta))
-    skipped = len(schedule) - len(done)
-    result = col.CollectResult(out=out, plan=plan, planned=len(done), already_done=invocation["runs_done_before"],
-                               executed=tuple(executed), system_check=check)
-    settled = {name: state["settled"].get(name) for name in dict.fromkeys(by_cell.values())}
-    return SettleResult(collect=result, design=design, looks=looks, settled_round=settled, skipped=skipped)
+                self.say(f"look {len(self.state['looks'])} after round {rnd}: settled "
+                         f"{', '.join(self.state['looks'][-1]['settled']) or 'none'}")
+        return looks
+
+    def _run(self, run: Any, bar: Any) -> None:
+        settled_at = self.state["settled"].get(self.by_cell[(run.test, str(run.msg_size_bytes), run.pinning)])
+        if run.order_index in self.done or (settled_at is not None and settled_at < run.trial):
+            return
+        if col._TERMINATE.is_set():
+            raise KeyboardInterrupt("signal 15")
+        bar.set_postfix_str(f"round {run.trial} {run.model} {run.test} m{run.msg_size_bytes}", refresh=False)
+        row = col._execute(self.plan, run, self.out, self.session, self.host)
+        self.rows.append(row)
+        col._write_rows(self.out, self.rows)
+        self.done.add(run.order_index)
+        self.executed.append({k: row[k] for k in ("order_index", "file", "pv_model", "status", "exit_status",
+                                                  "elapsed_s")})
+        bar.update(1)
+        if self.plan.pause_s:
+            time.sleep(self.plan.pause_s)

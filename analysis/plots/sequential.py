@@ -34,15 +34,17 @@ def _looks_iv(looks: pd.DataFrame) -> pd.DataFrame:
 
 
 def looks_table(looks: pd.DataFrame) -> pd.DataFrame:
-    """Per cell and metric: looks taken, the round it settled at (blank: not settled) and the last verdict."""
+    """Per cell and metric: looks taken, the round and look it settled at (blank: not settled), the last verdict."""
     looks = _looks_iv(looks)
     rows = []
     for (cell, metric), g in looks.groupby(["cell", "metric"], sort=False):
         last = g.iloc[-1]
+        settled = bool(last["settled"])
         rows.append({"cell": cell, "metric": metric, "looks": len(g),
-                     "settled after round": int(last["round"]) if bool(last["settled"]) else None,
+                     "settled after round": int(last["round"]) if settled else None,
                      "verdict": last["verdict"], "estimate": last["estimate"],
-                     "interval at the boundary": f"[{last['rci_low']:.3f}, {last['rci_high']:.3f}]"})
+                     "interval at the boundary": f"[{last['rci_low']:.3f}, {last['rci_high']:.3f}]",
+                     "settled at look": int(last["look"]) if settled and "look" in g else None})
     return pd.DataFrame(rows)
 
 

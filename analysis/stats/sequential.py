@@ -27,9 +27,10 @@ finding. The tests check both against each other and against the published O'Bri
 **Small samples.** With 3-5 runs per model the looks' statistics are t, not z. :func:`t_critical` maps each
 nominal z boundary through its one-sided tail probability to the t quantile at that look's degrees of freedom
 (the "nominal p-value" rule of Jennison & Turnbull, section 3.8). That holds each look's marginal level but, at
-2-11 df, lets the sequence cross 10-15 % more often than spent; :func:`exact_t_boundaries` gives instead the
-boundaries whose first-crossing probabilities for the paired t sequence are the spent increments (simulated null
-paths, fixed seed). tests/validity checks both routes' error rates by simulation at n = 3..12.
+2-11 df, lets the sequence cross 10-30 % more often than spent; :func:`exact_t_boundaries` gives instead the
+boundaries whose first-crossing probabilities for the sequence of plain paired / Welch t statistics are the spent
+increments (simulated null paths, fixed seed). A moderated t (variance prior across cells, tens of df) is close
+enough to z for the mapping. tests/validity checks the error rates by simulation at n = 3..12.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import optimize
+from scipy import optimize, special
 from scipy import stats as sps
 
 __all__ = ["SPENDING", "spent", "sequential_boundaries", "crossing_probabilities", "t_critical", "exact_t_boundaries"]
@@ -173,7 +174,10 @@ def sequential_boundaries(fractions: Sequence[float], alpha: float, *, spending:
     [3.92, 2.774, 2.298, 2.043]
     """
     t, sides = _fractions_iv(fractions), _sides_iv(sides)
-    spent(alpha, t[:1], spending)  # validates alpha and spending
+    if spending not in SPENDING:
+        raise ValueError(f"spending: expected one of {sorted(SPENDING)}, got {spending!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha: expected a level in (0, 1), got {alpha!r}")
     return np.array(_boundaries_cached(tuple(t), float(alpha), spending, sides))
 
 
@@ -201,76 +205,81 @@ def t_critical(z_bounds: Sequence[float] | float, df: Sequence[float] | float) -
     z, d = np.asarray(z_bounds, dtype=float), np.asarray(df, dtype=float)
     if np.any(~(d > 0)):
         raise ValueError(f"df: expected positive degrees of freedom, got {df!r}")
-    return sps.t.isf(sps.norm.sf(z), d)
+    return -special.stdtrit(d, special.ndtr(-z))  # t.isf(norm.sf(z), d), by symmetry without 1 - tiny
 
 
 _N_PATHS = 200_000  # simulated null paths per exact small-sample boundary
 _MIN_EVENTS = 50  # below this many crossings an increment is too small to simulate: the z mapping is used
 
 
-def _null_t_paths(sizes: tuple[tuple[int, int], ...], paired: bool, seed: int) -> np.ndarray:
-    """t statistics of null paths at each look: rows paths, columns looks.
+_SEED = 20091105  # of the simulated null paths: the same design always gets the same boundaries
 
-    Run ``i`` of each path is drawn from its own stream ``default_rng([seed, model, i])``, so the paths of a
-    sequence's first looks do not depend on how many looks follow: a look's boundary is the same whether it is
-    computed at that look or with the whole sequence known.
-    """
-    def runs(model: int, n: int) -> np.ndarray:
-        return np.stack([np.random.default_rng([seed, model, i]).standard_normal(_N_PATHS) for i in range(n)], 1)
 
-    nb_max, nc_max = max(s[0] for s in sizes), max(s[1] for s in sizes)
-    b = runs(0, nb_max)
-    c = None if paired else runs(1, nc_max)
-    out = np.empty((_N_PATHS, len(sizes)))
-    for k, (nb, nc) in enumerate(sizes):
-        if paired:
-            x = b[:, :nb]
-            out[:, k] = x.mean(1) / (x.std(1, ddof=1) / math.sqrt(nb))
-        else:
-            vb, vc = b[:, :nb].var(1, ddof=1) / nb, c[:, :nc].var(1, ddof=1) / nc
-            out[:, k] = (c[:, :nc].mean(1) - b[:, :nb].mean(1)) / np.sqrt(vb + vc)
-    return out
+@functools.lru_cache(maxsize=32)
+def _draws(model: int, i: int) -> np.ndarray:
+    """Run *i* of *model* in every null path, from its own stream ``default_rng([seed, model, i])``."""
+    return np.random.default_rng([_SEED, model, i]).standard_normal(_N_PATHS)
+
+
+@functools.lru_cache(maxsize=48)
+def _null_t(nb: int, nc: int, paired: bool) -> np.ndarray:
+    """One look's t statistic in every null path: the paired t of the first ``nb`` differences candidate -
+    baseline, or the Welch t of the first ``nb`` and ``nc`` runs (the same draws, as a campaign's rounds feed
+    both)."""
+    b = np.stack([_draws(0, i) for i in range(nb)], 1)
+    if paired:
+        x = np.stack([_draws(1, i) for i in range(nb)], 1) - b
+        return x.mean(1) / (x.std(1, ddof=1) / math.sqrt(nb))
+    c = np.stack([_draws(1, i) for i in range(nc)], 1)
+    return (c.mean(1) - b.mean(1)) / np.sqrt(b.var(1, ddof=1) / nb + c.var(1, ddof=1) / nc)
 
 
 def exact_t_boundaries(sizes: Sequence[tuple[int, int]], fractions: Sequence[float], alpha: float, *,
-                       spending: str = "obrien-fleming", sides: int = 2, paired: bool = True) -> np.ndarray:
+                       spending: str = "obrien-fleming", sides: int = 2,
+                       paired: bool | Sequence[bool] = True) -> np.ndarray:
     """t-scale boundaries whose *first-crossing* probabilities under the null equal the spent increments.
 
     The z boundaries mapped through the t distribution (:func:`t_critical`) hold each look's marginal level but
-    not the joint one: with 3-12 runs the t statistics of successive looks are less correlated than the z
-    statistics (each look re-estimates the variance), and the sequence then crosses about 10-15 % more often than
-    spent (measured in tests/validity). Here the boundaries are the quantiles of simulated null paths of the
-    look's own statistic (paired t at ``sizes[k][0]`` pairs, or Welch t at ``sizes[k]`` runs per model, equal
-    variances), drawn from a fixed seed (the same design always gets the same boundaries): look 1 is the exact t
-    quantile (so one look is exactly the fixed-sample t test); a later increment too small to simulate (fewer than
-    50 expected crossings) keeps the mapped z boundary.
+    not the joint one: with 3-12 runs and no variance prior the t statistics of successive looks are less
+    correlated than the z statistics (each look re-estimates the variance), and the sequence then crosses about
+    10-30 % more often than spent (measured in tests/validity). Here the boundaries are the quantiles of simulated
+    null paths of the looks' own statistics (*paired*, one flag per look or one for all: the paired t at
+    ``sizes[k][0]`` pairs, else the Welch t at ``sizes[k]`` runs per model, equal variances), drawn from a fixed
+    seed (the same design always gets the same boundaries): look 1 is the t quantile (a paired look's is exact,
+    so one look is the fixed-sample t test); a later increment too small to simulate (fewer than 50 expected
+    crossings) keeps the mapped z boundary.
     """
     t, sides = _fractions_iv(fractions), _sides_iv(sides)
     sz = tuple((int(a), int(b)) for a, b in sizes)
     if len(sz) != t.size or any(a < 2 or b < 2 for a, b in sz):
         raise ValueError(f"sizes: expected one (n_baseline, n_candidate) pair of at least 2 runs per look, got {sizes}")
-    return np.array(_exact_cached(sz, tuple(t), float(alpha), spending, sides, bool(paired)))
+    flags = (bool(paired),) * len(sz) if isinstance(paired, bool | np.bool_) else tuple(bool(p) for p in paired)
+    if len(flags) != len(sz):
+        raise ValueError(f"paired: expected one flag per look ({len(sz)}), got {len(flags)}")
+    return np.array(_exact_cached(sz, tuple(t), float(alpha), spending, sides, flags))
 
 
 @functools.lru_cache(maxsize=512)
 def _exact_cached(sizes, fractions, alpha, spending, sides, paired) -> tuple[float, ...]:
     z = sequential_boundaries(fractions, alpha, spending=spending, sides=sides)
-    df0 = _df(sizes[0], paired)
-    out = [float(sps.t.isf(spent(alpha, fractions[:1], spending)[0] / sides, df0))]
+    out = [float(sps.t.isf(spent(alpha, fractions[:1], spending)[0] / sides, _df(sizes[0], paired[0])))]
     if len(sizes) == 1:
         return tuple(out)
     inc = np.diff(np.r_[0.0, spent(alpha, fractions, spending)])
-    stats = _null_t_paths(sizes, paired, 20091105)
-    stats = np.abs(stats) if sides == 2 else stats
-    alive = stats[:, 0] < out[0]
+    def stat(k: int) -> np.ndarray:  # paths of a sequence's first looks do not depend on the looks that follow
+        x = _null_t(*sizes[k], paired[k])
+        return np.abs(x) if sides == 2 else x
+
+    alive = stat(0) < out[0]
     for k in range(1, len(sizes)):
         events = inc[k] * _N_PATHS
+        x = stat(k)
         if events < _MIN_EVENTS:
-            out.append(float(t_critical(z[k], _df(sizes[k], paired))))
+            out.append(float(t_critical(z[k], _df(sizes[k], paired[k]))))
         else:
-            vals = np.sort(stats[alive, k])[::-1]
+            vals = np.sort(x[alive])[::-1]
             out.append(float(vals[int(round(events)) - 1]))
-        alive &= stats[:, k] < out[k]
+        alive &= x < out[k]
     return tuple(out)
 
 

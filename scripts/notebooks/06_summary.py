@@ -100,6 +100,12 @@ if len(verdicts):
 else:
     display(HTML(format_paragraph_html("No cell could be compared: nothing to plot.")))
 
+# %%
+from analysis.settle import looks_summary  # noqa: E402  (collected until settled: the look each cell settled at)
+
+if (looks := looks_summary(campaign_path)) is not None:
+    display(HTML(format_html_table(looks.to_frame())), HTML(format_figure_html(looks.figure())))
+
 # %% [markdown]
 # ## Cells not compared
 #

@@ -1,5 +1,5 @@
-"""Notebook 04 shows the looks of a campaign collected until settled: the table with the round at which each cell
-settled and the looks plot. The campaign is simulated (analysis.simulate, interleaved rounds) and its looks are
+"""Notebooks 04 and 06 (the summary PDF) show the looks of a campaign collected until settled: the table with the
+look and round at which each cell settled and the looks plot. The campaign is simulated (analysis.simulate, interleaved rounds) and its looks are
 taken by analysis.sequential on the first rounds, as collect --until-settled records them."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def test_report_shows_the_round_each_cell_settled(tmp_path):
     assert frame.set_index(["cell", "round"]).loc[("TCP_STREAM m64", 3), "verdict"] == "slower"
     frame.to_csv(folder / LOOKS_FILE, index=False)
     res = run_report(folder, out_dir=tmp_path / "reports", baseline=SPEC.baseline, candidate=SPEC.candidate,
-                     notebooks=["04_compare"], parameters={"n_resamples": "199"}, pdf=False, progress=False)
+                     notebooks=["04_compare", "06_summary"], parameters={"n_resamples": "199"}, pdf=False, progress=False)
     nb = json.loads((tmp_path / "reports" / "seq" / "04_compare.ipynb").read_text())
     assert res is not None
     html = [o["data"]["text/html"] for c in nb["cells"] for o in c.get("outputs", [])
@@ -50,3 +50,10 @@ def test_report_shows_the_round_each_cell_settled(tmp_path):
     pngs = [c for c in nb["cells"] if "looks_plot" in "".join(c["source"])
             and any("image/png" in o.get("data", {}) for o in c.get("outputs", []))]
     assert len(pngs) == 1
+    # the summary (-> summary.pdf): per cell the look it settled at, and the looks plot
+    nb6 = json.loads((tmp_path / "reports" / "seq" / "06_summary.ipynb").read_text())
+    shown = ["".join(o["data"]["text/html"]) for c in nb6["cells"] if "looks_summary" in "".join(c["source"])
+             for o in c.get("outputs", []) if "text/html" in o.get("data", {})]
+    assert len(shown) == 2 and "settled at look" in shown[0] and shown[1].startswith("<img")
+    cells6 = re.findall(r"<td>(.*?)</td>", shown[0])
+    assert cells6[cells6.index("TCP_STREAM m64"):][:4] == ["TCP_STREAM m64", "throughput_bps", "1", "3"]

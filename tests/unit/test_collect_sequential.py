@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from analysis import collect as col
 from analysis.cli import main as cli_main
 from analysis.ingest import ingest_campaign
 from analysis.sequential import LOOKS_FILE, SEQUENTIAL_FILE, SequentialDesign
-from analysis.settle import collect_until_settled, read_looks
+from analysis.settle import collect_until_settled, looks_summary, read_looks
 from tests.unit.test_collect import _free_port, _manifest, fake_iperf3_plan
 
 pytestmark = pytest.mark.unit
@@ -73,7 +74,7 @@ def test_clear_cell_stops_at_the_first_look_identical_cell_runs_on(plan_path, tm
     looks = read_looks(out)
     clear = looks[looks["cell"] == "IPERF3_TCP m16384 cpu0"]
     assert list(clear["verdict"]) == ["slower"] and clear["estimate"].between(0.45, 0.55).all()
-    assert list(clear["route"]) == ["paired-log-t"] and (clear["rci_high"] < 1).all()
+    assert list(clear["route"]) == ["Welch t (log)"] and (clear["rci_high"] < 1).all()
     # the identical cell: equivalent at some look, or ran to the maximum; its runs stop right there
     same = looks[looks["cell"] == "IPERF3_TCP m1024 cpu0"]
     last = int(same["round"].iloc[-1])
@@ -94,6 +95,16 @@ def test_clear_cell_stops_at_the_first_look_identical_cell_runs_on(plan_path, tm
     campaign = ingest_campaign(out)
     assert campaign.summary["ingested"] == len(rows) and campaign.summary["rejected_by_reason"] == {}
     assert "runs saved" in res.summary() and "settled after round 3" in res.summary()
+    # what the summary notebook shows: per cell the look and round it settled at, and the looks plot
+    shown = looks_summary(out).to_frame().set_index("cell")
+    assert shown.loc["IPERF3_TCP m16384 cpu0", ["settled at look", "settled after round", "verdict"]].tolist() == [
+        1, 3, "slower"]
+    same_row = shown.loc["IPERF3_TCP m1024 cpu0"]
+    assert same_row["looks"] == len(same) and same_row["verdict"] == same["verdict"].iloc[-1]
+    assert (same_row["settled at look"] == len(same)) if same_row["verdict"] == "equivalent" else pd.isna(
+        same_row["settled at look"])
+    assert len(looks_summary(out).figure().axes) >= 2
+    assert looks_summary(tmp_path) is None  # a folder without looks: a fixed design
 
 
 def test_interrupted_sequence_resumes_exactly(plan_path, tmp_path, monkeypatch):

@@ -1,5 +1,6 @@
-"""Sequential looks: the t statistic on the log metric (paired when rounds pair the models, else Welch) against
-scipy, one look = the fixed-sample t test and TOST, settled metrics are not tested again, design validation."""
+"""Sequential looks: the look statistic is compare's t route (paired from 5 rounds, else Welch, moderated across
+cells) against scipy and compare's own table, the simulation computes the same numbers, one look gives compare's
+verdict, settled metrics are not tested again, design validation."""
 
 from __future__ import annotations
 
@@ -10,8 +11,16 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from analysis.cells import Cell
+from analysis.compare import compare
 from analysis.ingest import Campaign
-from analysis.sequential import SequentialDesign, look_statistics, sequential_look, settled_cells
+from analysis.sequential import (
+    SequentialDesign,
+    cell_statistics,
+    look_statistics,
+    sequential_look,
+    settled_cells,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -24,12 +33,13 @@ def _campaign(values: dict[tuple[str, int], dict[str, list[float]]], *, paired: 
             for i, v in enumerate(vals):
                 rid = f"{test}-{size}-{model}-{i}"
                 runs.append({"run_id": rid, "pv_model": model, "tool": "iperf3", "test": test, "msg_size_bytes": size,
-                             "pinning": "split", "trial": i + 1 if paired else pd.NA, "warmup": False})
+                             "pinning": "split", "trial": i + 1 if paired else pd.NA,
+                             "block": i + 1 if paired else pd.NA, "warmup": False, "cpu_mhz": 3000.0})
                 meas.append({"run_id": rid, "metric": "throughput_bps", "value": v})
             if warmup is not None:
                 rid = f"{test}-{size}-{model}-w"
                 runs.append({"run_id": rid, "pv_model": model, "tool": "iperf3", "test": test, "msg_size_bytes": size,
-                             "pinning": "split", "trial": 0, "warmup": True})
+                             "pinning": "split", "trial": 0, "block": 0, "warmup": True, "cpu_mhz": 3000.0})
                 meas.append({"run_id": rid, "metric": "throughput_bps", "value": warmup})
     return Campaign(name="t", runs=pd.DataFrame(runs), measurements=pd.DataFrame(meas),
                     intervals=pd.DataFrame(), rejects=pd.DataFrame())
@@ -40,50 +50,81 @@ C = [5.1, 5.0, 5.3, 4.8]
 
 
 def test_paired_statistic_matches_scipy_ttest_rel_and_warmup_is_left_out():
-    st = look_statistics(_campaign({("IPERF3_TCP", 1024): {"a": B, "b": C}}, warmup=1.0), "a", "b")
+    b, c = [*B, 10.2], [*C, 5.2]  # 5 rounds: compare's paired route (one cell: no variance prior)
+    st = look_statistics(_campaign({("IPERF3_TCP", 1024): {"a": b, "b": c}}, warmup=1.0), "a", "b")
     r = st.iloc[0]
-    ref = stats.ttest_rel(np.log(C), np.log(B))
-    assert r["route"] == "paired-log-t" and r["n_pairs"] == 4 and r["df"] == 3
+    ref = stats.ttest_rel(np.log(c), np.log(b))
+    assert r["route"] == "paired t (log)" and r["n_baseline"] == 5 and r["df"] == 4
     assert r["log_ratio"] / r["se"] == pytest.approx(ref.statistic)
-    assert math.exp(r["log_ratio"]) == pytest.approx(stats.gmean(C) / stats.gmean(B))
+    assert math.exp(r["log_ratio"]) == pytest.approx(stats.gmean(c) / stats.gmean(b))
 
 
-def test_welch_statistic_matches_scipy_when_rounds_do_not_pair():
-    st = look_statistics(_campaign({("IPERF3_TCP", 1024): {"a": B, "b": C[:3]}}), "a", "b")
-    r = st.iloc[0]
-    ref = stats.ttest_ind(np.log(C[:3]), np.log(B), equal_var=False)
-    assert r["route"] == "welch-log-t" and (r["n_baseline"], r["n_candidate"]) == (4, 3)
-    assert r["log_ratio"] / r["se"] == pytest.approx(ref.statistic)
-    assert r["df"] == pytest.approx(ref.df)
-    one = look_statistics(_campaign({("IPERF3_TCP", 1024): {"a": B, "b": C[:1]}}), "a", "b").iloc[0]
-    assert np.isnan(one["se"]) and "fewer than 2 runs" in one["note"]
+def test_welch_statistic_matches_scipy_below_five_rounds_and_without_rounds():
+    for paired, c in ((True, C), (False, C[:3])):
+        st = look_statistics(_campaign({("IPERF3_TCP", 1024): {"a": B, "b": c}}, paired=paired), "a", "b")
+        r = st.iloc[0]
+        ref = stats.ttest_ind(np.log(c), np.log(B), equal_var=False)
+        assert r["route"] == "Welch t (log)" and (r["n_baseline"], r["n_candidate"]) == (4, len(c))
+        assert r["log_ratio"] / r["se"] == pytest.approx(ref.statistic)
+        assert r["df"] == pytest.approx(ref.df)
+    one = look_statistics(_campaign({("IPERF3_TCP", 1024): {"a": B, "b": C[:1]}, ("T", 2): {"a": B, "b": C}}),
+                          "a", "b")
+    one = one.set_index("msg_size_bytes").loc[1024]
+    assert np.isnan(one["se"]) and "not compared" in one["note"] and one["fixed_verdict"] == "inconclusive"
 
 
-@pytest.mark.parametrize("paired", [True, False])
-def test_one_look_is_the_fixed_sample_verdict(paired):
-    rng = np.random.default_rng(3)
-    design = SequentialDesign(min_trials=4, max_trials=4, alpha=0.05, margin=0.05)
-    m = 3
-    for ratio in (1.0, 1.03, 1.2, 0.8):
-        vals = {("T", s): {"a": list(np.exp(rng.normal(0, 0.04, 4))),
-                           "b": list(ratio * np.exp(rng.normal(0, 0.04, 4)))} for s in (1, 2, 3)}
-        st = look_statistics(_campaign(vals, paired=paired), "a", "b")
-        look = sequential_look(st, design, look=1, round=4, m=m)
-        for (_, r), (_, s) in zip(look.iterrows(), st.iterrows(), strict=True):
-            a, b = np.log(vals[("T", r["msg_size_bytes"])]["a"]), np.log(vals[("T", r["msg_size_bytes"])]["b"])
-            res = stats.ttest_rel(b, a) if paired else stats.ttest_ind(b, a, equal_var=False)
-            df = len(a) - 1 if paired else res.df
-            significant = res.pvalue < 0.05 / m
-            lm = math.log1p(0.05)
-            p_tost = max(stats.t.sf((s["log_ratio"] + lm) / s["se"], df), stats.t.sf((lm - s["log_ratio"]) / s["se"], df))
-            equivalent = p_tost < 0.05
-            expect = {(True, True): "but within margin", (True, False): "er", (False, True): "equivalent",
-                      (False, False): "inconclusive"}[(significant, equivalent)]
-            assert expect in r["verdict"], (ratio, r["verdict"], res.pvalue, p_tost)
-            assert r["fraction"] == 1.0 and r["z_boundary"] == pytest.approx(stats.norm.isf(0.05 / m / 2))
-            # the repeated CI at one look is the simultaneous (Bonferroni) t interval
-            half = stats.t.isf(0.05 / m / 2, df) * s["se"]
-            assert r["rci_low"] == pytest.approx(math.exp(s["log_ratio"] - half))
+def _six_cells(rng, n, ratio, paired=True):
+    return _campaign({("T", s): {"a": list(np.exp(rng.normal(0, 0.05, n))),
+                                 "b": list(ratio * np.exp(rng.normal(0, 0.05, n)))} for s in range(1, 7)},
+                     paired=paired)
+
+
+def test_look_statistic_is_compares_moderated_t_and_the_simulation_computes_the_same():
+    camp = _six_cells(np.random.default_rng(4), 3, 1.0)
+    st = look_statistics(camp, "a", "b")
+    table = compare(camp, baseline="a", candidate="b", rng=0).table
+    assert (st["route"] == "moderated Welch t (log)").all() and (table["route"] == st["route"]).all()
+    for col, mine in (("t_log_effect", "log_ratio"), ("t_standard_error", "se"), ("t_df", "df")):
+        assert st[mine].to_numpy() == pytest.approx(table[col].to_numpy(), rel=1e-12)
+    # the prior lends df: more than Welch's 2-4 at 3 vs 3; compare's p-value is this t's
+    assert (st["df"] > 8).all()
+    p = 2 * stats.t.sf(np.abs(st["log_ratio"] / st["se"]), st["df"])
+    assert p == pytest.approx(table["pvalue"].to_numpy(), rel=1e-9)
+    # analysis.sequential_sim's statistic: cell_statistics on the same runs gives the same numbers
+    cells = [Cell(keys=(s,), label=str(s), metric="throughput_bps", direction="higher",
+                  b=camp.measurements["value"].to_numpy()[(camp.runs["msg_size_bytes"] == s).to_numpy()
+                                                          & (camp.runs["pv_model"] == "a").to_numpy()],
+                  c=camp.measurements["value"].to_numpy()[(camp.runs["msg_size_bytes"] == s).to_numpy()
+                                                          & (camp.runs["pv_model"] == "b").to_numpy()],
+                  b_ghz=None, c_ghz=None, ghz_b=np.full(3, np.nan), ghz_c=np.full(3, np.nan), paired=True,
+                  test=None, size=None) for s in range(1, 7)]
+    sim = cell_statistics(cells)
+    assert [r.method for r in sim] == list(st["route"])
+    assert [r.log_effect for r in sim] == pytest.approx(list(st["log_ratio"]), rel=1e-12)
+    assert [r.standard_error for r in sim] == pytest.approx(list(st["se"]), rel=1e-12)
+    assert [r.df for r in sim] == pytest.approx(list(st["df"]), rel=1e-12)
+
+
+@pytest.mark.parametrize(("n", "paired"), [(3, True), (5, True), (4, False), (10, False)])
+def test_one_look_is_compares_verdict(n, paired):
+    """min_trials = max_trials: the look's verdict is compare's, cell by cell (the paired and moderated Welch t
+    routes, and from 10 unpaired runs the bootstrap); the boundary is the fixed-sample t test's."""
+    rng = np.random.default_rng(n)
+    design = SequentialDesign(min_trials=n, max_trials=n, alpha=0.05, margin=0.05)
+    seen = set()
+    for ratio in (1.0, 1.03, 1.06, 1.2, 0.8):
+        camp = _six_cells(rng, n, ratio, paired=paired)
+        st = look_statistics(camp, "a", "b", n_resamples=999)
+        table = compare(camp, baseline="a", candidate="b", rng=0, n_resamples=999).table
+        look = sequential_look(st, design, look=1, round=n, m=len(st))
+        assert list(look["verdict"]) == list(table["verdict"])
+        seen |= set(look["verdict"])
+        assert (look["fraction"] == 1.0).all() and look["z_boundary"].iloc[0] == pytest.approx(stats.norm.isf(0.05 / 12))
+        t_route = ~table["route"].eq("bootstrap BCa")
+        if t_route.all():  # the t routes: the repeated CI at one look is compare's simultaneous interval
+            assert look["rci_low"].to_numpy() == pytest.approx(table["ci_low"].to_numpy(), rel=1e-9)
+            assert look["rci_high"].to_numpy() == pytest.approx(table["ci_high"].to_numpy(), rel=1e-9)
+    assert {"equivalent", "faster", "slower"} & seen and "inconclusive" in seen
 
 
 def test_settled_metrics_are_not_tested_again_and_no_new_runs_is_said():
@@ -112,7 +153,7 @@ def test_design_validation_and_look_rounds():
                           ({"correction": "bh"}, "correction: expected one of")]:
         with pytest.raises(ValueError, match=match):
             SequentialDesign(**kwargs)
-    with pytest.raises(ValueError, match="baseline/candidate: model 'zz' not in the campaign"):
+    with pytest.raises(ValueError, match=r"baseline: expected one of the campaign's PV models \['a', 'b'\]"):
         look_statistics(_campaign({("T", 1): {"a": B, "b": C}}), "zz", "b")
 
 

@@ -1,17 +1,23 @@
 """Validity of collect-until-settled's sequential verdicts (analysis.sequential), by simulation with known truth.
 
-Campaigns of 6 cells, lognormal runs at CV 5 %, looks after rounds 3, 4, ..., 12 (analysis.sequential_sim):
+Campaigns of 6 cells, lognormal runs at CV 5 %, looks after rounds 3, 4, ..., 12 (analysis.sequential_sim). Every
+look's statistic is compare's t route (analysis.sequential.cell_statistics: the variance priors fitted across the
+campaign's cells, settled cells kept at their runs): with rounds ("paired") the moderated Welch t at 3-4 rounds,
+the moderated paired t from 5; without ("welch") the moderated Welch t throughout.
 
 * A/A: the family-wise rate of any faster/slower verdict with alpha spending stays at alpha (+ Monte-Carlo slack),
-  for the paired route (rounds pair the models: df = n - 1 = 2 at the first look) and the Welch route; naive
-  re-testing at every look (the fixed-sample test repeated) is printed beside it and shown to inflate;
-* small df: single cells at alpha = 0.05 with first looks at n = 3, 5, 8 and round drift: the rate holds;
+  for both routes; naive re-testing at every look (the fixed-sample test repeated) is printed beside it and shown
+  to inflate;
+* small df: single cells (no prior: df = 2 at the first look) at alpha = 0.05 with first looks at n = 3, 5, 8 and
+  round drift: the rate holds;
 * false equivalence: a true ratio at the margin (1.05) is called equivalent in at most alpha of the cells;
-* a 2x difference settles at the first look (Pocock, and O'Brien-Fleming with a short maximum);
+* a 2x difference at the first look: Pocock settles >= 95 % of the cells; the default O'Brien-Fleming design
+  (3..12) settles about 86 %, short of 95 % (see the test's docstring);
 * expected runs per model against the fixed design of equal power, for 2x, 8 % and no difference.
 
-Reduced size in ``make test`` (200 campaigns); ``PVFAIR_FULL=1`` (``make validity``) runs 4000 and prints the
-table quoted in README's "Collect until settled".
+Reduced size in ``make test`` (200 campaigns of 6 cells, 600 single cells per configuration, O'Brien-Fleming
+runs saved only); ``PVFAIR_FULL=1`` (``make validity``) runs 4000 and 8000 and prints the table quoted in README's
+"Collect until settled".
 """
 
 from __future__ import annotations
@@ -28,8 +34,9 @@ pytestmark = pytest.mark.validity
 
 ALPHA, CV, CELLS = 0.05, 0.05, 6
 CAMPAIGNS = 4000 if FULL else 200
+SINGLE = CAMPAIGNS * (2 if FULL else 3)  # single-cell campaigns per configuration
 DESIGN = SequentialDesign(min_trials=3, max_trials=12, alpha=ALPHA)
-ROUTES = ("paired-log-t", "welch-log-t")
+ROUTES = ("paired", "welch")
 
 
 def _slack(p: float, n: int) -> float:
@@ -53,7 +60,7 @@ def test_aa_familywise_rate_held_and_naive_inflates(route):
                                                      (8, "obrien-fleming"), (3, "pocock")])
 def test_small_df_single_cells_hold_the_level_with_drift(min_trials, spending):
     design = SequentialDesign(min_trials=min_trials, max_trials=12, alpha=ALPHA, spending=spending)
-    n = CAMPAIGNS * 5
+    n = SINGLE
     for route in ROUTES:
         res = simulate_sequential(design, campaigns=n, cells=1, ratio=1.0, cv=CV, route=route, drift_cv=0.03,
                                   rng=min_trials)
@@ -63,33 +70,44 @@ def test_small_df_single_cells_hold_the_level_with_drift(min_trials, spending):
 
 @pytest.mark.parametrize("route", ROUTES)
 def test_false_equivalence_at_the_margin(route):
-    n = CAMPAIGNS * 5
+    n = SINGLE
     res = simulate_sequential(DESIGN, campaigns=n, cells=1, ratio=1.05, cv=CV, route=route, rng=5)
     print(f"\ntrue ratio 1.05 (= margin) {route}: called equivalent in {res.equivalent:.4f} of cells")
     assert res.equivalent <= ALPHA + _slack(ALPHA, n)
 
 
 def test_two_fold_difference_settles_at_the_first_look():
+    """Pocock settles >= 95 % of 2x cells at the first look; O'Brien-Fleming over 10 looks cannot.
+
+    O'Brien-Fleming spends 1.3e-7 of alpha/6 by the first of ten looks (fraction 0.25): a one-sided tail of
+    6.5e-8, z = 5.28. With 3 runs per model a 6-cell campaign's variance prior is fitted from 12 variances of
+    2 df each; in about a fifth of the campaigns compare's fit finds the spreads disagreeing (d0 < 3) and
+    uses no prior, so the first look's Welch t has 2-4 df and the boundary is t = 80-2700, out of reach of a 2x
+    difference at CV 5 % (t ~ 17); where the prior holds (d0 <= 10, the other cells' df) the boundary is t >= 8.4.
+    Those cells settle a round or two later (mean 3.15 rounds). A shorter maximum (3..5) settles about 94 %.
+    """
     rows = []
-    for spending, max_trials, cells in (("pocock", 12, 1), ("pocock", 12, CELLS), ("obrien-fleming", 5, 1),
+    for spending, max_trials, cells in (("pocock", 12, 1), ("pocock", 12, CELLS), ("obrien-fleming", 5, CELLS),
                                         ("obrien-fleming", 12, 1), ("obrien-fleming", 12, CELLS)):
         design = SequentialDesign(min_trials=3, max_trials=max_trials, spending=spending)
         for route in ROUTES:
             r = simulate_sequential(design, campaigns=max(CAMPAIGNS // cells, 100), cells=cells, ratio=2.0, cv=CV,
                                     route=route, rng=2)
-            rows.append((spending, max_trials, cells, route, r.first_look_settled))
-    print("\n2x at CV 5 %, first look after 3 rounds: share of cells settled")
+            rows.append((spending, max_trials, cells, route, r.first_look_settled, r.expected_runs))
+    print("\n2x at CV 5 %, first look after 3 rounds: share of cells settled, mean rounds")
     for row in rows:
-        print("  {} max {} cells {} {}: {:.3f}".format(*row))
+        print("  {} max {} cells {} {}: {:.3f}, {:.2f}".format(*row))
     got = {row[:4]: row[4] for row in rows}
-    assert got[("pocock", 12, 1, "paired-log-t")] >= 0.95 and got[("pocock", 12, 1, "welch-log-t")] >= 0.95
-    assert got[("obrien-fleming", 5, 1, "paired-log-t")] >= 0.95 and got[("obrien-fleming", 5, 1, "welch-log-t")] >= 0.95
-    assert got[("pocock", 12, CELLS, "welch-log-t")] >= 0.90
+    for route in ROUTES:
+        assert got[("pocock", 12, 1, route)] >= 0.95 and got[("pocock", 12, CELLS, route)] >= 0.95
+        assert got[("obrien-fleming", 5, CELLS, route)] >= 0.90
+        assert 0.80 <= got[("obrien-fleming", 12, CELLS, route)] < 0.95  # the shortfall the docstring explains
+    assert all(row[5] <= 3.3 for row in rows if row[2] == CELLS)
 
 
-@pytest.mark.parametrize("spending", ["obrien-fleming", "pocock"])
+@pytest.mark.parametrize("spending", ["obrien-fleming", "pocock"] if FULL else ["obrien-fleming"])
 def test_expected_runs_against_the_fixed_design_of_equal_power(spending):
-    route = "paired-log-t"
+    route = "paired"
     design = SequentialDesign(min_trials=3, max_trials=12, alpha=ALPHA, spending=spending)
     small = simulate_sequential(design, campaigns=CAMPAIGNS, cells=CELLS, ratio=1.08, cv=CV, route=route, rng=8)
     fixed = fixed_runs_for_power(small.power, ratio=1.08, cv=CV, alpha=ALPHA / CELLS, route=route)
