@@ -670,7 +670,7 @@ def _decide(cells, by, *, statistic, correction, margin, alpha, n_resamples, gen
         need = np.nan
         if v == "inconclusive":
             need = _runs_needed(bs.samples(c), est, margin=margin, alpha=alpha, level=level,
-                                n_have=min(len(c.b), len(c.c)), n_resamples=n_resamples)
+                                n_have=min(len(c.b), len(c.c)), n_resamples=n_resamples, paired=bs.paired(r, g))
         mod = model_interval(c.model_effect, level)
         el = c.elasticity
         rows.append({
@@ -760,8 +760,12 @@ def _excluded_frame(rows: list[dict], by: Sequence[str]) -> pd.DataFrame:
 
 
 def _runs_needed(samples, est: float, *, margin: float, alpha: float, level: float, n_have: int,
-                 n_resamples: int) -> float:
+                 n_resamples: int, paired: bool = False) -> float:
     """Runs per model to settle an inconclusive cell, always more than it has.
+
+    A cell decided by the paired route is planned in rounds for the paired t, from the spread of its
+    within-round log ratios (``runs_needed(paired=True)``), not from the runs' spread, which holds the drift
+    between rounds that pairing cancels.
 
     Inside the margin: TOST power 80 % (each one-sided test at ``alpha``, as TOST is not adjusted). Outside: a
     CI at the simultaneous level (the multiplicity adjustment) narrow enough to exclude 1 with probability 80 %.
@@ -772,10 +776,10 @@ def _runs_needed(samples, est: float, *, margin: float, alpha: float, level: flo
     b, c = samples
     lo_b, hi_b = equivalence_bounds(margin)
     if lo_b < est < hi_b:
-        res = runs_needed(b, c, goal="equivalence", margin=margin, alpha=alpha, max_n=_MAX_RUNS)
+        res = runs_needed(b, c, goal="equivalence", margin=margin, alpha=alpha, max_n=_MAX_RUNS, paired=paired)
     else:
         res = runs_needed(b, c, goal="ci_half_width", half_width=math.expm1(abs(math.log(est))), alpha=1 - level,
-                          max_n=_MAX_RUNS)
+                          max_n=_MAX_RUNS, paired=paired)
     n = int(res.n_per_model)
     if n >= BOOTSTRAP_MIN_RUNS and 2 / (n_resamples + 1) >= 1 - level:
         n = _MAX_RUNS
