@@ -25,10 +25,10 @@ from scipy import stats
 
 from analysis.stats import (
     adjust_pvalues,
+    paired_log_t,
     permutation_test_ratio,
     ratio_ci,
     ratio_ci_batch,
-    paired_log_t,
     runs_needed,
     tost_ratio,
     welch_log,
