@@ -29,7 +29,9 @@ Which interval and test decide (the *route*, column ``route``) is chosen per cel
 
 1. **paired t (log)**, on the within-round log ratios ``log(c_i / b_i)``, when the runs come in complete rounds
    (:mod:`analysis.blocking`: a ``block`` or ``trial`` column, one run of each model per round, rounds in run
-   order) and there are at least :data:`~analysis.blocking.PAIRED_MIN_ROUNDS` rounds (column ``paired``);
+   order) and there are at least :data:`~analysis.blocking.PAIRED_MIN_ROUNDS` rounds (column ``paired``); its
+   variance is moderated across the paired cells (``moderated paired t (log)``) where there are at least
+   :data:`~analysis.stats.small_sample.MIN_PAIRED_PRIOR_CELLS` of them;
 2. **bootstrap BCa** with the permutation test's p-value when both models have at least
    :data:`~analysis.cells.BOOTSTRAP_MIN_RUNS` runs (where its coverage is validated);
 3. otherwise **Welch t (log)**, each model's log variance moderated across the report's cells (Smyth 2004; only
@@ -90,6 +92,7 @@ from analysis.stats import (
     permutation_min_pvalue,
     runs_needed,
 )
+from analysis.stats.small_sample import MIN_PAIRED_PRIOR_CELLS
 from analysis.vocabulary import CELL_KEY, VERDICTS
 
 __all__ = [
@@ -638,7 +641,8 @@ def _priors(cells: list[Cell]) -> Priors:
                                   groups=["b"] * len(sel) + ["c"] * len(sel))
         unpaired[(kind, "b")], unpaired[(kind, "c")] = (fit.get(k, NO_PRIOR) for k in "bc")
         ds = [np.log(pick(c)[1]) - np.log(pick(c)[0]) for c in sel if c.paired]
-        paired[kind] = moderated_variances([d.var(ddof=1) for d in ds], [d.size - 1 for d in ds])
+        paired[kind] = (moderated_variances([d.var(ddof=1) for d in ds], [d.size - 1 for d in ds])
+                        if len(ds) >= MIN_PAIRED_PRIOR_CELLS else NO_PRIOR)
     return Priors(unpaired, paired)
 
 
