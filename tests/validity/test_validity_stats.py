@@ -13,6 +13,13 @@ asserted and a table is printed (run with ``-s``):
 * power to detect a 5 % difference at CV 3 % with n = 10 (compared with the noncentral-t power);
 * ``runs_needed`` achieves its power within +/-5 points, for runs per model (Welch on logs) and for rounds of the
   paired t (``paired=True``, with a round level shared by both runs of a round, which the paired t cancels).
+
+Full-size figures: coverage of the default interval 94.3 / 95.4 / 94.2 % at n = 5 / 10 / 30 (plain BCa 87.6 /
+91.8 / 93.6 %); hierarchical 96.7 % (plain 92.8 %, flat 65.1 %); power 92.6 % (Welch 93.0 %, theory 93.0 %);
+runs_needed 82.5 % (equivalence, 23 runs) and 80.0 % (half-width, 37 runs); paired, 83.7 % at 9 rounds
+(equivalence; the unpaired plan asks 35 runs) and 80.0 % at 14 rounds (half-width; unpaired 96). The family-wise
+rate at full size runs 2,000 x 20 permutation tests at B = 9,999 (hours on 2 cores): Welch 2,000 campaigns, the
+permutation test on a reduced count, figures in the issue 16 note.
 """
 
 from __future__ import annotations
