@@ -29,7 +29,9 @@ Which interval and test decide (the *route*, column ``route``) is chosen per cel
 
 1. **paired t (log)**, on the within-round log ratios ``log(c_i / b_i)``, when the runs come in complete rounds
    (:mod:`analysis.blocking`: a ``block`` or ``trial`` column, one run of each model per round, rounds in run
-   order) and there are at least :data:`~analysis.blocking.PAIRED_MIN_ROUNDS` rounds (column ``paired``);
+   order) and there are at least :data:`~analysis.blocking.PAIRED_MIN_ROUNDS` rounds (column ``paired``); its
+   variance is moderated across the paired cells (``moderated paired t (log)``) where there are at least
+   :data:`~analysis.stats.small_sample.MIN_PAIRED_PRIOR_CELLS` of them;
 2. **bootstrap BCa** with the permutation test's p-value when both models have at least
    :data:`~analysis.cells.BOOTSTRAP_MIN_RUNS` runs (where its coverage is validated);
 3. otherwise **Welch t (log)**, each model's log variance moderated across the report's cells (Smyth 2004; only
@@ -90,6 +92,7 @@ from analysis.stats import (
     permutation_min_pvalue,
     runs_needed,
 )
+from analysis.stats.small_sample import MIN_PAIRED_PRIOR_CELLS
 from analysis.vocabulary import CELL_KEY, VERDICTS, same_clock, verdict_label
 
 __all__ = [
@@ -642,7 +645,8 @@ def _priors(cells: list[Cell]) -> Priors:
                                   groups=["b"] * len(sel) + ["c"] * len(sel))
         unpaired[(kind, "b")], unpaired[(kind, "c")] = (fit.get(k, NO_PRIOR) for k in "bc")
         ds = [np.log(pick(c)[1]) - np.log(pick(c)[0]) for c in sel if c.paired]
-        paired[kind] = moderated_variances([d.var(ddof=1) for d in ds], [d.size - 1 for d in ds])
+        paired[kind] = (moderated_variances([d.var(ddof=1) for d in ds], [d.size - 1 for d in ds])
+                        if len(ds) >= MIN_PAIRED_PRIOR_CELLS else NO_PRIOR)
     return Priors(unpaired, paired)
 
 
@@ -674,7 +678,7 @@ def _decide(cells, by, *, statistic, correction, margin, alpha, n_resamples, gen
         need = np.nan
         if v == "inconclusive":
             need = _runs_needed(bs.samples(c), est, margin=margin, alpha=alpha, level=level,
-                                n_have=min(len(c.b), len(c.c)), n_resamples=n_resamples)
+                                n_have=min(len(c.b), len(c.c)), n_resamples=n_resamples, paired=bs.paired(r, g))
         mod = model_interval(c.model_effect, level)
         el = c.elasticity
         rows.append({
@@ -776,8 +780,12 @@ def _excluded_frame(rows: list[dict], by: Sequence[str]) -> pd.DataFrame:
 
 
 def _runs_needed(samples, est: float, *, margin: float, alpha: float, level: float, n_have: int,
-                 n_resamples: int) -> float:
+                 n_resamples: int, paired: bool = False) -> float:
     """Runs per model to settle an inconclusive cell, always more than it has.
+
+    A cell decided by the paired route is planned in rounds for the paired t, from the spread of its
+    within-round log ratios (``runs_needed(paired=True)``), not from the runs' spread, which holds the drift
+    between rounds that pairing cancels.
 
     Inside the margin: TOST power 80 % (each one-sided test at ``alpha``, as TOST is not adjusted). Outside: a
     CI at the simultaneous level (the multiplicity adjustment) narrow enough to exclude 1 with probability 80 %.
@@ -788,10 +796,10 @@ def _runs_needed(samples, est: float, *, margin: float, alpha: float, level: flo
     b, c = samples
     lo_b, hi_b = equivalence_bounds(margin)
     if lo_b < est < hi_b:
-        res = runs_needed(b, c, goal="equivalence", margin=margin, alpha=alpha, max_n=_MAX_RUNS)
+        res = runs_needed(b, c, goal="equivalence", margin=margin, alpha=alpha, max_n=_MAX_RUNS, paired=paired)
     else:
         res = runs_needed(b, c, goal="ci_half_width", half_width=math.expm1(abs(math.log(est))), alpha=1 - level,
-                          max_n=_MAX_RUNS)
+                          max_n=_MAX_RUNS, paired=paired)
     n = int(res.n_per_model)
     if n >= BOOTSTRAP_MIN_RUNS and 2 / (n_resamples + 1) >= 1 - level:
         n = _MAX_RUNS

@@ -9,6 +9,11 @@ logs with equal runs per model (df = 2n - 2):
   (``1 - P(t1 <= t_c) - P(t2 >= -t_c)``, exact for each one-sided test, a tight lower bound for both).
 * ``"ci_half_width"``: the (1 - alpha) CI of the ratio has relative half-width at most ``half_width`` with
   probability ``power`` (Kupper & Hafner 1989: the SD estimate follows ``s * sqrt(chi2_df / df)``).
+
+``paired=True`` plans rounds for the paired t on within-round log ratios (compare's ``paired t (log)`` route):
+``s`` is then the SD of ``log(c_i / b_i)`` over the observed rounds, the standard error ``s / sqrt(n)`` and
+df = n - 1. A round level shared by the pair (drift, machine state) is not in that SD, which is why the paired
+route needs fewer rounds than the unpaired one needs runs when rounds differ.
 """
 
 from __future__ import annotations
@@ -26,11 +31,19 @@ from ._validation import as_sample, check_choice, check_unit_interval
 __all__ = ["runs_needed", "tost_power", "GOALS"]
 
 
-def tost_power(n, *, log_ratio: float, sd_log: float, margin: float, alpha: float = 0.05) -> np.ndarray:
-    """Power of the welch-log TOST with ``n`` runs per model (vectorized over ``n``)."""
+def _df_se(n: np.ndarray, sd_log: float, paired: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Degrees of freedom and standard error of the log effect with ``n`` runs per model (or ``n`` rounds)."""
+    if paired:
+        return n - 1, sd_log * np.sqrt(1.0 / n)
+    return 2 * n - 2, sd_log * np.sqrt(2.0 / n)
+
+
+def tost_power(n, *, log_ratio: float, sd_log: float, margin: float, alpha: float = 0.05,
+               paired: bool = False) -> np.ndarray:
+    """Power of the welch-log TOST with ``n`` runs per model, or of the paired TOST with ``n`` rounds (vectorized
+    over ``n``; ``sd_log`` is then the SD of the within-round log ratios)."""
     n = np.asarray(n, dtype=float)
-    df = 2 * n - 2
-    se = sd_log * np.sqrt(2.0 / n)
+    df, se = _df_se(n, sd_log, paired)
     low, upp = -math.log1p(margin), math.log1p(margin)
     # scipy.special's t quantile and noncentral t CDF directly (the distribution objects' argument checks cost
     # more than the arithmetic when runs_needed scans n for every inconclusive cell of a report)
@@ -47,21 +60,23 @@ def tost_power(n, *, log_ratio: float, sd_log: float, margin: float, alpha: floa
     return np.clip(1.0 - p1 - p2, 0.0, 1.0)
 
 
-def half_width_assurance(n, *, sd_log: float, half_width: float, alpha: float = 0.05) -> np.ndarray:
-    """P(relative half-width of the (1 - alpha) welch-log CI <= half_width) with ``n`` runs per model."""
+def half_width_assurance(n, *, sd_log: float, half_width: float, alpha: float = 0.05,
+                         paired: bool = False) -> np.ndarray:
+    """P(relative half-width of the (1 - alpha) welch-log CI <= half_width) with ``n`` runs per model (or of the
+    paired t CI with ``n`` rounds)."""
     n = np.asarray(n, dtype=float)
-    df = 2 * n - 2
+    df, se_per_sd = _df_se(n, 1.0, paired)
     w = math.log1p(half_width)
-    s_max = w / (_spc.stdtrit(df, 1 - alpha / 2) * np.sqrt(2.0 / n))
+    s_max = w / (_spc.stdtrit(df, 1 - alpha / 2) * se_per_sd)
     return _spc.chdtr(df, df * (s_max / sd_log) ** 2)
 
 
-def _goal_equivalence(ns, *, log_ratio, sd_log, margin, alpha, half_width):
-    return tost_power(ns, log_ratio=log_ratio, sd_log=sd_log, margin=margin, alpha=alpha)
+def _goal_equivalence(ns, *, log_ratio, sd_log, margin, alpha, half_width, paired=False):
+    return tost_power(ns, log_ratio=log_ratio, sd_log=sd_log, margin=margin, alpha=alpha, paired=paired)
 
 
-def _goal_half_width(ns, *, log_ratio, sd_log, margin, alpha, half_width):
-    return half_width_assurance(ns, sd_log=sd_log, half_width=half_width, alpha=alpha)
+def _goal_half_width(ns, *, log_ratio, sd_log, margin, alpha, half_width, paired=False):
+    return half_width_assurance(ns, sd_log=sd_log, half_width=half_width, alpha=alpha, paired=paired)
 
 
 #: goal -> probability of success as a function of runs per model
@@ -126,6 +141,7 @@ def runs_needed(
     half_width: float | None = None,
     assumed_ratio: float | None = None,
     max_n: int = 100_000,
+    paired: bool = False,
 ) -> RunsNeededResult:
     """Smallest number of runs per model that reaches ``goal`` with probability ``power``.
 
@@ -145,6 +161,9 @@ def runs_needed(
         Target relative half-width of the CI, e.g. 0.02 for +/-2 % (required for "ci_half_width").
     assumed_ratio : float, optional
         True ratio to plan for; default the observed ratio of geometric means.
+    paired : bool
+        The runs are paired by round (``baseline[i]`` and ``candidate[i]`` share round i): plan rounds for the
+        paired t, from the spread of the within-round log ratios (module docstring).
     max_n : int
         Search limit. If the goal is not reached by ``max_n`` (e.g. the assumed ratio lies outside the
         equivalence bounds), ``n_per_model == max_n``, ``achieved_power < power`` and a note says so.
@@ -157,9 +176,15 @@ def runs_needed(
         baseline, candidate, goal, margin, power, alpha, half_width, assumed_ratio, max_n
     )
     lb, lc = np.log(b), np.log(c)
-    sd_log = math.sqrt(
-        ((lb.size - 1) * lb.var(ddof=1) + (lc.size - 1) * lc.var(ddof=1)) / (lb.size + lc.size - 2)
-    )
+    if paired:
+        if lb.size != lc.size:
+            raise ValueError(f"candidate: paired rounds need one run of each model per round, got {lb.size} "
+                             f"baseline and {lc.size} candidate runs")
+        sd_log = float(np.std(lc - lb, ddof=1))
+    else:
+        sd_log = math.sqrt(
+            ((lb.size - 1) * lb.var(ddof=1) + (lc.size - 1) * lc.var(ddof=1)) / (lb.size + lc.size - 2)
+        )
     ratio = float(np.exp(lc.mean() - lb.mean())) if assumed_ratio is None else float(assumed_ratio)
     cv = math.sqrt(math.expm1(sd_log**2))
     notes: list[str] = []
@@ -169,7 +194,8 @@ def runs_needed(
     else:
         def prob(ns):
             return GOALS[goal](
-                ns, log_ratio=math.log(ratio), sd_log=sd_log, margin=margin, alpha=alpha, half_width=half_width
+                ns, log_ratio=math.log(ratio), sd_log=sd_log, margin=margin, alpha=alpha, half_width=half_width,
+                paired=paired,
             )
 
         found = _smallest_n(prob, power, max_n)
@@ -185,8 +211,8 @@ def runs_needed(
             notes.append(f"{why}; power at max_n={max_n} is {achieved:.3f} < {power}")
     expected_hw = None
     if goal == "ci_half_width":
-        df = 2 * n - 2
-        expected_hw = math.expm1(_sps.t.ppf(1 - alpha / 2, df) * sd_log * math.sqrt(2 / n))
+        df, se = _df_se(np.asarray(float(n)), sd_log, paired)
+        expected_hw = math.expm1(float(_sps.t.ppf(1 - alpha / 2, df)) * float(se))
     return RunsNeededResult(
         n_per_model=n,
         goal=goal,

@@ -76,9 +76,11 @@ def test_local_cluster_of_two_workers_runs_three_reports_and_reports_a_failure(s
     assert all(n in err for n in ["c1", "c2", "c3"]) and "bad4 failed" in err  # a bar per campaign
 
 
-@pytest.fixture
-def cluster(tmp_path):
-    """``dask scheduler`` and one ``dask worker`` as separate processes on 127.0.0.1."""
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """``dask scheduler`` and one ``dask worker`` as separate processes on 127.0.0.1, shared by the module's tests
+    (each test writes its reports to a folder of its own)."""
+    tmp_path = tmp_path_factory.mktemp("dask-cluster")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("DASK_SCHEDULER_ADDRESS", None)
     sched_file = tmp_path / "scheduler.json"
@@ -98,8 +100,14 @@ def cluster(tmp_path):
     with Client(address, timeout="30s") as client:
         client.wait_for_workers(1, timeout=60)
     yield address
+    try:  # the scheduler closes its workers and itself (faster than SIGTERM to each, which waits out timeouts)
+        with Client(address, timeout="10s") as client:
+            client.shutdown()
+    except Exception:  # noqa: BLE001 - the processes are terminated below in any case
+        pass
     for p in reversed(procs):
-        p.terminate()
+        if p.poll() is None:
+            p.terminate()
     for p in procs:
         try:
             p.wait(timeout=20)

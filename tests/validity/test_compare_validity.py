@@ -2,11 +2,16 @@
 
 * coverage: planted ratios with a clock confound (half the candidate's runs at 1600 MHz): the headline CI of every
   cell and the model's 95 % effect per message size cover the true ratio in >= 90 % of seeds;
-* A/A: no true difference: the share of campaigns with any faster/slower verdict stays at the family-wise rate;
+* A/A: no true difference: the share of campaigns with any faster/slower verdict (within the margin or not,
+  :data:`tests.validity.calls.CALLS`) stays at the family-wise rate;
 * wire-bound cells with a low-clock model: no false verdict there, although per-GHz division suggests one.
 
 Reduced size in ``make test`` (a few seeds; bounds from the binomial distribution so that a procedure with the
 nominal rate fails with probability < 0.1 %); full size (200 seeds) with ``PVFAIR_FULL=1`` (``make validity``).
+Full-size figures: coverage of the simultaneous CI 97.5-99.5 % per cell, of the model's 95 % interval 94.5-97.5 %
+(the confounded raw ratio is biased to 0.82 on the CPU-bound cells, the headline to 1.000-1.002); A/A 15 of 200
+campaigns (7.5 %) with a faster/slower call of either kind, 9 (4.5 %) beyond the margin; wire-bound cells: a false
+verdict in 6 of 200 campaigns (3.0 %), while the per-GHz ratio shows a "gain" above 1.15 in all 200.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from analysis.compare import compare
 from analysis.ingest import load_campaign
 from analysis.simulate import CampaignSpec, simulate_campaign, true_ratios
 from tests.conftest import FULL
+from tests.validity.calls import CALLS
 
 pytestmark = pytest.mark.validity
 
@@ -111,9 +117,11 @@ def test_compare_and_model_cover_planted_ratios(coverage_runs):
 
 def test_aa_campaigns_stay_within_the_familywise_rate(tmp_path_factory):
     runs = _run(AA_SPEC, tmp_path_factory, SEEDS)
-    any_false = [bool(r.to_frame()["verdict"].isin(["faster", "slower"]).any()) for r in runs]
+    any_false = [bool(r.to_frame()["verdict"].isin(CALLS).any()) for r in runs]
+    strict = sum(bool(r.to_frame()["verdict"].isin(["faster", "slower"]).any()) for r in runs)
     n_cells = len(runs[0].to_frame())
-    print(f"\nA/A: {sum(any_false)} of {len(runs)} campaigns ({n_cells} cells each) with a faster/slower verdict")
+    print(f"\nA/A: {sum(any_false)} of {len(runs)} campaigns ({n_cells} cells each) with a faster/slower verdict "
+          f"(within margin or not; {strict} with faster/slower beyond the margin)")
     assert sum(any_false) <= _max_errors(len(runs))
 
 
@@ -124,7 +132,7 @@ def test_wire_bound_cells_with_a_low_clock_model_get_no_false_verdict(tmp_path_f
         t = r.to_frame()
         wire = t[t["msg_size_bytes"].isin([16384, 65536])]
         assert len(wire) == 2
-        false_verdict.append(bool(wire["verdict"].isin(["faster", "slower"]).any()))
+        false_verdict.append(bool(wire["verdict"].isin(CALLS).any()))
         per_ghz_trap.append(bool((wire["per_ghz_estimate"] > 1.15).all()))
     print(f"\nwire-bound: false verdicts in {sum(false_verdict)} of {len(runs)} campaigns; per-GHz ratios above "
           f"1.15 (a 'gain' made by the division alone; expected 1.25) in {sum(per_ghz_trap)}")

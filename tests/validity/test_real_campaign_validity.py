@@ -6,13 +6,18 @@ run: 3 runs per model per cell, one model at a lower clock, skewed pinning, roun
 * the same design, ratio 1.0, CV 5 %: family-wise rate of any faster/slower verdict <= 5 % (>= 60 campaigns at
   full size);
 * rounds with drift (interleaved, 6 rounds, both models drifting): the paired route's interval is narrower than
-  the unpaired one's on the same campaign with its rounds removed, and A/A campaigns get no faster/slower verdict;
+  the unpaired one's on the same campaign with its rounds removed, and A/A campaigns get a faster/slower verdict
+  (within the margin or not) at no more than the family-wise rate (300 campaigns at full size; drift does not
+  raise it: 600 campaigns with and without drift, issue 16 note);
 * the 2009-style design (6 runs per model per cell, one model pinned 80 % of the time and the other 30 %, half of
   one model's runs at a lower clock), 50 seeds: compare never raises, and wrong verdicts (faster/slower where the
   truth is 1.0) come up in at most 5 % of campaigns;
 * no inconclusive cell asks for runs_needed <= the runs it has.
 
-Reduced size in ``make test`` (a few seeds), full size with ``PVFAIR_FULL=1``.
+Reduced size in ``make test`` (a few seeds), full size with ``PVFAIR_FULL=1``. Full-size figures: 100 % of cells
+slower (20 campaigns); A/A 14 cells x 3 runs: 0 of 60 campaigns with a call; rounds with drift: paired / unpaired
+width 0.70, A/A 20 of 300 campaigns (6.7 %) with a call (the binomial bound at 99.9 % is 27; the same design over
+seeds 1000-1599: 5.3 % with drift, 6.8 % without); 2009-style: 1 of 50 campaigns with a wrong call.
 """
 
 from __future__ import annotations
@@ -25,12 +30,12 @@ from analysis.compare import compare
 from analysis.ingest import Campaign, load_campaign
 from analysis.simulate import CampaignSpec, simulate_campaign
 from tests.conftest import FULL
+from tests.validity.calls import CALLS
 
 pytestmark = pytest.mark.validity
 
 BASE, CAND = "virtio-net+vhost", "venet"
 N_RESAMPLES = 999
-CALLS = ("faster", "slower", "faster but within margin", "slower but within margin")
 
 FOURTEEN = CampaignSpec(name="fourteen", tests=("TCP_STREAM", "TCP_RR", "UDP_RR"),
                         stream_msg_sizes_bytes=(64, 256, 1024, 4096, 16384), pinnings=("split", "same-core"),
@@ -80,23 +85,26 @@ def test_three_runs_aa_cv_5_percent_familywise(tmp_path_factory):
 def test_rounds_with_drift_paired_narrower_and_aa_clean(tmp_path_factory):
     spec = CampaignSpec(name="drift", tests=("TCP_STREAM", "TCP_RR"), stream_msg_sizes_bytes=(64, 1024, 16384),
                         trials=6, cv=0.01, drift_per_run={BASE: 0.002, CAND: 0.002})
-    seeds = 20 if FULL else 2
+    seeds, aa_seeds = (20, 300) if FULL else (2, 2)
     ratio, bad = [], 0
-    for seed in range(seeds):
+    for seed in range(aa_seeds):
         camp = _campaign(tmp_path_factory, spec, 300 + seed)
         p = compare(camp, baseline=BASE, candidate=CAND, n_resamples=N_RESAMPLES, rng=seed).to_frame()
-        runs = camp.runs.drop(columns=["trial"])
-        unb = Campaign(camp.name, runs, camp.measurements, camp.intervals, camp.rejects, root=camp.root)
-        u = compare(unb, baseline=BASE, candidate=CAND, n_resamples=N_RESAMPLES, rng=seed).to_frame()
-        assert p["paired"].all() and not u["paired"].any()
-        ratio.append(float(np.median(np.log(p["ci_high"] / p["ci_low"]) / np.log(u["ci_high"] / u["ci_low"]))))
+        assert p["paired"].all()
         bad += bool(p["verdict"].isin(CALLS).any())
+        if seed < seeds:  # the same campaign with its rounds removed: the unpaired route
+            runs = camp.runs.drop(columns=["trial"])
+            unb = Campaign(camp.name, runs, camp.measurements, camp.intervals, camp.rejects, root=camp.root)
+            u = compare(unb, baseline=BASE, candidate=CAND, n_resamples=N_RESAMPLES, rng=seed).to_frame()
+            assert not u["paired"].any()
+            ratio.append(float(np.median(np.log(p["ci_high"] / p["ci_low"]) / np.log(u["ci_high"] / u["ci_low"]))))
     print(f"\nrounds with drift: paired / unpaired interval width, median over cells and {seeds} campaigns "
-          f"{np.median(ratio):.2f}; A/A campaigns with a faster/slower verdict: {bad}")
+          f"{np.median(ratio):.2f}; A/A campaigns with a faster/slower verdict (within the margin or not): {bad} of "
+          f"{aa_seeds} ({100 * bad / aa_seeds:.1f} %)")
     assert np.median(ratio) < 0.8
-    # a 5 % procedure over 20 campaigns: bounded by the binomial at 99.9 % in both tiers (the rate itself is
-    # measured over 600 reports in test_small_sample_validity)
-    assert bad <= int(stats.binom.ppf(0.999, seeds, 0.05))
+    # "no faster/slower verdict" holds as a rate: at most alpha, a count bounded by the binomial at 99.9 % (a
+    # procedure exactly at 5 % exceeds it with probability < 0.1 %), in both tiers
+    assert bad <= int(stats.binom.ppf(0.999, aa_seeds, 0.05))
 
 
 SKEWED_2009 = CampaignSpec(

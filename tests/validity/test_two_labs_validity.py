@@ -26,6 +26,7 @@ from analysis.compare import compare
 from analysis.ingest import load_campaign
 from analysis.simulate import CampaignSpec, simulate_campaign
 from tests.conftest import FULL
+from tests.validity.calls import CALLS
 
 pytestmark = pytest.mark.validity
 
@@ -76,7 +77,7 @@ def test_bridged_pipeline_covers_truth_and_aa_stays_quiet(tmp_path):
                 covered += r.ci_low <= true <= r.ci_high
                 total += 1
             if aa:
-                false_calls += bool(t["verdict"].isin(["faster", "slower"]).any())
+                false_calls += bool(t["verdict"].isin(CALLS).any())
     print(f"two-lab pipeline, host effects 0.8-1.2x: bridged CIs cover the truth in {covered} of {total} cells; "
           f"A/A campaigns with any faster/slower: {false_calls} of {CAMPAIGNS}")
     # a simultaneous interval misses in at most alpha of campaigns; per interval far less
