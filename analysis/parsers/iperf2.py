@@ -327,6 +327,16 @@ def _aggregate(finals: dict[str, _Row], what: str, notes: list[str]) -> _Row | N
                              else None))
 
 
+def _receiver_totals(rows, rates_bps: list[float]) -> dict[str, float]:
+    """The UDP receiver's measurements over its streams' final rows (text or CSV): throughput, lost and total
+    summed, jitter their mean."""
+    lost = sum(r.lost for r in rows)
+    total = sum(r.total for r in rows)
+    return {"throughput_bps": sum(rates_bps), "jitter_s": sum(r.jitter_ms for r in rows) / len(rows) / 1000.0,
+            "lost_packets": float(lost), "packets": float(total),
+            "loss_pct": 100.0 * lost / total if total else 0.0}
+
+
 def _udp_receiver(rows: list[_Row], meas: dict, notes: list, path) -> bool:
     streams = [r for r in rows if r.id != "SUM"]
     if not streams:
@@ -334,13 +344,7 @@ def _udp_receiver(rows: list[_Row], meas: dict, notes: list, path) -> bool:
     for r in streams:
         if r.jitter_ms is None:
             raise ParseError(path, r.line, "a UDP receiver row with 'jitter ms lost/total (pct%)'", found=r.raw)
-    lost = sum(r.lost for r in streams)
-    total = sum(r.total for r in streams)
-    meas["throughput_bps"] = sum(r.rate_bps for r in streams)
-    meas["jitter_s"] = sum(r.jitter_ms for r in streams) / len(streams) / 1000.0
-    meas["lost_packets"] = float(lost)
-    meas["packets"] = float(total)
-    meas["loss_pct"] = 100.0 * lost / total if total else 0.0
+    meas.update(_receiver_totals(streams, [r.rate_bps for r in streams]))
     if len(streams) > 1:
         notes.append(f"iperf2 UDP: receiver throughput, lost and total summed over {len(streams)} streams; "
                      "jitter is their mean")
@@ -568,13 +572,7 @@ def _csv_udp_measurements(sel: list[list[_CsvRow]]) -> tuple[dict[str, float], l
     if all(r is not None for r in send):
         meas["send_throughput_bps"] = sum(r.bps for r in send)
     if all(r is not None for r in recv):
-        lost = sum(r.lost for r in recv)
-        total = sum(r.total for r in recv)
-        meas["throughput_bps"] = sum(r.bps for r in recv)
-        meas["jitter_s"] = sum(r.jitter_ms for r in recv) / len(recv) / 1000.0
-        meas["lost_packets"] = float(lost)
-        meas["packets"] = float(total)
-        meas["loss_pct"] = 100.0 * lost / total if total else 0.0
+        meas.update(_receiver_totals(recv, [r.bps for r in recv]))
         if not any(len(t) == 2 for t in sel):
             notes.append("iperf2 UDP CSV: one row per transfer, read as the receiver's report")
     else:

@@ -5,8 +5,8 @@
   compare's paired t takes over: a load spike on a busy machine slows both runs of a round alike and the
   within-round ratio cancels it, where the 3-round Welch t (2-4 df with two cells: no variance prior) lets one
   spiked run hold a clear cell;
-* two identical models (both namespaces MTU 65536 with GSO): the cell runs on until it is equivalent or reaches
-  the maximum, and is never called faster or slower;
+* two identical models (both namespaces MTU 65536 with GSO), at alpha 1 %: the cell runs on until it is equivalent
+  or reaches the maximum, and is never called faster or slower;
 * both folders ingest and report as any other campaign (the looks are metadata files): compare on the folder
   gives the verdicts and estimates of the last looks, and the summary shows the look each cell settled at.
 
@@ -99,7 +99,11 @@ def test_identical_models_run_on_until_equivalent_or_the_maximum(netns_iperf3, t
     models = {"lo-a": _model(f"{tag}c", 65536, True, "baseline"),
               "lo-b": _model(f"{tag}d", 65536, True, "candidate")}
     plan = _plan("settle-same", models, [131072], trials=5)
-    design = SequentialDesign(min_trials=3, max_trials=5, margin=0.10)
+    # alpha 1 %: on a busy 2-core machine 1-second loopback runs of two identical namespaces spread by 10-20 %
+    # with load spikes (heavy tails, which a 4-df paired t tolerates less well than the normal runs the 5 % level
+    # is validated on, by simulation in tests/validity); what this real test checks is the running on and the
+    # stopping, so a false call must be rare, not 5 % of CI runs
+    design = SequentialDesign(min_trials=3, max_trials=5, margin=0.10, alpha=0.01)
     out = tmp_path / "same"
     res = _run(plan, out, design, tag)
     assert res.collect.failed == (), res.summary()
