@@ -26,15 +26,18 @@ from scipy import stats as sps
 
 from analysis.blocking import PAIRED_MIN_ROUNDS
 from analysis.stats import (
+    NO_PRIOR,
     LogTResult,
     VariancePrior,
     equivalence_bounds,
     log_t,
+    moderated_variances,
     paired_log_t,
     permutation_test_ratio,
     ratio_ci,
     tost_ratio,
 )
+from analysis.stats.small_sample import MIN_PAIRED_PRIOR_CELLS
 from analysis.vocabulary import same_clock
 
 __all__ = ["Cell", "Evidence", "Basis", "BASES", "PAIRED_MIN_ROUNDS", "BOOTSTRAP_MIN_RUNS", "Priors", "route_evidence",
@@ -100,6 +103,23 @@ class Priors:
 
     unpaired: dict[tuple[str, str], VariancePrior] = field(default_factory=dict)
     paired: dict[str, VariancePrior] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, cells: list[Cell]) -> Priors:
+        """The priors across a report's *cells* (per sample kind and model; paired: per kind, from
+        :data:`~analysis.stats.small_sample.MIN_PAIRED_PRIOR_CELLS` paired cells on)."""
+        unpaired, paired = {}, {}
+        for kind in ("raw", "per-GHz"):
+            sel = [c for c in cells if kind == "raw" or c.per_ghz_available]
+            pick = (lambda c: (c.b, c.c)) if kind == "raw" else (lambda c: (c.b_ghz, c.c_ghz))
+            xs = [np.log(pick(c)[side]) for side in (0, 1) for c in sel]
+            fit = moderated_variances([x.var(ddof=1) for x in xs], [x.size - 1 for x in xs],
+                                      groups=["b"] * len(sel) + ["c"] * len(sel))
+            unpaired[(kind, "b")], unpaired[(kind, "c")] = (fit.get(k, NO_PRIOR) for k in "bc")
+            ds = [np.log(pick(c)[1]) - np.log(pick(c)[0]) for c in sel if c.paired]
+            paired[kind] = (moderated_variances([d.var(ddof=1) for d in ds], [d.size - 1 for d in ds])
+                            if len(ds) >= MIN_PAIRED_PRIOR_CELLS else NO_PRIOR)
+        return cls(unpaired, paired)
 
 
 class Evidence:

@@ -85,14 +85,11 @@ from analysis.model import ModelResult, fit_model
 from analysis.normalize import PER_GHZ, normalize
 from analysis.schema import METRICS
 from analysis.stats import (
-    NO_PRIOR,
     adjust_pvalues,
     equivalence_bounds,
-    moderated_variances,
     permutation_min_pvalue,
     runs_needed,
 )
-from analysis.stats.small_sample import MIN_PAIRED_PRIOR_CELLS
 from analysis.vocabulary import CELL_KEY, VERDICTS, same_clock, verdict_label
 
 __all__ = [
@@ -634,26 +631,10 @@ def _attach_models(camp, aud, cells, metrics, baseline, candidate, headline, not
 _FIT_ERRORS = (ValueError, np.linalg.LinAlgError, PatsyError)
 
 
-def _priors(cells: list[Cell]) -> Priors:
-    """Variance priors across the report's cells (per sample kind and model; paired: per kind)."""
-    unpaired, paired = {}, {}
-    for kind in ("raw", "per-GHz"):
-        sel = [c for c in cells if kind == "raw" or c.per_ghz_available]
-        pick = (lambda c: (c.b, c.c)) if kind == "raw" else (lambda c: (c.b_ghz, c.c_ghz))
-        xs = [np.log(pick(c)[side]) for side in (0, 1) for c in sel]
-        fit = moderated_variances([x.var(ddof=1) for x in xs], [x.size - 1 for x in xs],
-                                  groups=["b"] * len(sel) + ["c"] * len(sel))
-        unpaired[(kind, "b")], unpaired[(kind, "c")] = (fit.get(k, NO_PRIOR) for k in "bc")
-        ds = [np.log(pick(c)[1]) - np.log(pick(c)[0]) for c in sel if c.paired]
-        paired[kind] = (moderated_variances([d.var(ddof=1) for d in ds], [d.size - 1 for d in ds])
-                        if len(ds) >= MIN_PAIRED_PRIOR_CELLS else NO_PRIOR)
-    return Priors(unpaired, paired)
-
-
 def _decide(cells, by, *, statistic, correction, margin, alpha, n_resamples, gen, headline, notes
             ) -> tuple[list[dict], dict[tuple[int, str], np.ndarray], float]:
     """Route and basis per cell, p-values adjusted across cells, intervals at the simultaneous level, verdicts."""
-    priors = _priors(cells)
+    priors = Priors.fit(cells)
     opts = {"statistic": statistic, "n_resamples": n_resamples, "rng": gen, "alpha": alpha}
     evid = [(route_evidence(c, "raw", priors, **opts),
              route_evidence(c, "per-GHz", priors, **opts) if c.per_ghz_available else None) for c in cells]

@@ -162,10 +162,9 @@ def cell_statistics(cells: Sequence[Any], kind: str = "raw") -> list[Any]:
     """The t route of each :class:`analysis.cells.Cell` as compare decides it (priors fitted across *cells*):
     the statistic behind compare's ``t_*`` columns, for simulations that skip ingest and audit
     (:mod:`analysis.sequential_sim`)."""
-    from analysis.cells import t_route
-    from analysis.compare import _priors
+    from analysis.cells import Priors, t_route
 
-    priors = _priors(list(cells))
+    priors = Priors.fit(list(cells))
     return [t_route(c, kind, priors) for c in cells]
 
 
