@@ -74,16 +74,22 @@ def test_prior_recovers_a_common_variance_and_lends_degrees_of_freedom():
     assert moderated_variances([0.1, 0.2], [2, 2]).df == 0  # too few cells: no prior
 
 
-def test_prior_matches_the_method_of_moments_it_defines():
+def test_prior_matches_scipy_maximum_likelihood_of_the_f_distribution():
+    # independent reference: scipy's generic ML fit of s2 = s0^2 F(2, d0), dfn and location held fixed
     rng = np.random.default_rng(5)
-    s2 = rng.chisquare(2, 50) / 2 * 0.01
-    prior = moderated_variances(s2, np.full(50, 2))
-    e = np.log(s2) - special.digamma(1) + math.log(1)
-    want = ((e - e.mean()) ** 2).sum() / 49 - special.polygamma(1, 1)
-    if want > 0:
-        assert special.polygamma(1, prior.df / 2) == pytest.approx(want, rel=1e-6)
-    s0 = math.exp(e.mean() + special.digamma(prior.df / 2) - math.log(prior.df / 2))
-    assert prior.variance == pytest.approx(s0, rel=1e-9)
+    for n, d0 in ((50, 12.0), (400, 8.0)):
+        s2 = 0.0025 * rng.chisquare(2, n) / 2 / (rng.chisquare(d0, n) / d0)
+        prior = moderated_variances(s2, np.full(n, 2))
+        _, dfd, _, scale = stats.f.fit(s2, fdfn=2, floc=0)
+        assert prior.df == pytest.approx(dfd, rel=2e-3) and prior.variance == pytest.approx(scale, rel=1e-3)
+
+
+def test_prior_df_is_capped_at_the_other_cells_degrees_of_freedom():
+    # 6 cells of 2 df sharing one variance: the prior carries at most the other cells' 10 df
+    s2 = 0.0025 * np.array([0.9, 1.0, 1.1, 0.95, 1.05, 1.0])
+    prior = moderated_variances(s2, np.full(6, 2))
+    assert prior.df == pytest.approx(10.0, rel=1e-3)
+    assert prior.variance == pytest.approx(0.0025, rel=0.1)
 
 
 def test_moderation_only_raises_a_variance():

@@ -40,5 +40,7 @@ def test_table_identical_to_the_golden_one(path, current):
     missing = [c for c in want.columns if c not in got.columns]
     assert not missing, f"{path.name}: columns gone: {missing}"
     got = golden._storable(got[list(want.columns)])
+    # atol 1e-9: a quantity that is zero in exact arithmetic (explained_pct where the model and raw effects
+    # coincide) comes out as +-1e-12 rounding noise that differs between BLAS builds
     pd.testing.assert_frame_equal(got.astype(want.dtypes.to_dict()), want, check_exact=False, rtol=1e-10,
-                                  atol=1e-12, check_dtype=False)
+                                  atol=1e-9, check_dtype=False)
