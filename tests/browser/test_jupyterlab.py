@@ -124,6 +124,37 @@ def _select_kernel(page) -> None:
     dialog.locator("button.jp-mod-accept").click()
     page.locator(".jp-Notebook-toolbarKernelName, .jp-KernelName", has_text=KERNEL_DISPLAY).first.wait_for(
         timeout=30_000)
+    _wait_kernel_idle(page)
+
+
+def _wait_kernel_idle(page) -> None:
+    """The status bar reads "Python (pvfair) | Idle": the new kernel is up and the replaced one is gone.
+
+    The toolbar shows the new kernel's name while the old kernel is still terminating; a "Run All" then meets
+    the lab's "Kernel Terminating" dialog and runs nothing.
+    """
+    page.wait_for_function(
+        """(name) => [...document.querySelectorAll('.jp-StatusBar-TextItem')]
+                .some(e => e.textContent.includes(name) && /Idle/.test(e.textContent))
+            && !document.querySelector('.jp-Dialog')""",
+        arg=KERNEL_DISPLAY, timeout=60_000, polling=500,
+    )
+
+
+def _run_all(page) -> None:
+    """Run > Run All Cells; where the lab answers with a dialog (a kernel still restarting), Ok, wait, again."""
+    from playwright.sync_api import TimeoutError as NoDialog
+
+    for _ in range(3):
+        _menu(page, "Run", "Run All Cells")
+        dialog = page.locator(".jp-Dialog")
+        try:
+            dialog.wait_for(timeout=3_000)
+        except NoDialog:  # the cells are running
+            return
+        dialog.locator("button.jp-mod-accept").click()
+        _wait_kernel_idle(page)
+    raise AssertionError("Run All Cells kept meeting a dialog: " + dialog.inner_text()[:300])
 
 
 def _wait_until_run(page) -> None:
@@ -167,7 +198,7 @@ def test_04_compare_runs_in_jupyterlab(lab):
             page.goto(lab["url"], timeout=60_000)
             page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
             _select_kernel(page)
-            _menu(page, "Run", "Run All Cells")
+            _run_all(page)
             _wait_until_run(page)
 
             errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
