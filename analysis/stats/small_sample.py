@@ -75,36 +75,53 @@ class VariancePrior:
 NO_PRIOR = VariancePrior(0.0, math.nan)
 
 
-def _group_scale(x: np.ndarray, n: np.ndarray, d0: float) -> float:
-    """``log s0^2`` where the score ``sum((n + d0) w / (1 + w)) - sum(n)`` vanishes (Newton; bisection if it stalls)."""
-    def score(t: float) -> tuple[float, float]:
-        w = n * x / (d0 * math.exp(t))
-        return float(((n + d0) * w / (1 + w)).sum() - n.sum()), float(-((n + d0) * w / (1 + w) ** 2).sum())
-    t = math.log(float(x.mean()))
-    for _ in range(30):
-        f, df = score(t)
-        step = f / df
-        t -= max(-2.0, min(2.0, step))
-        if abs(step) < 1e-10:
-            return t
-    return _opt.brentq(lambda u: score(u)[0], math.log(x.min()) - 30, math.log(x.max()) + 30, xtol=1e-10)
-
-
-def _log_likelihood(d0: float, s2: np.ndarray, d: np.ndarray, g: np.ndarray, labels: list) -> tuple[float, dict]:
-    """The profile log-likelihood of prior df ``d0`` (each group's ``s0^2`` at its maximum) and those ``s0^2``.
+class _ProfileLikelihood:
+    """The log-likelihood of prior df ``d0`` with each group's ``s0^2`` at its maximum, and those ``s0^2``.
 
     Under the prior ``s2 / s0^2 ~ F(d, d0)``; for fixed ``d0`` the score in ``log s0^2`` is monotone, so each
-    group's ``s0^2`` is the root of ``sum((d + d0) w / (1 + w)) = sum(d)`` with ``w = d s2 / (d0 s0^2)``.
+    group's ``s0^2`` is the root of ``sum((d + d0) w / (1 + w)) = sum(d)`` with ``w = d s2 / (d0 s0^2)``: Newton
+    on all groups at once, started from the previous ``d0``'s roots (the optimiser's steps are small), and
+    bisection for a group where Newton stalls.
     """
-    total, scales = 0.0, {}
-    for k in labels:
-        x, n = s2[g == k], d[g == k]
-        log_s0 = _group_scale(x, n, d0)
-        w = n * x / (d0 * math.exp(log_s0))
-        total += float((_sp.gammaln((n + d0) / 2) - _sp.gammaln(n / 2) - _sp.gammaln(d0 / 2)
-                        + n / 2 * np.log(w) - (n + d0) / 2 * np.log1p(w) - np.log(x)).sum())
-        scales[k] = math.exp(log_s0)
-    return total, scales
+
+    def __init__(self, s2: np.ndarray, d: np.ndarray, index: np.ndarray, groups: int):
+        self.s2, self.d, self.index, self.groups = s2, d, index, groups
+        self.df_sum = np.bincount(index, d, groups)
+        self.ds2 = d * s2
+        self.constant = float((-_sp.gammaln(d / 2) - np.log(s2)).sum())
+        self.log_s0 = np.log(np.bincount(index, s2, groups) / np.bincount(index, minlength=groups))
+
+    def _score(self, log_s0: np.ndarray, d0: float) -> tuple[np.ndarray, np.ndarray]:
+        w = self.ds2 / (d0 * np.exp(log_s0[self.index]))
+        a = (self.d + d0) * w / (1 + w)
+        return (np.bincount(self.index, a, self.groups) - self.df_sum,
+                -np.bincount(self.index, a / (1 + w), self.groups))
+
+    def log_scales(self, d0: float) -> np.ndarray:
+        """Each group's ``log s0^2`` at prior df *d0*."""
+        t = self.log_s0.copy()
+        for _ in range(30):
+            f, slope = self._score(t, d0)
+            step = f / slope
+            t -= np.clip(step, -2.0, 2.0)
+            if np.abs(step).max() < 1e-10:
+                self.log_s0 = t
+                return t
+        for k in range(self.groups):  # Newton stalled: bisect each group's root on its own
+            x = self.s2[self.index == k]
+
+            def score(u: float, k: int = k) -> float:
+                v = t.copy()
+                v[k] = u
+                return float(self._score(v, d0)[0][k])
+            t[k] = _opt.brentq(score, math.log(x.min()) - 30, math.log(x.max()) + 30, xtol=1e-10)
+        return t
+
+    def __call__(self, d0: float) -> float:
+        w = self.ds2 / (d0 * np.exp(self.log_scales(d0)[self.index]))
+        d = self.d
+        return self.constant + float((_sp.gammaln((d + d0) / 2) - _sp.gammaln(d0 / 2) + d / 2 * np.log(w)
+                                      - (d + d0) / 2 * np.log1p(w)).sum())
 
 
 def moderated_variances(variances, dfs, groups=None) -> VariancePrior | dict:
@@ -130,13 +147,13 @@ def moderated_variances(variances, dfs, groups=None) -> VariancePrior | dict:
     # a handful of cells, an unbounded d0 would treat a variance pooled from 20 df as if known exactly)
     cap = min(MAX_PRIOR_DF, float(d.sum() / len(present) - d.mean()))
     if cap >= MIN_PRIOR_DF:
-        fit = _opt.minimize_scalar(lambda t: -_log_likelihood(math.exp(t), s2, d, g, present)[0],
-                                   bounds=(math.log(0.2), math.log(cap)), method="bounded",
-                                   options={"xatol": 1e-3})
+        likelihood = _ProfileLikelihood(s2, d, np.array([present.index(k) for k in g.tolist()]), len(present))
+        fit = _opt.minimize_scalar(lambda t: -likelihood(math.exp(t)), bounds=(math.log(0.2), math.log(cap)),
+                                   method="bounded", options={"xatol": 1e-3})
         d0 = math.exp(fit.x)
         if d0 >= MIN_PRIOR_DF:  # else the cells' spreads disagree: each cell stands on its own variance
-            scales = _log_likelihood(d0, s2, d, g, present)[1]
-            out.update({k: VariancePrior(d0, v) for k, v in scales.items()})
+            scales = np.exp(likelihood.log_scales(d0))
+            out.update({k: VariancePrior(d0, float(v)) for k, v in zip(present, scales)})
     return out if groups is not None else out[labels[0]] if labels else NO_PRIOR
 
 
