@@ -108,3 +108,17 @@ def test_permutation_min_pvalue_is_what_the_exact_test_attains(nb, nc):
     got = permutation_test_ratio(b, c, n_resamples=10**6, rng=0).pvalue
     assert got == pytest.approx(permutation_min_pvalue(nb, nc), rel=1e-12)
     assert permutation_min_pvalue(nb, nc) == pytest.approx(2 / len(list(itertools.combinations(range(nb + nc), nb))))
+
+
+def test_prior_scale_falls_back_to_bisection_where_newton_stalls():
+    # started 60 e-folds away, Newton's clipped steps of 2 cannot arrive in 30 iterations: bisection must find
+    # the same roots as Newton from a good start
+    from analysis.stats.small_sample import _ProfileLikelihood
+
+    rng = np.random.default_rng(3)
+    s2 = 0.0025 * rng.chisquare(2, 12) / 2
+    d, index = np.full(12, 2.0), np.repeat([0, 1], 6)
+    want = _ProfileLikelihood(s2, d, index, 2).log_scales(8.0)
+    far = _ProfileLikelihood(s2, d, index, 2)
+    far.log_s0 = np.array([60.0, -60.0])
+    np.testing.assert_allclose(far.log_scales(8.0), want, rtol=0, atol=1e-8)
