@@ -10,10 +10,10 @@ import shutil
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
+from analysis.collect import _listening
 from analysis.parsers import parse_text
 
 pytestmark = pytest.mark.network
@@ -25,20 +25,17 @@ def _free_port(kind: int) -> int:
         return s.getsockname()[1]
 
 
-def _wait_bound(port: int, udp: bool, timeout_s: float = 10.0) -> None:
-    """Until the server's socket on 127.0.0.1:*port* is bound (UDP) or listening (TCP), read from /proc/net.
+def _wait_listening(server: subprocess.Popen, port: int, timeout_s: float = 10.0) -> None:
+    """Until *server* listens (TCP) or is bound (UDP) on *port*, read from /proc as ``pvfair collect`` does.
 
     A client started before that fails with "connect failed"; probing with a connection would itself be a test
     run for the server.
     """
-    table, state = (Path("/proc/net/udp"), "07") if udp else (Path("/proc/net/tcp"), "0A")
-    want = f"0100007F:{port:04X}"
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if any(f[1] == want and f[3] == state for f in (line.split() for line in table.read_text().splitlines()[1:])):
-            return
+    while not _listening(server.pid, port):
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"iperf -s did not listen on 127.0.0.1:{port} within {timeout_s} s")
         time.sleep(0.05)
-    raise AssertionError(f"iperf -s did not bind 127.0.0.1:{port} within {timeout_s} s ({table})")
 
 
 def _capture(udp: bool) -> tuple[str, str]:
@@ -47,7 +44,7 @@ def _capture(udp: bool) -> tuple[str, str]:
     server = subprocess.Popen(["iperf", "-s", *proto, "-B", "127.0.0.1", "-p", str(port), "-e", "-y", "C", "-t", "4"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        _wait_bound(port, udp)
+        _wait_listening(server, port)
         client = subprocess.run(["iperf", "-c", "127.0.0.1", *proto, "-p", str(port), "-e", "-y", "C", "-t", "1",
                                  "-i", "1", *(["-b", "5M"] if udp else [])],
                                 capture_output=True, text=True, timeout=20, check=True)
