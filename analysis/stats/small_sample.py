@@ -153,7 +153,7 @@ def moderated_variances(variances, dfs, groups=None) -> VariancePrior | dict:
         d0 = math.exp(fit.x)
         if d0 >= MIN_PRIOR_DF:  # else the cells' spreads disagree: each cell stands on its own variance
             scales = np.exp(likelihood.log_scales(d0))
-            out.update({k: VariancePrior(d0, float(v)) for k, v in zip(present, scales)})
+            out.update({k: VariancePrior(d0, float(v)) for k, v in zip(present, scales, strict=True)})
     return out if groups is not None else out[labels[0]] if labels else NO_PRIOR
 
 
