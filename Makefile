@@ -5,6 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.pvfair-installed
 CAMPAIGN ?= data/raw/demo
 PYTEST_ARGS ?=
+# make test runs the suite file by file on this many pytest-xdist workers (the machine's 2 cores), then the
+# network and browser tests one after the other with the machine to themselves (real tools' figures and
+# JupyterLab's timeouts must not share the cores); with PYTEST_ARGS, only that selection, in one process
+TEST_WORKERS ?= 2
+SERIAL_TESTS := network or browser
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test report validity lab lint clean tools pdf-deps poppler browser kernel
@@ -55,7 +60,12 @@ kernel: $(STAMP)  ## register the venv's Python as the "pvfair" Jupyter kernel (
 	$(BIN)/python -m ipykernel install --sys-prefix --name pvfair --display-name "Python (pvfair)" >/dev/null
 
 test: $(STAMP) tools pdf-deps poppler browser kernel  ## run the test suite (unit, reference, notebooks, browser, reduced validity)
+ifeq ($(strip $(PYTEST_ARGS)),)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not ($(SERIAL_TESTS))"
+	$(BIN)/python -m pytest -m "$(SERIAL_TESTS)"
+else
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+endif
 
 report: $(STAMP) pdf-deps  ## ingest the demo campaign to data/processed/demo, then report -> reports/demo/summary.pdf
 	$(BIN)/pvfair ingest $(CAMPAIGN)
