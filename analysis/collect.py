@@ -1231,8 +1231,14 @@ def cli_run(args: argparse.Namespace) -> int:
     plan = load_plan(args.plan)
     if args.dry_run:
         if args.until_settled:  # the schedule up to the maximum; settled cells leave it as the looks decide
-            print(f"until settled: looks after rounds {_design(args, plan).look_rounds}; the most runs this can take:")
-            print(format_schedule(dataclasses.replace(plan, trials=_design(args, plan).max_trials)))
+            from analysis.settle import first_look_note
+
+            design = _design(args, plan)
+            longest = dataclasses.replace(plan, trials=design.max_trials)
+            print(f"until settled: looks after rounds {design.look_rounds}; the most runs this can take:")
+            print(format_schedule(longest))
+            if note := first_look_note(build_schedule(longest), design):
+                print(note)
         else:
             print(format_schedule(plan))
         return 0

@@ -57,12 +57,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.blocking import PAIRED_MIN_ROUNDS
 from analysis.schema import metric_direction
 from analysis.stats.sequential import SPENDING, exact_t_boundaries, sequential_boundaries, t_critical
+from analysis.stats.small_sample import MIN_PAIRED_PRIOR_CELLS, MIN_PRIOR_DF, prior_df_cap
 from analysis.vocabulary import CELL_KEY
 
 __all__ = ["SequentialDesign", "look_statistics", "cell_statistics", "sequential_look", "settled_cells", "decide",
-           "look_thresholds", "information_fraction", "LOOK_COLUMNS", "STAT_COLUMNS", "LOOKS_FILE", "SEQUENTIAL_FILE"]
+           "look_thresholds", "information_fraction", "first_look_outlook", "FirstLookOutlook", "LOOK_COLUMNS", "STAT_COLUMNS", "LOOKS_FILE", "SEQUENTIAL_FILE"]
 
 #: files a sequential collection writes in the campaign folder (``metadata*``: ingest ignores them)
 LOOKS_FILE = "metadata_looks.csv"
@@ -119,6 +121,94 @@ class SequentialDesign:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _lends_a_prior(cells: int, runs: int, rounds: bool) -> bool:
+    """Whether the variance prior can be fitted at a look of *runs* runs per model in every one of *cells* cells
+    (compare's rule, :func:`analysis.stats.small_sample.moderated_variances`): the paired t's from
+    :data:`PAIRED_MIN_ROUNDS` rounds (one variance per cell, at least ``MIN_PAIRED_PRIOR_CELLS`` cells), else the
+    Welch t's (one variance per model and cell)."""
+    if rounds and runs >= PAIRED_MIN_ROUNDS:
+        return cells >= MIN_PAIRED_PRIOR_CELLS and prior_df_cap([runs - 1] * cells) >= MIN_PRIOR_DF
+    return cells >= 2 and prior_df_cap([runs - 1] * (2 * cells), groups=2) >= MIN_PRIOR_DF
+
+
+@dataclass(frozen=True)
+class FirstLookOutlook:
+    """What the first look of a design can settle in a campaign of *cells* cells, known before any run.
+
+    Where the other cells cannot lend a cell's variance a prior (fewer than ``MIN_PRIOR_DF`` df between them:
+    1-3 cells at 3 runs; the paired t, from ``PAIRED_MIN_ROUNDS`` rounds, fewer than ``MIN_PAIRED_PRIOR_CELLS``
+    cells), each cell's t stands on its own df at the first look (Welch's: at most ``2 (n - 1)``;
+    paired: ``n - 1``), and an early O'Brien-Fleming boundary on so few df is far out: ``t_boundary`` (at
+    ``alpha / cells``, the least any metric of the campaign faces). ``ratio_at(cv)`` turns it into the smallest
+    difference that crosses it at a run-to-run CV. ``prior_from`` is the smallest ``--min-trials`` whose first look
+    has the prior (None: never up to ``max_trials``); ``pocock_t_boundary`` the first boundary under Pocock.
+    """
+
+    cells: int
+    runs: int
+    looks: int
+    spending: str
+    paired: bool
+    has_prior: bool
+    own_df: int
+    t_boundary: float
+    pocock_t_boundary: float
+    prior_from: int | None
+
+    def ratio_at(self, cv: float, t: float | None = None) -> float:
+        """The smallest ratio of geometric means whose t reaches *t* (default the boundary) at run CV *cv*."""
+        sigma = math.sqrt(math.log1p(cv ** 2))
+        return math.exp((self.t_boundary if t is None else t) * sigma * math.sqrt(2 / self.runs))
+
+    def summary(self) -> str:
+        """One paragraph for the terminal: empty where the first look has the prior or is the only look."""
+        if self.has_prior or self.looks < 2:
+            return ""
+        if self.paired and 1 < self.cells < MIN_PAIRED_PRIOR_CELLS:
+            lent = (f"the paired t from round {PAIRED_MIN_ROUNDS} takes a variance prior from "
+                    f"{MIN_PAIRED_PRIOR_CELLS} cells on, this campaign has {self.cells}")
+        elif self.cells > 1:
+            lent = (f"{self.cells} cells of {self.runs} runs lend each other "
+                    f"{prior_df_cap([self.runs - 1] * self.cells):.0f} df, fewer than a variance prior needs "
+                    f"({MIN_PRIOR_DF:.0f})")
+        else:
+            lent = "a single cell has no other cells to lend it a variance prior"
+        text = (f"first look after round {self.runs}: {lent}, so each cell's t stands on its own {self.own_df} df "
+                f"or fewer; the first --spending {self.spending} boundary (look 1 of {self.looks}, alpha/{self.cells} "
+                f"with one metric per cell) is at |t| = {self.t_boundary:.1f} or beyond, which a cell's expected t reaches from a "
+                f"{self.ratio_at(0.05):.2f}x difference at a run CV of 5 %; smaller differences settle at later "
+                "looks.")
+        sooner = [f"--min-trials {self.prior_from} (the prior from the first look)"] if self.prior_from else []
+        if self.spending != "pocock":
+            sooner.append(f"--spending pocock (|t| >= {self.pocock_t_boundary:.1f}: "
+                          f"{self.ratio_at(0.05, self.pocock_t_boundary):.2f}x at CV 5 %)")
+        return text + (f" Sooner: {' or '.join(sooner)}." if sooner else "")
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([asdict(self)])
+
+
+def first_look_outlook(design: SequentialDesign, cells: int, *, rounds: bool = True) -> FirstLookOutlook:
+    """:class:`FirstLookOutlook` of *design* over *cells* cells (*rounds*: runs paired in rounds, as collect
+    writes them). The boundary is :func:`look_thresholds`' for the first look at the cell's own df."""
+    if not isinstance(cells, int | np.integer) or cells < 1:
+        raise ValueError(f"cells: expected a positive whole number, got {cells!r}")
+    n, looks = design.min_trials, len(design.look_rounds)
+    paired = rounds and n >= PAIRED_MIN_ROUNDS
+    own_df = n - 1 if paired else 2 * (n - 1)
+    fraction = float(information_fraction(n, n, design.max_trials))
+    route = "paired t (log)" if paired else "Welch t (log)"
+
+    def boundary(spending: str) -> float:
+        return float(look_thresholds([fraction], [(n, n)], [route], own_df, design.alpha_per_comparison(cells),
+                                     design.alpha, spending)[1])
+    prior_from = next((k for k in range(n + 1, design.max_trials + 1) if _lends_a_prior(cells, k, rounds)), None)
+    return FirstLookOutlook(cells=int(cells), runs=n, looks=looks, spending=design.spending,
+                            paired=paired, has_prior=_lends_a_prior(cells, n, rounds), own_df=own_df,
+                            t_boundary=boundary(design.spending), pocock_t_boundary=boundary("pocock"),
+                            prior_from=prior_from)
 
 
 # ---------------------------------------------------------------------------------------------------- statistic

@@ -6,7 +6,9 @@
 ``min_trials`` and then every ``look_every`` rounds (and after ``max_trials``, default the plan's ``trials``) it
 ingests the folder so far (:func:`analysis.ingest.ingest_campaign`) and decides every cell with the sequential
 analysis (:mod:`analysis.sequential`): a cell that is faster, slower or equivalent at its boundary leaves the
-following rounds; the others run on up to the maximum.
+following rounds; the others run on up to the maximum. Before the first run it says what the first look can
+settle where the campaign's cells cannot lend each other a variance prior (:func:`first_look_note`: 1-3 cells at
+3 runs face a far-out early O'Brien-Fleming boundary on their own few df).
 
 The schedule is the plan's (:func:`analysis.collect.build_schedule` with ``trials = max_trials``) with the runs of
 settled cells left out: file names and ``order_index`` keep their place in it, and within every round the cells
@@ -44,6 +46,7 @@ from analysis.sequential import (
     LOOKS_FILE,
     SEQUENTIAL_FILE,
     SequentialDesign,
+    first_look_outlook,
     look_statistics,
     sequential_look,
 )
@@ -51,7 +54,7 @@ from analysis.sequential import (
 #: a plan names its cells by the tool's own test (``tool_test`` of the ingested runs), size and pinning
 PLAN_KEY: tuple[str, ...] = ("tool_test", "msg_size_bytes", "pinning")
 
-__all__ = ["collect_until_settled", "SettleResult", "read_looks", "looks_summary", "LooksSummary"]
+__all__ = ["collect_until_settled", "first_look_note", "SettleResult", "read_looks", "looks_summary", "LooksSummary"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,6 +219,8 @@ def collect_until_settled(plan: col.Plan | str | Path, out: str | Path, *, desig
     say = log or (lambda line: print(line, file=sys.stderr, flush=True))
     schedule = col.build_schedule(dataclasses.replace(plan, trials=design.max_trials))
     col._check_environment(plan)
+    if note := first_look_note(schedule, design):
+        say(note)
     out.mkdir(parents=True, exist_ok=True)
     state = _state_iv(out, design, resume) or {
         "design": design.to_dict(), "baseline": baseline, "candidate": candidate, "m": None, "by": list(PLAN_KEY),
@@ -257,6 +262,13 @@ def collect_until_settled(plan: col.Plan | str | Path, out: str | Path, *, desig
     settled = {name: state["settled"].get(name) for name in dict.fromkeys(run.by_cell.values())}
     return SettleResult(collect=result, design=design, looks=looks, settled_round=settled,
                         skipped=len(schedule) - len(done))
+
+
+def first_look_note(schedule: list, design: SequentialDesign) -> str:
+    """What the first look can settle over the schedule's cells (:func:`analysis.sequential.first_look_outlook`):
+    a paragraph where no variance prior can be fitted there, else empty."""
+    cells = {(r.test, str(r.msg_size_bytes), r.pinning) for r in schedule if not r.warmup}
+    return first_look_outlook(design, len(cells)).summary() if cells else ""
 
 
 def _record_start(plan: col.Plan, out: Path, design: SequentialDesign, schedule: list, meta: dict | None,

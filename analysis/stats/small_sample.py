@@ -41,7 +41,7 @@ from ._results import ConfidenceInterval
 from ._validation import as_sample
 
 __all__ = ["LogTResult", "log_t", "paired_log_t", "moderated_variances", "permutation_min_pvalue",
-           "VariancePrior", "NO_PRIOR", "MIN_PRIOR_DF", "MIN_PAIRED_PRIOR_CELLS"]
+           "VariancePrior", "NO_PRIOR", "MIN_PRIOR_DF", "MIN_PAIRED_PRIOR_CELLS", "prior_df_cap"]
 
 #: smallest fitted prior df that is used: below it the cells' variances disagree too much for the scaled
 #: inverse-chi-square prior to describe them, and lending those df to a report's noisiest cells raises the
@@ -143,9 +143,7 @@ def moderated_variances(variances, dfs, groups=None) -> VariancePrior | dict:
     present = list(dict.fromkeys(g.tolist()))
     if s2.size - len(present) < 2 or any((g == k).sum() < 2 for k in present):
         return out if groups is not None else NO_PRIOR
-    # the prior cannot carry more information than the other cells hold: at most their degrees of freedom (with
-    # a handful of cells, an unbounded d0 would treat a variance pooled from 20 df as if known exactly)
-    cap = min(MAX_PRIOR_DF, float(d.sum() / len(present) - d.mean()))
+    cap = prior_df_cap(d, len(present))
     if cap >= MIN_PRIOR_DF:
         likelihood = _ProfileLikelihood(s2, d, np.array([present.index(k) for k in g.tolist()]), len(present))
         fit = _opt.minimize_scalar(lambda t: -likelihood(math.exp(t)), bounds=(math.log(0.2), math.log(cap)),
@@ -155,6 +153,20 @@ def moderated_variances(variances, dfs, groups=None) -> VariancePrior | dict:
             scales = np.exp(likelihood.log_scales(d0))
             out.update({k: VariancePrior(d0, float(v)) for k, v in zip(present, scales, strict=True)})
     return out if groups is not None else out[labels[0]] if labels else NO_PRIOR
+
+
+def prior_df_cap(dfs, groups: int = 1) -> float:
+    """Largest prior df :func:`moderated_variances` may fit from variances on *dfs* in *groups* groups.
+
+    The prior cannot carry more information than the other cells hold: at most their degrees of freedom (with a
+    handful of cells, an unbounded d0 would treat a variance pooled from 20 df as if known exactly), and at most
+    :data:`MAX_PRIOR_DF`. Below :data:`MIN_PRIOR_DF` no prior is fitted: 3 cells of 3 runs lend each other 4 df.
+
+    >>> prior_df_cap([2] * 6, groups=2), prior_df_cap([2] * 12, groups=2)
+    (4.0, 10.0)
+    """
+    d = np.asarray(dfs, dtype=float)
+    return min(MAX_PRIOR_DF, float(d.sum() / groups - d.mean())) if d.size else 0.0
 
 
 def permutation_min_pvalue(n_baseline: int, n_candidate: int) -> float:

@@ -156,3 +156,5 @@ def test_cli_until_settled(plan_path, tmp_path, monkeypatch, capsys):
                      "--look-every", "2"]) == 0
     text = capsys.readouterr().out
     assert "looks after rounds (3, 5, 7, 8)" in text and "runs = 9 blocks (1 warm-up, 8 trials)" in text
+    # two cells of 3 runs cannot lend each other a variance prior: the plan says what the first look can settle
+    assert "first look after round 3: 2 cells of 3 runs lend each other 2 df" in text

@@ -17,6 +17,7 @@ from analysis.ingest import Campaign
 from analysis.sequential import (
     SequentialDesign,
     cell_statistics,
+    first_look_outlook,
     look_statistics,
     sequential_look,
     settled_cells,
@@ -155,6 +156,56 @@ def test_design_validation_and_look_rounds():
             SequentialDesign(**kwargs)
     with pytest.raises(ValueError, match=r"baseline: expected one of the campaign's PV models \['a', 'b'\]"):
         look_statistics(_campaign({("T", 1): {"a": B, "b": C}}), "zz", "b")
+
+
+def _shared_spread_cells(cells: int, runs: int, paired: bool) -> list[Cell]:
+    """Cells whose runs all have the same spread (and, paired, the same within-round ratios' spread)."""
+    rng = np.random.default_rng(runs)
+    b0, c0 = np.exp(rng.normal(0, 0.05, runs)), np.exp(rng.normal(0, 0.05, runs))
+    return [Cell(keys=(i,), label=str(i), metric="throughput_bps", direction="higher", b=b0 * (1 + i), c=c0 * 2 * (1 + i),
+                 b_ghz=None, c_ghz=None, ghz_b=np.full(runs, np.nan), ghz_c=np.full(runs, np.nan), paired=paired,
+                 test=None, size=None) for i in range(cells)]
+
+
+@pytest.mark.parametrize(("cells", "runs", "paired"), [(1, 3, True), (2, 3, True), (3, 3, True), (4, 3, True),
+                                                       (6, 3, False), (2, 4, False), (3, 4, True), (3, 5, True),
+                                                       (3, 5, False), (6, 5, True), (5, 5, True)])
+def test_first_look_outlook_says_what_compare_does_and_its_boundary_is_scipys(cells, runs, paired):
+    """has_prior is exactly whether compare's route at the first look is moderated (cells sharing one spread, so a
+    fit reaches its cap wherever a prior is allowed); the boundary is the Lan-DeMets O'Brien-Fleming spend at the
+    first information fraction, mapped through Student's t at the cell's own df (scipy)."""
+    design = SequentialDesign(min_trials=runs, max_trials=12)
+    outlook = first_look_outlook(design, cells, rounds=paired)
+    routes = {r.method for r in cell_statistics(_shared_spread_cells(cells, runs, paired))}
+    assert routes == {("moderated " if outlook.has_prior else "")
+                      + ("paired t (log)" if paired and runs >= 5 else "Welch t (log)")}
+    assert outlook.own_df == (runs - 1 if paired and runs >= 5 else 2 * (runs - 1))
+    a = 0.05 / cells
+    spent = 2 - 2 * stats.norm.cdf(stats.norm.isf(a / 2) / math.sqrt(runs / 12))
+    assert outlook.t_boundary == pytest.approx(stats.t.isf(spent / 2, outlook.own_df), rel=1e-6)
+    pocock = a * math.log(1 + (math.e - 1) * runs / 12)
+    assert outlook.pocock_t_boundary == pytest.approx(stats.t.isf(pocock / 2, outlook.own_df), rel=1e-6)
+    assert outlook.ratio_at(0.05) == pytest.approx(
+        math.exp(outlook.t_boundary * math.sqrt(math.log1p(0.05 ** 2)) * math.sqrt(2 / runs)))
+    assert (outlook.summary() == "") == outlook.has_prior
+
+
+def test_first_look_outlook_names_the_remedy():
+    three = first_look_outlook(SequentialDesign(min_trials=3, max_trials=12), 3)
+    assert not three.has_prior and three.prior_from == 4
+    text = three.summary()
+    assert "3 cells of 3 runs lend each other 4 df, fewer than a variance prior needs (5)" in text
+    assert f"|t| = {three.t_boundary:.1f}" in text and "--min-trials 4" in text and "--spending pocock" in text
+    single = first_look_outlook(SequentialDesign(min_trials=3, max_trials=12), 1)
+    assert single.prior_from is None and "a single cell has no other cells" in single.summary()
+    assert "--min-trials" not in single.summary()
+    few_paired = first_look_outlook(SequentialDesign(min_trials=5, max_trials=8, spending="pocock"), 3)
+    assert "takes a variance prior from 6 cells on, this campaign has 3" in few_paired.summary()
+    assert "Sooner" not in few_paired.summary()  # Pocock already, and no later first look has a prior
+    assert first_look_outlook(SequentialDesign(min_trials=3, max_trials=3), 1).summary() == ""  # one look
+    assert first_look_outlook(SequentialDesign(min_trials=3, max_trials=12), 14).summary() == ""
+    with pytest.raises(ValueError, match="cells: expected a positive whole number, got 0"):
+        first_look_outlook(SequentialDesign(), 0)
 
 
 @pytest.mark.parametrize("module", ["analysis.stats.sequential", "analysis.sequential"])
