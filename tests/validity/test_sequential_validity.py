@@ -14,7 +14,8 @@ the moderated paired t from 5; without ("welch") the moderated Welch t throughou
 * a 2x difference at the first look: Pocock settles >= 95 % of the cells, O'Brien-Fleming over rounds 3..5 too;
   O'Brien-Fleming over 3..12 settles >= 95 % of a 14-cell campaign's cells, about 94.5 % of a 6-cell one's,
   under a third of a single cell's and almost none of a 3-cell one's, which settle a look later (see the test's
-  docstring);
+  docstring); with 1-3 cells no test on a cell's own 3 + 3 runs can settle it there in 95 %: the pooled t's power
+  (noncentral t) bounds the share, and compare's first look stays below it;
 * expected runs per model against the fixed design of equal power, for 2x, 8 % and no difference.
 
 Reduced size in ``make test`` (200 campaigns of 6 cells, 600 single cells per configuration, O'Brien-Fleming
@@ -27,8 +28,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from scipy import stats
 
-from analysis.sequential import SequentialDesign
+from analysis.sequential import SequentialDesign, first_look_outlook
 from analysis.sequential_sim import fixed_runs_for_power, simulate_sequential
 from tests.conftest import FULL
 
@@ -120,6 +122,25 @@ def test_two_fold_difference_settles_at_the_first_look():
         assert got[("obrien-fleming", 5, 3, route)] >= 0.8
     assert all(row[5] <= 3.1 for row in rows if row[2] >= CELLS or row[0] == "pocock")
     assert all(row[5] <= 4.1 for row in rows)  # a cell that misses the first look settles at the next
+
+
+@pytest.mark.parametrize("cells", [1, 2, 3])
+def test_few_cells_first_look_is_below_the_bound_of_any_test_on_their_own_runs(cells):
+    """The limit above is the data's, not the route's: on its own 3 + 3 runs a cell's best test (the pooled t,
+    uniformly most powerful unbiased where both models share one variance: 4 df) crosses O'Brien-Fleming's first
+    boundary of ten looks at alpha / cells (first_look_outlook's, checked against scipy in the unit tier) for a 2x
+    difference at CV 5 % (noncentral t, scipy) in 65 % (1 cell), 14 % (2) and 4 % (3) of the cells, short of
+    95 %; compare's first look (Welch's t, no prior) settles no more than that bound, as a valid test must."""
+    design = SequentialDesign(min_trials=3, max_trials=12, alpha=ALPHA)
+    outlook = first_look_outlook(design, cells)
+    ncp = math.log(2.0) / (math.sqrt(math.log1p(CV ** 2)) * math.sqrt(2 / 3))
+    bound = float(stats.nct.sf(outlook.t_boundary, 4, ncp))
+    n = max(SINGLE // cells, 300)
+    got = simulate_sequential(design, campaigns=n, cells=cells, ratio=2.0, cv=CV, route="welch", rng=20 + cells)
+    print(f"\n{cells} cell(s): first boundary |t| = {outlook.t_boundary:.1f}; settled at the first look "
+          f"{got.first_look_settled:.3f}, the pooled t's power {bound:.3f}")
+    assert not outlook.has_prior and bound < 0.95
+    assert got.first_look_settled <= bound + _slack(bound, n * cells)
 
 
 @pytest.mark.parametrize("spending", ["obrien-fleming", "pocock"] if FULL else ["obrien-fleming"])
