@@ -171,19 +171,28 @@ def _wait_until_run(page) -> None:
     )
 
 
+#: natural width of the image in the code cell right after the "Forest plot" heading (0 when none or not decoded)
+_FOREST_PLOT_WIDTH_JS = """() => {
+    const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];
+    const i = cells.findIndex(c => c.classList.contains('jp-MarkdownCell')
+                                   && /^Forest plot/.test((c.querySelector('h2') || {}).textContent || ''));
+    if (i < 0) return -1;
+    const code = cells.slice(i + 1).find(c => c.classList.contains('jp-CodeCell'));
+    const img = code && code.querySelector('.jp-OutputArea-output img');
+    return img && img.complete ? img.naturalWidth : 0;
+}"""
+
+
 def _forest_plot_width(page) -> float:
-    """Natural width of the image in the code cell right after the "Forest plot" heading (0 when none)."""
-    return page.evaluate(
-        """() => {
-            const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];
-            const i = cells.findIndex(c => c.classList.contains('jp-MarkdownCell')
-                                           && /^Forest plot/.test((c.querySelector('h2') || {}).textContent || ''));
-            if (i < 0) return -1;
-            const code = cells.slice(i + 1).find(c => c.classList.contains('jp-CodeCell'));
-            const img = code && code.querySelector('.jp-OutputArea-output img');
-            return img && img.complete ? img.naturalWidth : 0;
-        }"""
-    )
+    """The forest plot's natural width once it is decoded (an output's image decodes after the kernel goes idle;
+    up to 30 s), else what it is then."""
+    from playwright.sync_api import TimeoutError as NotYet
+
+    try:
+        page.wait_for_function(f"() => ({_FOREST_PLOT_WIDTH_JS})() > 300", timeout=30_000, polling=500)
+    except NotYet:
+        pass
+    return page.evaluate(_FOREST_PLOT_WIDTH_JS)
 
 
 def test_04_compare_runs_in_jupyterlab(lab):
@@ -242,11 +251,12 @@ def test_04_compare_runs_in_jupyterlab(lab):
             print(f"\nscreenshot: {shot}")
             page.keyboard.press("Control+s")  # save, so the outputs can be read back
             page.wait_for_timeout(2000)
-        except Exception:
+        except Exception as exc:
             failed = shots / "04_compare-failed.png"
             page.screenshot(path=str(failed))
-            print(f"\nscreenshot of the failure: {failed}\nend of the lab's log:\n"
-                  + lab["log"].read_text(encoding="utf-8", errors="replace")[-3000:])
+            # the failure last: the end of a CI log (and the short summary) names it
+            print("\nend of the lab's log:\n" + lab["log"].read_text(encoding="utf-8", errors="replace")[-3000:]
+                  + f"\nscreenshot of the failure: {failed}\nfailed: {type(exc).__name__}: {str(exc)[:800]}")
             raise
         finally:
             browser.close()
