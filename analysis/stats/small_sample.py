@@ -17,7 +17,7 @@
   14-cell A/A report rise to about 8 %; the upward-only rule keeps it at the nominal 5 % (``tests/validity``).
   The prior's ``d0`` and ``s0^2`` are fitted by maximum likelihood (a sample variance is ``s0^2 F(d, d0)``), not by
   limma's method of moments: with the 12 variances of a 6-cell, 3-run campaign the moment estimate of ``d0`` fell
-  below 3 in 14 % of campaigns whose cells share one CV (maximum likelihood: below 5 in 3.5 %), so those campaigns
+  below 3 in 14 % of campaigns whose cells share one CV (maximum likelihood: below 5 in 4 %), so those campaigns
   lost the prior they deserved, while for cells whose CVs spread over 2-20 % it uses no prior at least as often
   (14 cells: 88 % below 5 against 80 % of moment fits below 3). Written here (not taken from a library) because
   limma's ``squeezeVar`` has no maintained Python port among the project's dependencies and scipy's generic
@@ -46,7 +46,7 @@ __all__ = ["LogTResult", "log_t", "paired_log_t", "moderated_variances", "permut
 #: smallest fitted prior df that is used: below it the cells' variances disagree too much for the scaled
 #: inverse-chi-square prior to describe them, and lending those df to a report's noisiest cells raises the
 #: family-wise rate of a 14-cell A/A report whose CVs spread over 2-20 % (there the fit is below 5 in 88 % of
-#: reports, against 1 % for 14 cells sharing one CV), so no prior is used
+#: reports, against 1.4 % for 14 cells sharing one CV), so no prior is used
 MIN_PRIOR_DF = 5.0
 #: fewest paired cells (per sample kind) a paired prior is fitted from. The prior is fitted from every cell,
 #: the tested one included, and credited with the other cells' df: with 4 cells of 6 rounds that credit is a
