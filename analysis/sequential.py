@@ -64,7 +64,8 @@ from analysis.stats.small_sample import MIN_PAIRED_PRIOR_CELLS, MIN_PRIOR_DF, pr
 from analysis.vocabulary import CELL_KEY
 
 __all__ = ["SequentialDesign", "look_statistics", "cell_statistics", "sequential_look", "settled_cells", "decide",
-           "look_thresholds", "information_fraction", "first_look_outlook", "FirstLookOutlook", "LOOK_COLUMNS", "STAT_COLUMNS", "LOOKS_FILE", "SEQUENTIAL_FILE"]
+           "look_thresholds", "information_fraction", "first_look_outlook", "FirstLookOutlook", "LOOK_COLUMNS",
+           "STAT_COLUMNS", "LOOKS_FILE", "SEQUENTIAL_FILE"]
 
 #: files a sequential collection writes in the campaign folder (``metadata*``: ingest ignores them)
 LOOKS_FILE = "metadata_looks.csv"
@@ -176,10 +177,10 @@ class FirstLookOutlook:
         else:
             lent = "a single cell has no other cells to lend it a variance prior"
         text = (f"first look after round {self.runs}: {lent}, so each cell's t stands on its own {self.own_df} df "
-                f"or fewer; the first --spending {self.spending} boundary (look 1 of {self.looks}, alpha/{self.cells} "
-                f"with one metric per cell) is at |t| = {self.t_boundary:.1f} or beyond, which a cell's expected t reaches from a "
-                f"{self.ratio_at(0.05):.2f}x difference at a run CV of 5 %; smaller differences settle at later "
-                "looks.")
+                f"or fewer; the first --spending {self.spending} boundary (look 1 of {self.looks}, "
+                f"alpha/{self.cells} with one metric per cell) is at |t| = {self.t_boundary:.1f} or beyond, which "
+                f"a cell's expected t reaches from a {self.ratio_at(0.05):.2f}x difference at a run CV of 5 %; "
+                "smaller differences settle at later looks.")
         sooner = [f"--min-trials {self.prior_from} (the prior from the first look)"] if self.prior_from else []
         if self.spending != "pocock":
             sooner.append(f"--spending pocock (|t| >= {self.pocock_t_boundary:.1f}: "

@@ -54,7 +54,8 @@ from analysis.sequential import (
 #: a plan names its cells by the tool's own test (``tool_test`` of the ingested runs), size and pinning
 PLAN_KEY: tuple[str, ...] = ("tool_test", "msg_size_bytes", "pinning")
 
-__all__ = ["collect_until_settled", "first_look_note", "SettleResult", "read_looks", "looks_summary", "LooksSummary"]
+__all__ = ["collect_until_settled", "first_look_note", "SettleResult", "read_looks", "looks_summary",
+           "LooksSummary"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +92,11 @@ class SettleResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def _plan_cell(run: Any) -> tuple[str, str, str]:
+    """The plan cell a scheduled run belongs to (its values of :data:`PLAN_KEY`)."""
+    return run.test, str(run.msg_size_bytes), run.pinning
 
 
 def _cell_name(test: str, size: Any, pinning: str) -> str:
@@ -267,7 +273,7 @@ def collect_until_settled(plan: col.Plan | str | Path, out: str | Path, *, desig
 def first_look_note(schedule: list, design: SequentialDesign) -> str:
     """What the first look can settle over the schedule's cells (:func:`analysis.sequential.first_look_outlook`):
     a paragraph where no variance prior can be fitted there, else empty."""
-    cells = {(r.test, str(r.msg_size_bytes), r.pinning) for r in schedule if not r.warmup}
+    cells = {_plan_cell(r) for r in schedule if not r.warmup}
     return first_look_outlook(design, len(cells)).summary() if cells else ""
 
 
@@ -306,8 +312,7 @@ class _Rounds:
         self.session = invocation["session"]
         uname = platform.uname()
         self.host = {"host": uname.node, "kernel": uname.release}
-        self.by_cell = {(r.test, str(r.msg_size_bytes), r.pinning): _cell_name(r.test, r.msg_size_bytes, r.pinning)
-                        for r in schedule}
+        self.by_cell = {_plan_cell(r): _cell_name(r.test, r.msg_size_bytes, r.pinning) for r in schedule}
         self.executed: list[dict[str, Any]] = []
 
     def all(self, looks: pd.DataFrame, bar: Any) -> pd.DataFrame:
@@ -324,7 +329,7 @@ class _Rounds:
         return looks
 
     def _run(self, run: Any, bar: Any) -> None:
-        settled_at = self.state["settled"].get(self.by_cell[(run.test, str(run.msg_size_bytes), run.pinning)])
+        settled_at = self.state["settled"].get(self.by_cell[_plan_cell(run)])
         if run.order_index in self.done or (settled_at is not None and settled_at < run.trial):
             return
         if col._TERMINATE.is_set():

@@ -162,9 +162,9 @@ def _shared_spread_cells(cells: int, runs: int, paired: bool) -> list[Cell]:
     """Cells whose runs all have the same spread (and, paired, the same within-round ratios' spread)."""
     rng = np.random.default_rng(runs)
     b0, c0 = np.exp(rng.normal(0, 0.05, runs)), np.exp(rng.normal(0, 0.05, runs))
-    return [Cell(keys=(i,), label=str(i), metric="throughput_bps", direction="higher", b=b0 * (1 + i), c=c0 * 2 * (1 + i),
-                 b_ghz=None, c_ghz=None, ghz_b=np.full(runs, np.nan), ghz_c=np.full(runs, np.nan), paired=paired,
-                 test=None, size=None) for i in range(cells)]
+    return [Cell(keys=(i,), label=str(i), metric="throughput_bps", direction="higher", b=b0 * (1 + i),
+                 c=c0 * 2 * (1 + i), b_ghz=None, c_ghz=None, ghz_b=np.full(runs, np.nan),
+                 ghz_c=np.full(runs, np.nan), paired=paired, test=None, size=None) for i in range(cells)]
 
 
 @pytest.mark.parametrize(("cells", "runs", "paired"), [(1, 3, True), (2, 3, True), (3, 3, True), (4, 3, True),
