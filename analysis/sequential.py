@@ -33,7 +33,8 @@ the same statistic from :class:`analysis.cells.Cell` objects (the simulation of 
 The boundaries (:func:`look_thresholds`): for a moderated t the z boundaries of the spending function mapped
 through the t distribution at the look's df; for a plain t after earlier looks (no prior: 2-11 df) the boundaries
 of simulated null paths of that sequence of paired / Welch statistics
-(:func:`analysis.stats.sequential.exact_t_boundaries`), as the mapping lets such a sequence cross too often.
+(:func:`analysis.stats.sequential.exact_t_boundaries`; Welch's at the least favourable ratio of the models'
+spreads), as the mapping lets such a sequence cross too often.
 
 A metric settles at the first look whose verdict is not inconclusive and is not tested again; a cell leaves the
 following rounds once every metric of it has settled. At the last look a cell never tested before (nothing of

@@ -81,6 +81,7 @@ def _campaign(eb, ec, design: SequentialDesign, naive: bool, paired: bool, sign:
 
 def simulate_sequential(design: SequentialDesign, *, campaigns: int, cells: int, ratio: float, cv: float,
                         route: str = "paired", naive: bool = False, drift_cv: float = 0.0,
+                        cv_candidate: float | None = None,
                         rng: np.random.Generator | int | None = None) -> SimulationResult:
     """Simulate *campaigns* campaigns of *cells* cells under the design (or the naive rule) and a known truth.
 
@@ -88,7 +89,8 @@ def simulate_sequential(design: SequentialDesign, *, campaigns: int, cells: int,
     takes the paired t from 5 rounds and the Welch t before; ``"welch"``: runs without rounds (Welch t at every
     look). At every look the statistic is compare's (:func:`analysis.sequential.cell_statistics`, priors fitted
     across the campaign's cells, settled cells kept at their runs) and the boundaries those of
-    :func:`analysis.sequential.look_thresholds`.
+    :func:`analysis.sequential.look_thresholds`. *cv_candidate* (default *cv*) gives the candidate's runs their
+    own CV: a Welch t's null law depends on the ratio of the models' spreads.
     """
     if route not in ROUTES:
         raise ValueError(f"route: expected one of {ROUTES}, got {route!r}")
@@ -97,7 +99,8 @@ def simulate_sequential(design: SequentialDesign, *, campaigns: int, cells: int,
     shape = (campaigns, cells, design.max_trials)
     drift = rng.normal(0, math.sqrt(math.log1p(drift_cv ** 2)), shape) if drift_cv else 0.0
     eb = rng.normal(0, sigma, shape) + drift
-    ec = rng.normal(math.log(ratio), sigma, shape) + drift
+    sigma_c = sigma if cv_candidate is None else math.sqrt(math.log1p(cv_candidate ** 2))
+    ec = rng.normal(math.log(ratio), sigma_c, shape) + drift
     sign = float(np.sign(math.log(ratio)))
     res = [_campaign(eb[i], ec[i], design, naive, route == "paired", sign) for i in range(campaigns)]
     get = lambda k: np.stack([r[k] for r in res])  # noqa: E731

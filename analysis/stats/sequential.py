@@ -29,7 +29,8 @@ nominal z boundary through its one-sided tail probability to the t quantile at t
 (the "nominal p-value" rule of Jennison & Turnbull, section 3.8). That holds each look's marginal level but, at
 2-11 df, lets the sequence cross 10-30 % more often than spent; :func:`exact_t_boundaries` gives instead the
 boundaries whose first-crossing probabilities for the sequence of plain paired / Welch t statistics are the spent
-increments (simulated null paths, fixed seed). A moderated t (variance prior across cells, tens of df) is close
+increments (simulated null paths, fixed seed; for the Welch t at the least favourable ratio of the two models'
+spreads, as its null law depends on that ratio). A moderated t (variance prior across cells, tens of df) is close
 enough to z for the mapping. tests/validity checks the error rates by simulation at n = 3..12.
 """
 
@@ -221,16 +222,22 @@ def _draws(model: int, i: int) -> np.ndarray:
     return np.random.default_rng([_SEED, model, i]).standard_normal(_N_PATHS)
 
 
-@functools.lru_cache(maxsize=48)
-def _null_t(nb: int, nc: int, paired: bool) -> np.ndarray:
+#: the candidate/baseline ratio of run-to-run SDs in the Welch paths: equal, and each model far the noisier (the
+#: limit where the Welch t is the one-sample t of that model's runs). The Welch t's first-crossing boundaries grow
+#: with the ratio, so the largest of the three sequences holds the spent level whatever the models' spreads
+WELCH_SD_RATIOS = (1.0, 1e3, 1e-3)
+
+
+@functools.lru_cache(maxsize=96)
+def _null_t(nb: int, nc: int, paired: bool, sd_ratio: float = 1.0) -> np.ndarray:
     """One look's t statistic in every null path: the paired t of the first ``nb`` differences candidate -
-    baseline, or the Welch t of the first ``nb`` and ``nc`` runs (the same draws, as a campaign's rounds feed
-    both)."""
+    baseline, or the Welch t of the first ``nb`` and ``nc`` runs, the candidate's SD *sd_ratio* times the
+    baseline's (the same draws, as a campaign's rounds feed both)."""
     b = np.stack([_draws(0, i) for i in range(nb)], 1)
+    c = sd_ratio * np.stack([_draws(1, i) for i in range(nb if paired else nc)], 1)
     if paired:
-        x = np.stack([_draws(1, i) for i in range(nb)], 1) - b
+        x = c - b
         return x.mean(1) / (x.std(1, ddof=1) / math.sqrt(nb))
-    c = np.stack([_draws(1, i) for i in range(nc)], 1)
     return (c.mean(1) - b.mean(1)) / np.sqrt(b.var(1, ddof=1) / nb + c.var(1, ddof=1) / nc)
 
 
@@ -244,10 +251,14 @@ def exact_t_boundaries(sizes: Sequence[tuple[int, int]], fractions: Sequence[flo
     correlated than the z statistics (each look re-estimates the variance), and the sequence then crosses about
     10-30 % more often than spent (measured in tests/validity). Here the boundaries are the quantiles of simulated
     null paths of the looks' own statistics (*paired*, one flag per look or one for all: the paired t at
-    ``sizes[k][0]`` pairs, else the Welch t at ``sizes[k]`` runs per model, equal variances), drawn from a fixed
-    seed (the same design always gets the same boundaries): look 1 is the t quantile (a paired look's is exact,
-    so one look is the fixed-sample t test); a later increment too small to simulate (fewer than 50 expected
-    crossings) keeps the mapped z boundary.
+    ``sizes[k][0]`` pairs, else the Welch t at ``sizes[k]`` runs per model), drawn from a fixed seed (the same
+    design always gets the same boundaries); a paired look 1 is the t quantile (exact, so one look is the
+    fixed-sample t test); an increment too small to simulate (fewer than 50 expected crossings) keeps the mapped
+    z boundary. The Welch t's null law depends on the ratio of the models' SDs (between ``t(n_b + n_c - 2)`` at
+    equal SDs and the noisier model's one-sample ``t(n - 1)``), and so do its first-crossing boundaries, which
+    grow with the ratio: equal-SD boundaries let compare's looks 3..12 at one cell cross 6.4 % of the time at an
+    SD ratio of 3 and 8.0 % at 10 (alpha 0.05, 3000 A/A cells, tests/validity). Welch looks therefore get the largest boundaries of
+    :data:`WELCH_SD_RATIOS` (equal SDs and either model far the noisier), which hold the level at every ratio.
     """
     t, sides = _fractions_iv(fractions), _sides_iv(sides)
     sz = tuple((int(a), int(b)) for a, b in sizes)
@@ -261,15 +272,29 @@ def exact_t_boundaries(sizes: Sequence[tuple[int, int]], fractions: Sequence[flo
 
 @functools.lru_cache(maxsize=512)
 def _exact_cached(sizes, fractions, alpha, spending, sides, paired) -> tuple[float, ...]:
+    if all(paired):  # the paired t is free of the models' spreads
+        return _exact_at(sizes, fractions, alpha, spending, sides, paired, 1.0)
+    ratios = WELCH_SD_RATIOS if any(a != b for a, b in sizes) else WELCH_SD_RATIOS[:2]
+    return tuple(np.max([_exact_at(sizes, fractions, alpha, spending, sides, paired, r) for r in ratios], axis=0))
+
+
+def _exact_at(sizes, fractions, alpha, spending, sides, paired, sd_ratio) -> tuple[float, ...]:
+    """The first-crossing boundaries of the null paths whose candidate SD is *sd_ratio* times the baseline's."""
     z = sequential_boundaries(fractions, alpha, spending=spending, sides=sides)
-    out = [float(sps.t.isf(spent(alpha, fractions[:1], spending)[0] / sides, _df(sizes[0], paired[0])))]
-    if len(sizes) == 1:
-        return tuple(out)
     inc = np.diff(np.r_[0.0, spent(alpha, fractions, spending)])
+
     def stat(k: int) -> np.ndarray:  # paths of a sequence's first looks do not depend on the looks that follow
-        x = _null_t(*sizes[k], paired[k])
+        x = _null_t(*sizes[k], paired[k], sd_ratio)
         return np.abs(x) if sides == 2 else x
 
+    if paired[0] or sd_ratio == 1.0:  # the t quantile is exact here: one look is the fixed-sample t test
+        out = [float(sps.t.isf(inc[0] / sides, _df(sizes[0], paired[0])))]
+    elif inc[0] * _N_PATHS >= _MIN_EVENTS:
+        out = [float(np.sort(stat(0))[::-1][int(round(inc[0] * _N_PATHS)) - 1])]
+    else:  # too far out to simulate: the limit of one model far the noisier, its one-sample t
+        out = [float(sps.t.isf(inc[0] / sides, min(sizes[0]) - 1.0))]
+    if len(sizes) == 1:
+        return tuple(out)
     alive = stat(0) < out[0]
     for k in range(1, len(sizes)):
         events = inc[k] * _N_PATHS

@@ -6,7 +6,8 @@
 * the one-sided Lan-DeMets O'Brien-Fleming boundaries at alpha = 0.05 and t = 0.25, 0.5, 0.75, 1 printed in the
   README of PharmCat/SeqBounds.jl (an independent implementation): 3.74955, 2.53993, 2.01604, 1.72014;
 * the first look of a spending design is analytic: ``c_1 = Phi^-1(1 - f(alpha, t_1) / 2)``;
-* the crossing probability of our boundaries recomputed by ``scipy.stats.multivariate_normal`` (Genz).
+* the crossing probability of our boundaries recomputed by ``scipy.stats.multivariate_normal`` (Genz);
+* the small-sample Welch boundaries against fresh simulated null paths (another seed) at SD ratios 1 to 1000.
 """
 
 from __future__ import annotations
@@ -83,3 +84,32 @@ def test_errors_name_the_argument():
         t_critical(2.0, 0)
     with pytest.raises(ValueError, match="sizes: expected one"):
         exact_t_boundaries([(1, 1)], [1.0], 0.05)
+
+
+def _welch_paths(rng, n_max: int, sd_ratio: float, paths: int) -> list[np.ndarray]:
+    """|Welch t| at n = 3..n_max runs per model of fresh null paths (not the module's draws)."""
+    b = rng.standard_normal((paths, n_max))
+    c = sd_ratio * rng.standard_normal((paths, n_max))
+    return [np.abs((c[:, :n].mean(1) - b[:, :n].mean(1))
+                   / np.sqrt(b[:, :n].var(1, ddof=1) / n + c[:, :n].var(1, ddof=1) / n)) for n in range(3, n_max + 1)]
+
+
+@pytest.mark.parametrize("spending", ["pocock", "obrien-fleming"])
+def test_welch_boundaries_hold_the_level_whatever_the_models_spreads(spending):
+    """Welch looks at 3, 4, 5 runs per model (Pocock: about 0.02 spent per look, enough to simulate): the
+    probability that fresh null paths cross the sequence's boundaries anywhere is at most alpha for equal SDs
+    and for one model 3x, 30x and 1000x the noisier, and reaches alpha in the limit (the binding case)."""
+    sizes, fractions = [(3, 3), (4, 4), (5, 5)], [0.6, 0.8, 1.0]
+    bounds = exact_t_boundaries(sizes, fractions, 0.05, spending=spending, paired=False)
+    rng, paths = np.random.default_rng(7), 400_000
+    slack = 3 * np.sqrt(0.05 * 0.95 / paths)
+    crossed = {}
+    for ratio in (1.0, 3.0, 30.0, 1000.0):
+        ts = _welch_paths(rng, 5, ratio, paths)
+        crossed[ratio] = float(np.any([t >= c for t, c in zip(ts, bounds, strict=True)], axis=0).mean())
+        assert crossed[ratio] <= 0.05 + slack, (ratio, crossed)
+    assert crossed[1000.0] == pytest.approx(0.05, abs=slack)
+    assert crossed[1.0] < crossed[3.0] < crossed[30.0]
+    pooled_df = [a + b - 2 for a, b in sizes]
+    equal_sd_first = stats.t.isf(spent(0.05, fractions[:1], spending)[0] / 2, pooled_df[0])
+    assert bounds[0] > equal_sd_first  # look 1 at the noisier model's own df, not the pooled df
