@@ -257,8 +257,9 @@ def exact_t_boundaries(sizes: Sequence[tuple[int, int]], fractions: Sequence[flo
     z boundary. The Welch t's null law depends on the ratio of the models' SDs (between ``t(n_b + n_c - 2)`` at
     equal SDs and the noisier model's one-sample ``t(n - 1)``), and so do its first-crossing boundaries, which
     grow with the ratio: equal-SD boundaries let compare's looks 3..12 at one cell cross 6.4 % of the time at an
-    SD ratio of 3 and 8.0 % at 10 (alpha 0.05, 3000 A/A cells, tests/validity). Welch looks therefore get the largest boundaries of
-    :data:`WELCH_SD_RATIOS` (equal SDs and either model far the noisier), which hold the level at every ratio.
+    SD ratio of 3 and 8.0 % at 10 (alpha 0.05, 3000 A/A cells, tests/validity). Welch looks therefore get the
+    largest boundaries of :data:`WELCH_SD_RATIOS` (equal SDs and either model far the noisier), which hold the
+    level at every ratio.
     """
     t, sides = _fractions_iv(fractions), _sides_iv(sides)
     sz = tuple((int(a), int(b)) for a, b in sizes)
