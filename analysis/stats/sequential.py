@@ -280,32 +280,34 @@ def _exact_cached(sizes, fractions, alpha, spending, sides, paired) -> tuple[flo
 
 
 def _exact_at(sizes, fractions, alpha, spending, sides, paired, sd_ratio) -> tuple[float, ...]:
-    """The first-crossing boundaries of the null paths whose candidate SD is *sd_ratio* times the baseline's."""
+    """The first-crossing boundaries of the null paths whose candidate SD is *sd_ratio* times the baseline's.
+
+    An increment too small to simulate takes the t quantile of its one-sided tail at the look's df: the paired
+    or equal-SD df, else the noisier model's one-sample df (the limit these paths stand for).
+    """
     z = sequential_boundaries(fractions, alpha, spending=spending, sides=sides)
     inc = np.diff(np.r_[0.0, spent(alpha, fractions, spending)])
+    free = [p or sd_ratio == 1.0 for p in paired]  # the look's df is the t route's own
 
     def stat(k: int) -> np.ndarray:  # paths of a sequence's first looks do not depend on the looks that follow
         x = _null_t(*sizes[k], paired[k], sd_ratio)
         return np.abs(x) if sides == 2 else x
 
-    if paired[0] or sd_ratio == 1.0:  # the t quantile is exact here: one look is the fixed-sample t test
-        out = [float(sps.t.isf(inc[0] / sides, _df(sizes[0], paired[0])))]
-    elif inc[0] * _N_PATHS >= _MIN_EVENTS:
-        out = [float(np.sort(stat(0))[::-1][int(round(inc[0] * _N_PATHS)) - 1])]
-    else:  # too far out to simulate: the limit of one model far the noisier, its one-sample t
-        out = [float(sps.t.isf(inc[0] / sides, min(sizes[0]) - 1.0))]
-    if len(sizes) == 1:
-        return tuple(out)
-    alive = stat(0) < out[0]
-    for k in range(1, len(sizes)):
+    def df(k: int) -> float:
+        return _df(sizes[k], paired[k]) if free[k] else min(sizes[k]) - 1.0
+
+    out: list[float] = []
+    alive = np.ones(_N_PATHS, bool)
+    for k in range(len(sizes)):
         events = inc[k] * _N_PATHS
-        x = stat(k)
-        if events < _MIN_EVENTS:
-            out.append(float(t_critical(z[k], _df(sizes[k], paired[k]))))
+        if k == 0 and (free[0] or events < _MIN_EVENTS):  # exact where free: one look is the fixed-sample test
+            out.append(float(sps.t.isf(inc[0] / sides, df(0))))
+        elif events < _MIN_EVENTS:
+            out.append(float(t_critical(z[k], df(k))))
         else:
-            vals = np.sort(x[alive])[::-1]
-            out.append(float(vals[int(round(events)) - 1]))
-        alive &= x < out[k]
+            out.append(float(np.sort(stat(k)[alive])[::-1][int(round(events)) - 1]))
+        if k + 1 < len(sizes):
+            alive &= stat(k) < out[k]
     return tuple(out)
 
 
