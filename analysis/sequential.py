@@ -125,14 +125,25 @@ class SequentialDesign:
         return asdict(self)
 
 
+def _paired_look(runs: int, rounds: bool) -> bool:
+    return rounds and runs >= PAIRED_MIN_ROUNDS
+
+
+def _lent_df(cells: int, runs: int, rounds: bool) -> float:
+    """The df the other cells can lend a cell's variance at a look of *runs* runs per model
+    (:func:`analysis.stats.small_sample.prior_df_cap`): one variance per cell for the paired t's from
+    :data:`PAIRED_MIN_ROUNDS` rounds, else one per model and cell for the Welch t's."""
+    if _paired_look(runs, rounds):
+        return prior_df_cap([runs - 1] * cells)
+    return prior_df_cap([runs - 1] * (2 * cells), groups=2)
+
+
 def _lends_a_prior(cells: int, runs: int, rounds: bool) -> bool:
     """Whether the variance prior can be fitted at a look of *runs* runs per model in every one of *cells* cells
-    (compare's rule, :func:`analysis.stats.small_sample.moderated_variances`): the paired t's from
-    :data:`PAIRED_MIN_ROUNDS` rounds (one variance per cell, at least ``MIN_PAIRED_PRIOR_CELLS`` cells), else the
-    Welch t's (one variance per model and cell)."""
-    if rounds and runs >= PAIRED_MIN_ROUNDS:
-        return cells >= MIN_PAIRED_PRIOR_CELLS and prior_df_cap([runs - 1] * cells) >= MIN_PRIOR_DF
-    return cells >= 2 and prior_df_cap([runs - 1] * (2 * cells), groups=2) >= MIN_PRIOR_DF
+    (compare's rule, :func:`analysis.stats.small_sample.moderated_variances`; the paired prior from
+    ``MIN_PAIRED_PRIOR_CELLS`` cells)."""
+    enough = cells >= (MIN_PAIRED_PRIOR_CELLS if _paired_look(runs, rounds) else 2)
+    return enough and _lent_df(cells, runs, rounds) >= MIN_PRIOR_DF
 
 
 @dataclass(frozen=True)
@@ -173,7 +184,7 @@ class FirstLookOutlook:
                     f"{MIN_PAIRED_PRIOR_CELLS} cells on, this campaign has {self.cells}")
         elif self.cells > 1:
             lent = (f"{self.cells} cells of {self.runs} runs lend each other "
-                    f"{prior_df_cap([self.runs - 1] * self.cells):.0f} df, fewer than a variance prior needs "
+                    f"{_lent_df(self.cells, self.runs, self.paired):.0f} df, fewer than a variance prior needs "
                     f"({MIN_PRIOR_DF:.0f})")
         else:
             lent = "a single cell has no other cells to lend it a variance prior"
@@ -198,7 +209,7 @@ def first_look_outlook(design: SequentialDesign, cells: int, *, rounds: bool = T
     if not isinstance(cells, int | np.integer) or cells < 1:
         raise ValueError(f"cells: expected a positive whole number, got {cells!r}")
     n, looks = design.min_trials, len(design.look_rounds)
-    paired = rounds and n >= PAIRED_MIN_ROUNDS
+    paired = _paired_look(n, rounds)
     own_df = n - 1 if paired else 2 * (n - 1)
     fraction = float(information_fraction(n, n, design.max_trials))
     route = "paired t (log)" if paired else "Welch t (log)"
